@@ -1,0 +1,114 @@
+// Argument checks shared by every binding. They run before the GIL is released and are what
+// guarantees that a kernel only ever sees buffers of the size and type it will read or write.
+#pragma once
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace fastloss::bindings {
+
+namespace py = pybind11;
+
+inline std::string shape_str(const std::vector<std::int64_t>& shape) {
+  std::ostringstream s;
+  s << '(';
+  for (std::size_t d = 0; d < shape.size(); ++d) s << shape[d] << (shape.size() == 1 ? "," : d + 1 < shape.size() ? ", " : "");
+  s << ')';
+  return s.str();
+}
+
+inline std::vector<std::int64_t> shape_of(const py::array& a) {
+  return std::vector<std::int64_t>(a.shape(), a.shape() + a.ndim());
+}
+
+inline std::string dtype_str(const py::array& a) { return py::str(a.dtype()).cast<std::string>(); }
+
+// Exact dtype match (byte order included) with T.
+template <class T>
+bool has_dtype(const py::handle& h) {
+  return py::isinstance<py::array_t<T>>(h);
+}
+
+inline bool is_c_contiguous(const py::array& a) { return (a.flags() & py::array::c_style) != 0; }
+
+inline std::int64_t element_count(const std::vector<std::int64_t>& shape) {
+  std::int64_t n = 1;
+  for (const auto d : shape) n *= d;
+  return n;
+}
+
+// Flat C-order index -> "(i, j, k)", for messages that say where a bad value is.
+inline std::string index_str(std::int64_t flat, const std::vector<std::int64_t>& shape) {
+  std::vector<std::int64_t> idx(shape.size());
+  for (std::size_t d = shape.size(); d-- > 0;) {
+    idx[d] = flat % shape[d];
+    flat /= shape[d];
+  }
+  return shape_str(idx);
+}
+
+// An input array the kernel reads: dtype T, C-contiguous, `expected` shape.
+template <class T>
+const T* input_buffer(const char* fn, const char* name, const py::array& a,
+                      const std::vector<std::int64_t>& expected) {
+  if (!has_dtype<T>(a)) {
+    throw py::type_error(std::string(fn) + ": " + name + " dtype " + dtype_str(a) + " does not match input dtype " +
+                         py::str(py::dtype::of<T>()).cast<std::string>() + "; convert it with " + name +
+                         ".astype(input.dtype)");
+  }
+  if (shape_of(a) != expected) {
+    throw py::value_error(std::string(fn) + ": " + name + " shape " + shape_str(shape_of(a)) +
+                          " must equal input shape " + shape_str(expected));
+  }
+  if (!is_c_contiguous(a)) throw py::value_error(std::string(fn) + ": " + name + " must be C-contiguous");
+  return static_cast<const T*>(a.data());
+}
+
+// A caller-provided output buffer (out=, grad_out=): exactly dtype T, `expected` shape,
+// C-contiguous and writeable. Returns nullptr when `obj` is None.
+template <class T>
+T* output_buffer(const char* fn, const char* name, const py::object& obj, const std::vector<std::int64_t>& expected) {
+  if (obj.is_none()) return nullptr;
+  const std::string want = std::string("a C-contiguous, writeable ") + py::str(py::dtype::of<T>()).cast<std::string>() +
+                           " array of shape " + shape_str(expected);
+  if (!py::isinstance<py::array>(obj)) {
+    throw py::value_error(std::string(fn) + ": " + name + " must be " + want + "; got " +
+                          py::str(py::type::of(obj).attr("__name__")).cast<std::string>());
+  }
+  auto a = py::reinterpret_borrow<py::array>(obj);
+  std::string problem;
+  if (!has_dtype<T>(a)) problem = "dtype " + dtype_str(a);
+  else if (shape_of(a) != expected) problem = "shape " + shape_str(shape_of(a));
+  else if (!is_c_contiguous(a)) problem = "a non-contiguous array";
+  else if (!a.writeable()) problem = "a read-only array";
+  if (!problem.empty()) throw py::value_error(std::string(fn) + ": " + name + " must be " + want + "; got " + problem);
+  return static_cast<T*>(a.mutable_data());
+}
+
+// Element strides of a C-contiguous operand broadcast (NumPy rules) to `target_shape`:
+// right-aligned, 0 on axes where the operand has length 1 or is missing.
+inline std::vector<std::int64_t> broadcast_strides(const char* fn, const char* name, const py::array& a,
+                                                   const std::vector<std::int64_t>& target_shape) {
+  const auto shape = shape_of(a);
+  const auto fail = [&] {
+    throw py::value_error(std::string(fn) + ": " + name + " of shape " + shape_str(shape) +
+                          " does not broadcast to input shape " + shape_str(target_shape));
+  };
+  if (shape.size() > target_shape.size()) fail();
+  std::vector<std::int64_t> strides(target_shape.size(), 0);
+  std::int64_t step = 1;
+  for (std::size_t k = 0; k < shape.size(); ++k) {
+    const std::size_t d_src = shape.size() - 1 - k, d_dst = target_shape.size() - 1 - k;
+    if (shape[d_src] != 1 && shape[d_src] != target_shape[d_dst]) fail();
+    strides[d_dst] = shape[d_src] == 1 ? 0 : step;
+    step *= shape[d_src];
+  }
+  return strides;
+}
+
+}  // namespace fastloss::bindings

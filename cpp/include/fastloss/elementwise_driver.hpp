@@ -1,0 +1,106 @@
+// The one driver behind every elementwise loss: value and gradient in a single pass over memory.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <limits>
+
+#include "fastloss/kernels.hpp"
+#include "fastloss/parallel.hpp"
+
+namespace fastloss {
+
+// An Op provides
+//   static void eval(T x, T y, T w, T pw, T& loss, T& dloss)   loss and d(loss)/dx of one element
+//   static constexpr bool kChecksDomain; static bool invalid(T x, T y)   (domain errors, e.g. BCE)
+// w and pw are the broadcast weight and pos_weight (1 when absent).
+namespace detail {
+
+template <class Op, class T, bool kOut, bool kGrad, bool kGradArray, bool kWeight, bool kPosWeight>
+KernelResult run_elementwise(const ElementwiseProblem<T>& p) {
+  std::atomic<std::int64_t> first_invalid{std::numeric_limits<std::int64_t>::max()};
+  const T* __restrict x = p.input;
+  const T* __restrict y = p.target;
+  const T* __restrict w = p.weight;
+  const T* __restrict pw = p.pos_weight;
+  const T* __restrict go = p.grad_output;
+  T* __restrict out = p.loss_out;
+  T* __restrict grad = p.grad;
+  const T scale = p.grad_scale;
+
+  auto block = [&](std::int64_t lo, std::int64_t hi) -> double {
+    double acc = 0.0;
+    auto segment = [&](std::int64_t first, std::int64_t len, const BroadcastLayout::Offsets& off,
+                       const BroadcastLayout::Offsets& step) {
+      double seg_acc = 0.0;
+      int bad = 0;
+      const T* __restrict ws = kWeight ? w + off[0] : nullptr;
+      const T* __restrict pws = kPosWeight ? pw + off[1] : nullptr;
+      const std::int64_t w_step = step[0], pw_step = step[1];
+#pragma omp simd reduction(+ : seg_acc) reduction(| : bad)
+      for (std::int64_t k = 0; k < len; ++k) {
+        const std::int64_t i = first + k;
+        const T wi = kWeight ? ws[k * w_step] : T(1);
+        const T pwi = kPosWeight ? pws[k * pw_step] : T(1);
+        T loss, dloss;
+        Op::eval(x[i], y[i], wi, pwi, loss, dloss);
+        if constexpr (Op::kChecksDomain) bad |= Op::invalid(x[i], y[i]) ? 1 : 0;
+        if constexpr (kOut) out[i] = loss;
+        else seg_acc += static_cast<double>(loss);
+        if constexpr (kGrad) grad[i] = (kGradArray ? go[i] : scale) * dloss;
+      }
+      acc += seg_acc;
+      if (Op::kChecksDomain && bad) {  // rare path: find where, keep the smallest index
+        for (std::int64_t k = 0; k < len; ++k) {
+          if (Op::invalid(x[first + k], y[first + k])) {
+            std::int64_t cur = first_invalid.load();
+            while (first + k < cur && !first_invalid.compare_exchange_weak(cur, first + k)) {
+            }
+            break;
+          }
+        }
+      }
+    };
+    if constexpr (kWeight || kPosWeight) {
+      p.layout.for_each_segment(lo, hi, segment);
+    } else {
+      segment(lo, hi - lo, BroadcastLayout::Offsets{}, BroadcastLayout::Offsets{});
+    }
+    return acc;
+  };
+
+  KernelResult result;
+  result.sum = blocked_sum(p.n, p.n_threads, block);
+  const std::int64_t bad = first_invalid.load();
+  result.first_invalid = bad == std::numeric_limits<std::int64_t>::max() ? -1 : bad;
+  return result;
+}
+
+template <class Op, class T, bool kWeight, bool kPosWeight>
+KernelResult dispatch_outputs(const ElementwiseProblem<T>& p) {
+  const bool out = p.loss_out != nullptr, grad = p.grad != nullptr, garr = p.grad_output != nullptr;
+  if (out) {
+    if (!grad) return run_elementwise<Op, T, true, false, false, kWeight, kPosWeight>(p);
+    if (garr) return run_elementwise<Op, T, true, true, true, kWeight, kPosWeight>(p);
+    return run_elementwise<Op, T, true, true, false, kWeight, kPosWeight>(p);
+  }
+  if (grad) return run_elementwise<Op, T, false, true, false, kWeight, kPosWeight>(p);
+  return run_elementwise<Op, T, false, false, false, kWeight, kPosWeight>(p);
+}
+
+}  // namespace detail
+
+// Runs Op over the problem, picking the specialisation for which outputs and operands exist
+// (so the common unweighted loop carries no branches or dummy loads).
+template <class Op, class T>
+KernelResult run_elementwise_loss(const ElementwiseProblem<T>& p) {
+  if constexpr (Op::kUsesWeights) {
+    const bool w = p.weight != nullptr, pw = p.pos_weight != nullptr;
+    if (w && pw) return detail::dispatch_outputs<Op, T, true, true>(p);
+    if (w) return detail::dispatch_outputs<Op, T, true, false>(p);
+    if (pw) return detail::dispatch_outputs<Op, T, false, true>(p);
+  }
+  return detail::dispatch_outputs<Op, T, false, false>(p);
+}
+
+}  // namespace fastloss

@@ -1,0 +1,27 @@
+# Hand-kept stubs of the private extension module (see cpp/bindings/).
+from typing import Any, Optional, Tuple, Union
+
+import numpy as np
+from numpy.typing import NDArray
+
+_Array = NDArray[Any]
+
+def _elementwise(
+    input: _Array,
+    target: Optional[_Array],
+    weight: Optional[_Array],
+    pos_weight: Optional[_Array],
+    reduction: int,
+    return_grad: bool,
+    grad_output: Union[float, _Array],
+    out: Optional[_Array],
+    grad_out: Optional[_Array],
+    n_threads: int,
+) -> Tuple[Union[float, _Array], Optional[_Array]]: ...
+
+mse_loss = _elementwise
+l1_loss = _elementwise
+binary_cross_entropy = _elementwise
+binary_cross_entropy_with_logits = _elementwise
+
+def max_threads() -> int: ...
