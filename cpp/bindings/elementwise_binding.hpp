@@ -104,7 +104,7 @@ py::tuple run_elementwise_binding(const char* fn, ElementwiseKernel<T> kernel, c
     const std::int64_t i = r.first_invalid;
     const bool input_bad = p.input[i] < T(0) || p.input[i] > T(1);
     throw py::value_error(std::string(fn) + ": " + (input_bad ? "input" : "target") + " values must be in [0, 1]; got " +
-                          std::to_string(static_cast<double>(input_bad ? p.input[i] : p.target[i])) + " at index " +
+                          py::repr(py::float_(static_cast<double>(input_bad ? p.input[i] : p.target[i]))).cast<std::string>() + " at index " +
                           index_str(i, shape));
   }
   if (reduction != Reduction::None) {
