@@ -10,23 +10,40 @@ from ._core import max_threads
 from .functional import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
+    cross_entropy,
     l1_loss,
     mae_loss,
     mse_loss,
+    nll_loss,
+    sequence_cross_entropy,
 )
-from .modules import BCELoss, BCEWithLogitsLoss, L1Loss, MSELoss
+from .modules import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SequenceCrossEntropyLoss,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BCELoss",
     "BCEWithLogitsLoss",
+    "CrossEntropyLoss",
     "L1Loss",
     "MSELoss",
+    "NLLLoss",
+    "SequenceCrossEntropyLoss",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "cross_entropy",
     "l1_loss",
     "mae_loss",
     "max_threads",
     "mse_loss",
+    "nll_loss",
+    "sequence_cross_entropy",
 ]

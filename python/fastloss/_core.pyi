@@ -25,3 +25,32 @@ binary_cross_entropy = _elementwise
 binary_cross_entropy_with_logits = _elementwise
 
 def max_threads() -> int: ...
+
+def cross_entropy(
+    input: _Array,
+    target: _Array,
+    weight: Optional[_Array],
+    ignore_index: int,
+    reduction: int,
+    label_smoothing: float,
+    log_probs: bool,
+    return_grad: bool,
+    grad_output: Union[float, _Array],
+    out: Optional[_Array],
+    grad_out: Optional[_Array],
+    n_threads: int,
+) -> Tuple[Union[float, _Array], Optional[_Array]]: ...
+def sequence_cross_entropy(
+    logits: _Array,
+    targets: _Array,
+    weight: Optional[_Array],
+    ignore_index: int,
+    reduction: int,
+    label_smoothing: float,
+    lengths: Optional[_Array],
+    return_grad: bool,
+    grad_output: Union[float, _Array],
+    out: Optional[_Array],
+    grad_out: Optional[_Array],
+    n_threads: int,
+) -> Tuple[Union[float, _Array], Optional[_Array]]: ...

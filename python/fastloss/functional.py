@@ -8,7 +8,7 @@ per-call ``n_threads``. Semantics are those of ``torch.nn.functional``.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Optional, Tuple, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -26,16 +26,19 @@ _REDUCTIONS = {"none": 0, "mean": 1, "sum": 2}
 __all__ = [
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "cross_entropy",
     "l1_loss",
     "mae_loss",
     "mse_loss",
+    "nll_loss",
+    "sequence_cross_entropy",
 ]
 
 
-def _reduction_code(fn: str, reduction: str) -> int:
-    code = _REDUCTIONS.get(reduction) if isinstance(reduction, str) else None
+def _reduction_code(fn: str, reduction: str, allowed_codes: Dict[str, int] = _REDUCTIONS) -> int:
+    code = allowed_codes.get(reduction) if isinstance(reduction, str) else None
     if code is None:
-        allowed = ", ".join(repr(r) for r in _REDUCTIONS)
+        allowed = ", ".join(repr(r) for r in allowed_codes)
         raise ValueError(f"{fn}: reduction must be one of {allowed}; got {reduction!r}")
     return code
 
@@ -218,3 +221,174 @@ def binary_cross_entropy_with_logits(
     return _elementwise("binary_cross_entropy_with_logits", _core.binary_cross_entropy_with_logits, input,
                         target, reduction, return_grad, grad_output, out, grad_out, n_threads, weight=weight,
                         pos_weight=pos_weight)
+
+
+_CLASS_REDUCTIONS = {"none": 0, "mean": 1, "sum": 2}
+_SEQUENCE_REDUCTIONS = {"none": 0, "mean": 1, "sum": 2, "batchmean": 3, "sequence": 4}
+
+
+def _as_class_target(t: ArrayLike, dtype: np.dtype[Any]) -> NDArray[Any]:
+    """Class indices keep their integer dtype (int32 / int64, checked by the kernel); float
+    lists become probabilities of the input's dtype."""
+    if isinstance(t, np.ndarray):
+        return t if t.flags.c_contiguous else np.ascontiguousarray(t)
+    a = np.asarray(t)
+    return a.astype(dtype) if a.dtype.kind == "f" else a
+
+
+def _class_loss(
+    fn: str,
+    input: ArrayLike,
+    target: ArrayLike,
+    weight: Optional[ArrayLike],
+    ignore_index: int,
+    reduction: str,
+    label_smoothing: float,
+    log_probs: bool,
+    return_grad: bool,
+    grad_output: ArrayLike,
+    out: Optional[FloatArray],
+    grad_out: Optional[FloatArray],
+    n_threads: Optional[int],
+) -> LossResult:
+    code = _reduction_code(fn, reduction, _CLASS_REDUCTIONS)
+    threads = _thread_count(fn, n_threads)
+    x = _as_input(input)
+    loss, grad = _core.cross_entropy(
+        x,
+        _as_class_target(target, x.dtype),
+        _as_operand(weight, x.dtype),
+        int(ignore_index),
+        code,
+        float(label_smoothing),
+        log_probs,
+        bool(return_grad),
+        _as_grad_output(grad_output, x.dtype) if return_grad else 1.0,
+        out,
+        grad_out,
+        threads,
+    )
+    if isinstance(loss, float):
+        loss = x.dtype.type(loss)
+    return (loss, grad) if return_grad else loss
+
+
+def cross_entropy(
+    input: ArrayLike,
+    target: ArrayLike,
+    weight: Optional[ArrayLike] = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+    *,
+    return_grad: bool = False,
+    grad_output: ArrayLike = 1.0,
+    out: Optional[FloatArray] = None,
+    grad_out: Optional[FloatArray] = None,
+    n_threads: Optional[int] = None,
+) -> LossResult:
+    """Softmax cross-entropy on logits; torch: ``F.cross_entropy`` / ``nn.CrossEntropyLoss``.
+
+    ``input`` has shape ``(C,)``, ``(N, C)`` or ``(N, C, d1, ...)`` (class axis 1, as torch).
+    ``target`` holds class indices (int64 or int32) of shape ``()``, ``(N,)`` or ``(N, d1, ...)``,
+    or class probabilities of ``input``'s shape and dtype.
+
+    With class indices, ``loss_i = -w[t_i] log softmax(x_i)[t_i]``; rows whose target is
+    ``ignore_index`` count 0 and get a zero gradient, and ``"mean"`` divides by the sum of
+    ``weight[t_i]`` over the other rows (``nan`` when every target is ignored). With
+    probabilities, ``loss_i = -sum_c w_c y_ic log softmax(x_i)_c`` and ``"mean"`` divides by the
+    number of rows ``N d1 ...``. ``label_smoothing`` ``eps`` mixes the target with the uniform
+    distribution exactly as torch does (``(1 - eps)`` on the target, ``eps / C`` on every class,
+    weighted, normalised by the same denominator).
+
+    >>> import numpy as np, fastloss as fl
+    >>> round(float(fl.cross_entropy(np.array([[0.0, 0.0]]), np.array([1]))), 6)
+    0.693147
+    """
+    return _class_loss("cross_entropy", input, target, weight, ignore_index, reduction, label_smoothing, False,
+                       return_grad, grad_output, out, grad_out, n_threads)
+
+
+def nll_loss(
+    input: ArrayLike,
+    target: ArrayLike,
+    weight: Optional[ArrayLike] = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    *,
+    return_grad: bool = False,
+    grad_output: ArrayLike = 1.0,
+    out: Optional[FloatArray] = None,
+    grad_out: Optional[FloatArray] = None,
+    n_threads: Optional[int] = None,
+) -> LossResult:
+    """Negative log-likelihood on log-probabilities; torch: ``F.nll_loss`` / ``nn.NLLLoss``.
+
+    ``loss_i = -w[t_i] input[i, t_i]``, shapes, ``weight``, ``ignore_index`` and ``"mean"`` as in
+    :func:`cross_entropy` with class indices.
+
+    >>> import numpy as np, fastloss as fl
+    >>> float(fl.nll_loss(np.log(np.array([[0.25, 0.75]])), np.array([1])).round(6))
+    0.287682
+    """
+    return _class_loss("nll_loss", input, target, weight, ignore_index, reduction, 0.0, True, return_grad,
+                       grad_output, out, grad_out, n_threads)
+
+
+def sequence_cross_entropy(
+    logits: ArrayLike,
+    targets: ArrayLike,
+    *,
+    weight: Optional[ArrayLike] = None,
+    ignore_index: int = -100,
+    label_smoothing: float = 0.0,
+    reduction: str = "mean",
+    lengths: Optional[ArrayLike] = None,
+    return_grad: bool = False,
+    grad_output: ArrayLike = 1.0,
+    out: Optional[FloatArray] = None,
+    grad_out: Optional[FloatArray] = None,
+    n_threads: Optional[int] = None,
+) -> LossResult:
+    """Per-time-step cross-entropy of a decoder: ``nn.CrossEntropyLoss`` over every step.
+
+    ``logits`` ``(B, T, V)`` channel-last, ``targets`` ``(B, T)`` class indices (int64 or int32);
+    ``lengths`` ``(B,)`` masks steps ``t >= lengths[b]`` exactly like ``ignore_index``.
+    Reductions: ``"mean"`` over the counted tokens (weighted: divides by the sum of their
+    weights; = ``nn.CrossEntropyLoss`` on the flattened ``(B T, V)`` batch), ``"batchmean"``
+    (sum / B), ``"sum"``, ``"none"`` (``(B, T)``, 0 where ignored), ``"sequence"`` (``(B,)``
+    per-sequence sums, e.g. to score candidate translations). ``grad_output`` has the loss's
+    shape for ``"none"`` and ``"sequence"``. The vocabulary streams through an online
+    log-sum-exp: no ``(B T, V)`` temporary besides the gradient.
+
+    >>> import numpy as np, fastloss as fl
+    >>> logits = np.zeros((2, 3, 5))
+    >>> fl.sequence_cross_entropy(logits, np.ones((2, 3), np.int64), reduction="sequence").round(4)
+    array([4.8283, 4.8283])
+    """
+    code = _reduction_code("sequence_cross_entropy", reduction, _SEQUENCE_REDUCTIONS)
+    threads = _thread_count("sequence_cross_entropy", n_threads)
+    x = _as_input(logits)
+    lens = None
+    if lengths is not None:
+        lens = np.asarray(lengths)
+        if lens.dtype.kind not in "iu":
+            raise ValueError(f"sequence_cross_entropy: lengths must be an integer array; got dtype {lens.dtype}")
+        lens = np.ascontiguousarray(lens, dtype=np.int64)
+    loss, grad = _core.sequence_cross_entropy(
+        x,
+        _as_class_target(targets, x.dtype),
+        _as_operand(weight, x.dtype),
+        int(ignore_index),
+        code,
+        float(label_smoothing),
+        lens,
+        bool(return_grad),
+        _as_grad_output(grad_output, x.dtype) if return_grad else 1.0,
+        out,
+        grad_out,
+        threads,
+    )
+    if isinstance(loss, float):
+        loss = x.dtype.type(loss)
+    return (loss, grad) if return_grad else loss

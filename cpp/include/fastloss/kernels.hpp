@@ -43,3 +43,51 @@ FASTLOSS_DECLARE_ELEMENTWISE(bce_with_logits_kernel)
 #undef FASTLOSS_DECLARE_ELEMENTWISE
 
 }  // namespace fastloss
+
+namespace fastloss {
+
+// One cross-entropy-family problem. The input is laid out (outer, classes, inner) in C order, the
+// class axis being axis 1 as in torch: "row" r = (r / inner, r % inner) is one sample, whose
+// class c sits at (r / inner) * classes * inner + c * inner + r % inner. There are
+// outer * inner rows; class-index targets and per-row outputs are indexed by row.
+template <class T, class Index>
+struct ClassProblem {
+  const T* input = nullptr;
+  std::int64_t outer = 0, classes = 0, inner = 1;
+  const Index* target = nullptr;      // class index per row, or nullptr with target_probs
+  const T* target_probs = nullptr;    // class probabilities in input's layout
+  const T* weight = nullptr;          // per class (classes,), or nullptr
+  std::int64_t ignore_index = -100;
+  T label_smoothing = T(0);
+  bool log_probs = false;             // nll_loss: input are log-probabilities, no softmax
+  // Sequence masking: row r is ignored when r % seq_len >= lengths[r / seq_len].
+  const std::int64_t* lengths = nullptr;
+  std::int64_t seq_len = 1;
+  double* row_loss = nullptr;         // per-row loss (0 where ignored), or nullptr
+  T* grad = nullptr;                  // input's layout, or nullptr
+  T grad_scale = T(1);                // upstream gradient / reduction denominator
+  const T* grad_output = nullptr;     // per-row-group upstream gradient, or nullptr
+  std::int64_t grad_group = 1;        // rows per grad_output element (T for per-sequence sums)
+  int n_threads = 0;
+
+  std::int64_t rows() const { return outer * inner; }
+};
+
+struct TargetSummary {
+  double weight_sum = 0.0;            // sum of weight[target] over rows that count
+  std::int64_t first_bad = -1;        // first row whose class index is out of range
+  std::int64_t bad_value = 0;
+};
+
+#define FASTLOSS_DECLARE_CLASS(T, I)                                \
+  TargetSummary summarize_targets(const ClassProblem<T, I>& p);     \
+  KernelResult softmax_ce_kernel(const ClassProblem<T, I>& p);
+
+FASTLOSS_DECLARE_CLASS(float, std::int32_t)
+FASTLOSS_DECLARE_CLASS(float, std::int64_t)
+FASTLOSS_DECLARE_CLASS(double, std::int32_t)
+FASTLOSS_DECLARE_CLASS(double, std::int64_t)
+
+#undef FASTLOSS_DECLARE_CLASS
+
+}  // namespace fastloss

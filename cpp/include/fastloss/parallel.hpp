@@ -25,18 +25,20 @@ inline int threads_for(std::int64_t n, std::int64_t work_items, int requested) {
   return static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(wanted, work_items)));
 }
 
-// Sums block(lo, hi) over consecutive blocks of [0, n) and returns the total in float64.
+// Sums block(lo, hi) over consecutive blocks of `block_size` items of [0, n) and returns the
+// total in float64. `work` (default n) is the element count that decides whether threads pay.
 // `block` must be safe to call concurrently for disjoint ranges and must not throw.
 template <class BlockFn>
-double blocked_sum(std::int64_t n, int requested_threads, BlockFn&& block) {
-  const std::int64_t n_blocks = (n + kBlockSize - 1) / kBlockSize;
+double blocked_sum(std::int64_t n, int requested_threads, BlockFn&& block, std::int64_t block_size = kBlockSize,
+                   std::int64_t work = -1) {
+  const std::int64_t n_blocks = (n + block_size - 1) / block_size;
   if (n_blocks == 0) return 0.0;
   if (n_blocks == 1) return block(std::int64_t{0}, n);
   std::vector<double> partial(static_cast<std::size_t>(n_blocks));
-  const int n_threads = threads_for(n, n_blocks, requested_threads);
+  const int n_threads = threads_for(work < 0 ? n : work, n_blocks, requested_threads);
 #pragma omp parallel for schedule(static) num_threads(n_threads) if (n_threads > 1)
   for (std::int64_t b = 0; b < n_blocks; ++b) {
-    partial[static_cast<std::size_t>(b)] = block(b * kBlockSize, std::min(n, (b + 1) * kBlockSize));
+    partial[static_cast<std::size_t>(b)] = block(b * block_size, std::min(n, (b + 1) * block_size));
   }
   double total = 0.0;
   for (const double p : partial) total += p;

@@ -1,0 +1,275 @@
+// Bindings for the cross-entropy family (cpp/kernels/softmax_ce.cpp): cross_entropy, nll_loss,
+// sequence_cross_entropy.
+#include <cmath>
+
+#include "checks.hpp"
+#include "fastloss/kernels.hpp"
+
+namespace fastloss::bindings {
+namespace {
+
+// Reduction codes shared with python/fastloss/functional.py.
+enum ClassReduction : int { kNone = 0, kMean = 1, kSum = 2, kBatchMean = 3, kSequence = 4 };
+
+struct ClassCall {
+  const char* fn;
+  py::array input, target;
+  py::object weight;
+  std::int64_t ignore_index;
+  int reduction;
+  double label_smoothing;
+  bool log_probs;
+  py::object lengths;  // sequence_cross_entropy only: None or C-contiguous int64 (B,)
+  bool return_grad;
+  py::object grad_output, out, grad_out;
+  int n_threads;
+};
+
+// Where the problem's rows come from: the per-row loss shape ("none"), and for the sequence
+// reductions the batch size B and steps per sequence T.
+struct RowLayout {
+  std::int64_t outer, classes, inner;
+  std::vector<std::int64_t> row_shape;
+  std::int64_t batch = 1, steps = 1;
+};
+
+template <class T, class I>
+py::tuple run_class(const ClassCall& c, const RowLayout& lay, const I* class_target, const T* prob_target) {
+  const char* fn = c.fn;
+  const auto input_shape = shape_of(c.input);
+  ClassProblem<T, I> p;
+  p.input = static_cast<const T*>(c.input.data());
+  p.outer = lay.outer;
+  p.classes = lay.classes;
+  p.inner = lay.inner;
+  p.target = class_target;
+  p.target_probs = prob_target;
+  p.ignore_index = c.ignore_index;
+  p.log_probs = c.log_probs;
+  p.n_threads = c.n_threads;
+  const std::int64_t rows = p.rows();
+
+  if (!(c.label_smoothing >= 0.0 && c.label_smoothing <= 1.0)) {
+    throw py::value_error(std::string(fn) + ": label_smoothing must be in [0, 1]; got " +
+                          py::repr(py::float_(c.label_smoothing)).cast<std::string>());
+  }
+  p.label_smoothing = static_cast<T>(c.label_smoothing);
+  if (!c.weight.is_none()) {
+    const auto w = py::reinterpret_borrow<py::array>(c.weight);
+    if (!has_dtype<T>(w)) {
+      throw py::type_error(std::string(fn) + ": weight dtype " + dtype_str(w) + " does not match input dtype " +
+                           dtype_str(c.input) + "; convert it with weight.astype(input.dtype)");
+    }
+    if (shape_of(w) != std::vector<std::int64_t>{lay.classes}) {
+      throw py::value_error(std::string(fn) + ": weight must have shape (" + std::to_string(lay.classes) +
+                            ",), one value per class; got shape " + shape_str(shape_of(w)));
+    }
+    if (!is_c_contiguous(w)) throw py::value_error(std::string(fn) + ": weight must be C-contiguous");
+    p.weight = static_cast<const T*>(w.data());
+  }
+  if (!c.lengths.is_none()) {
+    const auto len = py::reinterpret_borrow<py::array>(c.lengths);
+    if (!has_dtype<std::int64_t>(len) || shape_of(len) != std::vector<std::int64_t>{lay.batch} ||
+        !is_c_contiguous(len)) {
+      throw py::value_error(std::string(fn) + ": lengths must be an integer array of shape (" +
+                            std::to_string(lay.batch) + ",); got " + dtype_str(len) + " array of shape " +
+                            shape_str(shape_of(len)));
+    }
+    p.lengths = static_cast<const std::int64_t*>(len.data());
+    for (std::int64_t b = 0; b < lay.batch; ++b) {
+      if (p.lengths[b] < 0 || p.lengths[b] > lay.steps) {
+        throw py::value_error(std::string(fn) + ": lengths must be in [0, " + std::to_string(lay.steps) + "]; got " +
+                              std::to_string(p.lengths[b]) + " at index (" + std::to_string(b) + ",)");
+      }
+    }
+    p.seq_len = lay.steps;
+  }
+  if (lay.classes == 0 && rows > 0) throw py::value_error(std::string(fn) + ": input has no classes (C = 0)");
+
+  // Validate class indices before touching the logits; the same pass gives the weighted count.
+  const TargetSummary summary = summarize_targets(p);
+  if (summary.first_bad >= 0) {
+    throw py::index_error(std::string(fn) + ": target " + std::to_string(summary.bad_value) + " at index " +
+                          index_str(summary.first_bad, lay.row_shape) + " is out of range for " +
+                          std::to_string(lay.classes) + " classes (expected 0 <= target < " +
+                          std::to_string(lay.classes) + ", or ignore_index=" + std::to_string(c.ignore_index) + ")");
+  }
+  const int red = c.reduction;
+  double denom = 1.0;
+  if (red == kMean) denom = summary.weight_sum;  // probability targets: the row count
+  if (red == kBatchMean) denom = static_cast<double>(lay.batch);
+  const bool per_row_out = red == kNone || red == kSequence;
+  const std::vector<std::int64_t> loss_shape =
+      red == kNone ? lay.row_shape : red == kSequence ? std::vector<std::int64_t>{lay.batch} : std::vector<std::int64_t>{};
+
+  T* loss_buf = output_buffer<T>(fn, "out", c.out, loss_shape);
+  py::object loss_obj = c.out;
+  if (per_row_out && !loss_buf) {
+    py::array_t<T> a(loss_shape);
+    loss_buf = a.mutable_data();
+    loss_obj = std::move(a);
+  }
+  std::vector<double> row_loss(per_row_out ? static_cast<std::size_t>(rows) : 0);
+  if (per_row_out) p.row_loss = row_loss.data();
+
+  py::object grad_obj = py::none();
+  if (!c.return_grad && !c.grad_out.is_none()) {
+    throw py::value_error(std::string(fn) + ": grad_out was given but return_grad is False");
+  }
+  if (c.return_grad) {
+    p.grad = output_buffer<T>(fn, "grad_out", c.grad_out, input_shape);
+    grad_obj = c.grad_out;
+    if (!p.grad) {
+      py::array_t<T> a(input_shape);
+      p.grad = a.mutable_data();
+      grad_obj = std::move(a);
+    }
+    if (py::isinstance<py::array>(c.grad_output)) {
+      if (!per_row_out) throw py::value_error(std::string(fn) + ": grad_output must be a scalar when the loss is reduced");
+      const auto go = py::reinterpret_borrow<py::array>(c.grad_output);
+      if (!has_dtype<T>(go)) {
+        throw py::value_error(std::string(fn) + ": grad_output dtype " + dtype_str(go) + " must match input dtype " +
+                              dtype_str(c.input));
+      }
+      if (shape_of(go) != loss_shape) {
+        throw py::value_error(std::string(fn) + ": grad_output shape " + shape_str(shape_of(go)) +
+                              " must equal the loss shape " + shape_str(loss_shape) + " (or be a scalar)");
+      }
+      if (!is_c_contiguous(go)) throw py::value_error(std::string(fn) + ": grad_output must be C-contiguous");
+      p.grad_output = static_cast<const T*>(go.data());
+      p.grad_group = red == kSequence ? lay.steps : 1;
+    } else {
+      p.grad_scale = static_cast<T>(c.grad_output.cast<double>() / denom);
+    }
+  }
+
+  KernelResult r;
+  {
+    py::gil_scoped_release release;
+    r = softmax_ce_kernel(p);
+  }
+  if (red == kNone) {
+    for (std::int64_t i = 0; i < rows; ++i) loss_buf[i] = static_cast<T>(row_loss[static_cast<std::size_t>(i)]);
+  } else if (red == kSequence) {
+    for (std::int64_t b = 0; b < lay.batch; ++b) {
+      double acc = 0.0;
+      for (std::int64_t t = 0; t < lay.steps; ++t) acc += row_loss[static_cast<std::size_t>(b * lay.steps + t)];
+      loss_buf[b] = static_cast<T>(acc);
+    }
+  } else {
+    const double value = r.sum / denom;
+    if (loss_buf) *loss_buf = static_cast<T>(value);
+    else loss_obj = py::float_(value);
+  }
+  return py::make_tuple(loss_obj, grad_obj);
+}
+
+// Dispatch on the input's float type and the target's kind: int32 / int64 class indices, or
+// class probabilities of the input's dtype.
+template <class T>
+py::tuple dispatch_target(const ClassCall& c, const RowLayout& lay, bool allow_probs) {
+  const char* fn = c.fn;
+  const auto input_shape = shape_of(c.input);
+  if (has_dtype<std::int64_t>(c.target) || has_dtype<std::int32_t>(c.target)) {
+    if (shape_of(c.target) != lay.row_shape) {
+      throw py::value_error(std::string(fn) + ": class-index target shape " + shape_str(shape_of(c.target)) +
+                            " must be " + shape_str(lay.row_shape) + " for input shape " + shape_str(input_shape));
+    }
+    if (!is_c_contiguous(c.target)) throw py::value_error(std::string(fn) + ": target must be C-contiguous");
+    if (has_dtype<std::int64_t>(c.target))
+      return run_class<T, std::int64_t>(c, lay, static_cast<const std::int64_t*>(c.target.data()), nullptr);
+    return run_class<T, std::int32_t>(c, lay, static_cast<const std::int32_t*>(c.target.data()), nullptr);
+  }
+  const bool is_float = c.target.dtype().kind() == 'f';
+  if (allow_probs && is_float) {
+    const T* probs = input_buffer<T>(fn, "target", c.target, input_shape);  // TypeError on float32 vs float64
+    return run_class<T, std::int64_t>(c, lay, nullptr, probs);
+  }
+  throw py::type_error(std::string(fn) + ": target must hold class indices of dtype int64 or int32" +
+                       (allow_probs ? std::string(", or class probabilities of the input's dtype ") + dtype_str(c.input)
+                                    : std::string()) +
+                       "; got dtype " + dtype_str(c.target));
+}
+
+template <class F>
+py::tuple dispatch_float(const ClassCall& c, F&& f) {
+  if (has_dtype<float>(c.input)) return f(float{});
+  if (has_dtype<double>(c.input)) return f(double{});
+  throw py::type_error(std::string(c.fn) + ": input must be a float32 or float64 array; got dtype " +
+                       dtype_str(c.input));
+}
+
+void check_contiguous_input(const ClassCall& c) {
+  if (!is_c_contiguous(c.input)) throw py::value_error(std::string(c.fn) + ": input must be C-contiguous");
+}
+
+// cross_entropy / nll_loss: input (C,), (N, C) or (N, C, d1, ...), class axis 1.
+py::tuple class_axis_loss(const ClassCall& c) {
+  check_contiguous_input(c);
+  const auto shape = shape_of(c.input);
+  if (shape.empty()) {
+    throw py::value_error(std::string(c.fn) + ": input must have shape (C,), (N, C) or (N, C, d1, ...); got shape ()");
+  }
+  RowLayout lay;
+  if (shape.size() == 1) {
+    lay = RowLayout{1, shape[0], 1, {}};
+  } else {
+    std::int64_t inner = 1;
+    std::vector<std::int64_t> row_shape{shape[0]};
+    for (std::size_t d = 2; d < shape.size(); ++d) {
+      inner *= shape[d];
+      row_shape.push_back(shape[d]);
+    }
+    lay = RowLayout{shape[0], shape[1], inner, row_shape};
+  }
+  lay.batch = lay.outer;
+  if (c.reduction != kNone && c.reduction != kMean && c.reduction != kSum) {
+    throw py::value_error(std::string(c.fn) + ": bad reduction code");
+  }
+  return dispatch_float(c, [&](auto t) { return dispatch_target<decltype(t)>(c, lay, !c.log_probs); });
+}
+
+// sequence_cross_entropy: logits (B, T, V) channel-last, targets (B, T).
+py::tuple sequence_loss(const ClassCall& c) {
+  check_contiguous_input(c);
+  const auto shape = shape_of(c.input);
+  if (shape.size() != 3) {
+    throw py::value_error(std::string(c.fn) + ": logits must have shape (B, T, V); got shape " + shape_str(shape));
+  }
+  RowLayout lay{shape[0] * shape[1], shape[2], 1, {shape[0], shape[1]}, shape[0], shape[1]};
+  if (c.reduction < kNone || c.reduction > kSequence) throw py::value_error(std::string(c.fn) + ": bad reduction code");
+  return dispatch_float(c, [&](auto t) { return dispatch_target<decltype(t)>(c, lay, false); });
+}
+
+}  // namespace
+
+void register_softmax_ce(py::module_& m) {
+  m.def(
+      "cross_entropy",
+      [](py::array input, py::array target, py::object weight, std::int64_t ignore_index, int reduction,
+         double label_smoothing, bool log_probs, bool return_grad, py::object grad_output, py::object out,
+         py::object grad_out, int n_threads) {
+        return class_axis_loss(ClassCall{log_probs ? "nll_loss" : "cross_entropy", std::move(input), std::move(target),
+                                         std::move(weight), ignore_index, reduction, label_smoothing, log_probs,
+                                         py::none(), return_grad, std::move(grad_output), std::move(out),
+                                         std::move(grad_out), n_threads});
+      },
+      py::arg("input"), py::arg("target"), py::arg("weight"), py::arg("ignore_index"), py::arg("reduction"),
+      py::arg("label_smoothing"), py::arg("log_probs"), py::arg("return_grad"), py::arg("grad_output"),
+      py::arg("out"), py::arg("grad_out"), py::arg("n_threads"));
+  m.def(
+      "sequence_cross_entropy",
+      [](py::array logits, py::array targets, py::object weight, std::int64_t ignore_index, int reduction,
+         double label_smoothing, py::object lengths, bool return_grad, py::object grad_output, py::object out,
+         py::object grad_out, int n_threads) {
+        return sequence_loss(ClassCall{"sequence_cross_entropy", std::move(logits), std::move(targets),
+                                       std::move(weight), ignore_index, reduction, label_smoothing, false,
+                                       std::move(lengths), return_grad, std::move(grad_output), std::move(out),
+                                       std::move(grad_out), n_threads});
+      },
+      py::arg("logits"), py::arg("targets"), py::arg("weight"), py::arg("ignore_index"), py::arg("reduction"),
+      py::arg("label_smoothing"), py::arg("lengths"), py::arg("return_grad"), py::arg("grad_output"), py::arg("out"),
+      py::arg("grad_out"), py::arg("n_threads"));
+}
+
+}  // namespace fastloss::bindings

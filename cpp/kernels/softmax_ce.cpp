@@ -1,0 +1,308 @@
+// The cross-entropy family: cross-entropy on logits (class-index or class-probability targets,
+// weight, ignore_index, label smoothing), nll_loss on log-probabilities, and the per-time-step
+// sequence cross-entropy (rows masked by lengths). Value and gradient in one sweep per row:
+// an online log-sum-exp pass, then a pass writing the gradient while the row is in cache.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "fastloss/kernels.hpp"
+#include "fastloss/parallel.hpp"
+
+namespace fastloss {
+namespace {
+
+constexpr std::int64_t kClassChunk = 2048;  // online log-sum-exp chunk: stays in L1
+constexpr std::int64_t kTile = 64;          // positions per tile when the class axis is strided
+
+template <class T>
+constexpr T kNegInf = -std::numeric_limits<T>::infinity();
+
+// Whether row r counts (not masked by lengths, not ignore_index), and its class index.
+template <class T, class I>
+bool row_counts(const ClassProblem<T, I>& p, std::int64_t r, std::int64_t& cls) {
+  if (p.lengths && r % p.seq_len >= p.lengths[r / p.seq_len]) return false;
+  if (!p.target) return true;  // probability targets: every row counts
+  cls = static_cast<std::int64_t>(p.target[r]);
+  return cls != p.ignore_index;
+}
+
+template <class T, class I>
+T row_scale(const ClassProblem<T, I>& p, std::int64_t r) {
+  return p.grad_output ? p.grad_output[r / p.grad_group] : p.grad_scale;
+}
+
+// The per-row constants of the loss and gradient, shared by the contiguous and strided paths.
+// With q_c the effective target distribution and w_c the class weights, every member of the
+// family is   loss = sum_c w_c q_c (lse - x_c)   and   dloss/dx_j = (sum_c w_c q_c) p_j - w_j q_j.
+// Class-index targets with smoothing eps: w_c q_c = (1 - eps) w_t [c == t] + eps/C w_c (torch).
+template <class T>
+struct Smoothing {
+  T keep;      // 1 - eps
+  T spread;    // eps / C
+};
+
+// Contiguous rows (class axis last): the common (N, C) and (B, T, V) layouts.
+template <class T, class I>
+double contiguous_row(const ClassProblem<T, I>& p, std::int64_t r, Smoothing<T> sm, double weight_total) {
+  const std::int64_t C = p.classes;
+  const T* __restrict x = p.input + r * C;
+  T* __restrict g = p.grad ? p.grad + r * C : nullptr;
+  const T* __restrict w = p.weight;
+  std::int64_t t = 0;
+  if (!row_counts(p, r, t)) {
+    if (g) std::fill(g, g + C, T(0));  // ignored rows get a zero gradient, even for NaN logits
+    return 0.0;
+  }
+  const T scale = row_scale(p, r);
+  const T wt = (p.target && w) ? w[t] : T(1);
+
+  if (p.log_probs) {  // nll_loss: the input already is log p
+    if (g) {
+      std::fill(g, g + C, T(0));
+      g[t] = -scale * wt;
+    }
+    return -static_cast<double>(wt) * static_cast<double>(x[t]);
+  }
+
+  // Online log-sum-exp over L1-sized chunks: one read of the row from memory. The extra sums
+  // (sum_c w_c x_c for smoothing; sum_c w_c q_c and sum_c w_c q_c x_c for probability targets)
+  // are taken from the same chunk while it is in cache.
+  const T* __restrict y = p.target_probs ? p.target_probs + r * C : nullptr;
+  const bool smooth_sum = p.target && sm.spread != T(0);
+  T m = kNegInf<T>;
+  double s = 0.0, wx = 0.0, wq = 0.0, wqx = 0.0;
+  for (std::int64_t c0 = 0; c0 < C; c0 += kClassChunk) {
+    const std::int64_t c1 = std::min(C, c0 + kClassChunk);
+    T cm = kNegInf<T>;
+#pragma omp simd reduction(max : cm)
+    for (std::int64_t c = c0; c < c1; ++c) cm = std::max(cm, x[c]);
+    if (cm > m) {
+      s *= std::exp(static_cast<double>(m) - static_cast<double>(cm));
+      m = cm;
+    }
+    const T shift = m == kNegInf<T> ? T(0) : m;  // all -inf so far: exp(-inf - 0) = 0, not NaN
+    T cs = 0;
+#pragma omp simd reduction(+ : cs)
+    for (std::int64_t c = c0; c < c1; ++c) cs += std::exp(x[c] - shift);
+    s += static_cast<double>(cs);
+    if (smooth_sum) {
+      T cwx = 0;
+#pragma omp simd reduction(+ : cwx)
+      for (std::int64_t c = c0; c < c1; ++c) cwx += (w ? w[c] : T(1)) * x[c];
+      wx += static_cast<double>(cwx);
+    }
+    if (y) {
+      T cwq = 0, cwqx = 0;
+#pragma omp simd reduction(+ : cwq, cwqx)
+      for (std::int64_t c = c0; c < c1; ++c) {
+        const T wq_c = (w ? w[c] : T(1)) * (y[c] * sm.keep + sm.spread);
+        cwq += wq_c;
+        cwqx += wq_c * x[c];
+      }
+      wq += static_cast<double>(cwq);
+      wqx += static_cast<double>(cwqx);
+    }
+  }
+  const double lse = static_cast<double>(m) + std::log(s);
+
+  double loss;
+  T total_wq;  // sum_c w_c q_c: the coefficient of p_j in the gradient
+  if (y) {
+    loss = wq * lse - wqx;
+    total_wq = static_cast<T>(wq);
+  } else {
+    const double keep_wt = static_cast<double>(sm.keep) * static_cast<double>(wt);
+    loss = keep_wt * (lse - static_cast<double>(x[t]));
+    if (smooth_sum) loss += static_cast<double>(sm.spread) * (weight_total * lse - wx);
+    total_wq = static_cast<T>(keep_wt + static_cast<double>(sm.spread) * weight_total);
+  }
+
+  if (g) {
+    const T lse_t = static_cast<T>(lse);
+    const T a = scale * total_wq;
+    if (y) {
+#pragma omp simd
+      for (std::int64_t c = 0; c < C; ++c)
+        g[c] = a * std::exp(x[c] - lse_t) - scale * (w ? w[c] : T(1)) * (y[c] * sm.keep + sm.spread);
+    } else {
+      const T b = scale * sm.spread;
+#pragma omp simd
+      for (std::int64_t c = 0; c < C; ++c) g[c] = a * std::exp(x[c] - lse_t) - b * (w ? w[c] : T(1));
+      g[t] -= scale * sm.keep * wt;
+    }
+  }
+  return loss;
+}
+
+// A tile of up to kTile positions (n, d0 .. d0+len) of an (N, C, d1, ...) input: the class axis
+// has stride `inner`, positions are contiguous, so the loops vectorise across positions.
+template <class T, class I>
+double strided_tile(const ClassProblem<T, I>& p, std::int64_t n, std::int64_t d0, std::int64_t len, Smoothing<T> sm,
+                    double weight_total) {
+  const std::int64_t C = p.classes, D = p.inner, r0 = n * D + d0;
+  const T* __restrict base = p.input + n * C * D + d0;
+  T* __restrict gbase = p.grad ? p.grad + n * C * D + d0 : nullptr;
+  const T* __restrict ybase = p.target_probs ? p.target_probs + n * C * D + d0 : nullptr;
+  const T* __restrict w = p.weight;
+
+  bool counts[kTile];
+  std::int64_t cls[kTile];
+  T scale[kTile], wt[kTile];
+  double m[kTile], s[kTile], wx[kTile], wq[kTile], wqx[kTile], lse[kTile];
+  for (std::int64_t k = 0; k < len; ++k) {
+    cls[k] = 0;
+    counts[k] = row_counts(p, r0 + k, cls[k]);
+    if (!counts[k]) cls[k] = 0;
+    scale[k] = counts[k] ? row_scale(p, r0 + k) : T(0);
+    wt[k] = (p.target && w) ? w[cls[k]] : T(1);
+    m[k] = -std::numeric_limits<double>::infinity();
+    s[k] = wx[k] = wq[k] = wqx[k] = 0.0;
+  }
+
+  if (!p.log_probs) {
+    const bool smooth_sum = p.target && sm.spread != T(0);
+    for (std::int64_t c = 0; c < C; ++c) {
+      const T* __restrict xc = base + c * D;
+      const double wc = w ? static_cast<double>(w[c]) : 1.0;
+      for (std::int64_t k = 0; k < len; ++k) {
+        const double v = xc[k];
+        if (v > m[k]) {  // online log-sum-exp update
+          s[k] = s[k] * std::exp(m[k] - v) + 1.0;
+          m[k] = v;
+        } else {
+          s[k] += std::exp(v - (m[k] == -std::numeric_limits<double>::infinity() ? 0.0 : m[k]));
+        }
+        if (smooth_sum) wx[k] += wc * v;
+        if (ybase) {
+          const double wq_c = wc * static_cast<double>(ybase[c * D + k] * sm.keep + sm.spread);
+          wq[k] += wq_c;
+          wqx[k] += wq_c * v;
+        }
+      }
+    }
+    for (std::int64_t k = 0; k < len; ++k) lse[k] = m[k] + std::log(s[k]);
+  }
+
+  double acc = 0.0;
+  T coef[kTile];  // scale * sum_c w_c q_c
+  for (std::int64_t k = 0; k < len; ++k) {
+    double loss = 0.0;
+    if (counts[k]) {
+      if (p.log_probs) {
+        loss = -static_cast<double>(wt[k]) * static_cast<double>(base[cls[k] * D + k]);
+      } else if (ybase) {
+        loss = wq[k] * lse[k] - wqx[k];
+        coef[k] = static_cast<T>(static_cast<double>(scale[k]) * wq[k]);
+      } else {
+        const double keep_wt = static_cast<double>(sm.keep) * static_cast<double>(wt[k]);
+        loss = keep_wt * (lse[k] - static_cast<double>(base[cls[k] * D + k]));
+        if (sm.spread != T(0)) loss += static_cast<double>(sm.spread) * (weight_total * lse[k] - wx[k]);
+        coef[k] = static_cast<T>(static_cast<double>(scale[k]) *
+                                 (keep_wt + static_cast<double>(sm.spread) * weight_total));
+      }
+    }
+    if (!counts[k] || p.log_probs) coef[k] = T(0);
+    if (p.row_loss) p.row_loss[r0 + k] = loss;
+    acc += loss;
+  }
+
+  if (gbase) {
+    T lse_t[kTile];
+    for (std::int64_t k = 0; k < len; ++k) lse_t[k] = static_cast<T>(lse[k]);
+    for (std::int64_t c = 0; c < C; ++c) {
+      const T* __restrict xc = base + c * D;
+      T* __restrict gc = gbase + c * D;
+      const T wc = w ? w[c] : T(1);
+      if (p.log_probs) {
+        for (std::int64_t k = 0; k < len; ++k) gc[k] = T(0);
+      } else if (ybase) {
+        for (std::int64_t k = 0; k < len; ++k) {
+          const T v = coef[k] * std::exp(xc[k] - lse_t[k]) - scale[k] * wc * (ybase[c * D + k] * sm.keep + sm.spread);
+          gc[k] = counts[k] ? v : T(0);
+        }
+      } else {
+        for (std::int64_t k = 0; k < len; ++k) {
+          const T v = coef[k] * std::exp(xc[k] - lse_t[k]) - scale[k] * sm.spread * wc;
+          gc[k] = counts[k] ? v : T(0);
+        }
+      }
+    }
+    for (std::int64_t k = 0; k < len; ++k) {
+      if (!counts[k] || !p.target) continue;
+      gbase[cls[k] * D + k] -= p.log_probs ? scale[k] * wt[k] : scale[k] * sm.keep * wt[k];
+    }
+  }
+  return acc;
+}
+
+template <class T, class I>
+KernelResult run_softmax_ce(const ClassProblem<T, I>& p) {
+  const std::int64_t C = p.classes, rows = p.rows();
+  double weight_total = static_cast<double>(C);  // sum_c w_c, the smoothing term's weight
+  if (p.weight) {
+    weight_total = 0.0;
+    for (std::int64_t c = 0; c < C; ++c) weight_total += static_cast<double>(p.weight[c]);
+  }
+  const Smoothing<T> sm{T(1) - p.label_smoothing, C > 0 ? p.label_smoothing / static_cast<T>(C) : T(0)};
+
+  auto block = [&](std::int64_t lo, std::int64_t hi) -> double {
+    double acc = 0.0;
+    if (p.inner == 1) {
+      for (std::int64_t r = lo; r < hi; ++r) {
+        const double loss = contiguous_row(p, r, sm, weight_total);
+        if (p.row_loss) p.row_loss[r] = loss;
+        acc += loss;
+      }
+    } else {
+      for (std::int64_t r = lo; r < hi;) {
+        const std::int64_t n = r / p.inner, d = r % p.inner;
+        const std::int64_t len = std::min({hi - r, p.inner - d, kTile});
+        acc += strided_tile(p, n, d, len, sm, weight_total);
+        r += len;
+      }
+    }
+    return acc;
+  };
+  // Blocks of whole rows, sized by the class count only: the same partition for any thread count.
+  const std::int64_t rows_per_block = std::max<std::int64_t>(1, kBlockSize / std::max<std::int64_t>(C, 1));
+  KernelResult result;
+  result.sum = blocked_sum(rows, p.n_threads, block, rows_per_block, rows * C);
+  return result;
+}
+
+template <class T, class I>
+TargetSummary run_summarize_targets(const ClassProblem<T, I>& p) {
+  TargetSummary out;
+  const std::int64_t rows = p.rows();
+  for (std::int64_t r = 0; r < rows; ++r) {
+    std::int64_t t = 0;
+    if (!row_counts(p, r, t)) continue;
+    if (p.target) {
+      if (t < 0 || t >= p.classes) {
+        out.first_bad = r;
+        out.bad_value = t;
+        return out;
+      }
+      out.weight_sum += p.weight ? static_cast<double>(p.weight[t]) : 1.0;
+    } else {
+      out.weight_sum += 1.0;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+#define FASTLOSS_DEFINE_CLASS(T, I)                                                                  \
+  TargetSummary summarize_targets(const ClassProblem<T, I>& p) { return run_summarize_targets(p); } \
+  KernelResult softmax_ce_kernel(const ClassProblem<T, I>& p) { return run_softmax_ce(p); }
+
+FASTLOSS_DEFINE_CLASS(float, std::int32_t)
+FASTLOSS_DEFINE_CLASS(float, std::int64_t)
+FASTLOSS_DEFINE_CLASS(double, std::int32_t)
+FASTLOSS_DEFINE_CLASS(double, std::int64_t)
+
+#undef FASTLOSS_DEFINE_CLASS
+
+}  // namespace fastloss
