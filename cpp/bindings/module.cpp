@@ -8,6 +8,7 @@ namespace fastloss::bindings {
 void register_elementwise(py::module_& m);
 void register_binary(py::module_& m);
 void register_softmax_ce(py::module_& m);
+void register_optim(py::module_& m);
 }  // namespace fastloss::bindings
 
 PYBIND11_MODULE(_core, m) {
@@ -15,5 +16,6 @@ PYBIND11_MODULE(_core, m) {
   fastloss::bindings::register_elementwise(m);
   fastloss::bindings::register_binary(m);
   fastloss::bindings::register_softmax_ce(m);
+  fastloss::bindings::register_optim(m);
   m.def("max_threads", &omp_get_max_threads, "The OpenMP default thread count (honours OMP_NUM_THREADS).");
 }

@@ -17,6 +17,7 @@ from .functional import (
     nll_loss,
     sequence_cross_entropy,
 )
+from .optim import SGD, l2_penalty, sgd_step
 from .modules import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -36,14 +37,17 @@ __all__ = [
     "L1Loss",
     "MSELoss",
     "NLLLoss",
+    "SGD",
     "SequenceCrossEntropyLoss",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "cross_entropy",
     "l1_loss",
+    "l2_penalty",
     "mae_loss",
     "max_threads",
     "mse_loss",
     "nll_loss",
     "sequence_cross_entropy",
+    "sgd_step",
 ]

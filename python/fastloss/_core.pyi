@@ -54,3 +54,17 @@ def sequence_cross_entropy(
     grad_out: Optional[_Array],
     n_threads: int,
 ) -> Tuple[Union[float, _Array], Optional[_Array]]: ...
+def sgd_update(
+    param: _Array,
+    grad: _Array,
+    momentum_buffer: Optional[_Array],
+    lr: float,
+    momentum: float,
+    dampening: float,
+    weight_decay: float,
+    nesterov: bool,
+    maximize: bool,
+    first_step: bool,
+    n_threads: int,
+) -> None: ...
+def sum_squares(w: _Array, grad_scale: float, want_grad: bool, n_threads: int) -> Tuple[float, Optional[_Array]]: ...

@@ -91,3 +91,28 @@ FASTLOSS_DECLARE_CLASS(double, std::int64_t)
 #undef FASTLOSS_DECLARE_CLASS
 
 }  // namespace fastloss
+
+namespace fastloss {
+
+// torch.optim.SGD's update of one parameter array, in place, in one pass over memory.
+template <class T>
+struct SgdProblem {
+  T* param = nullptr;
+  const T* grad = nullptr;
+  T* momentum_buffer = nullptr;  // nullptr when momentum == 0
+  std::int64_t n = 0;
+  T lr = T(0), momentum = T(0), dampening = T(0), weight_decay = T(0);
+  bool nesterov = false, maximize = false;
+  bool first_step = false;       // the buffer is initialised to the gradient (no dampening)
+  int n_threads = 0;
+};
+
+void sgd_kernel(const SgdProblem<float>& p);
+void sgd_kernel(const SgdProblem<double>& p);
+
+// sum(w^2) of one array in float64 (fixed block order), writing grad = grad_scale * w if grad
+// is not nullptr: the value and gradient of an L2 penalty in one pass.
+double sum_squares_kernel(const float* w, std::int64_t n, float* grad, float grad_scale, int n_threads);
+double sum_squares_kernel(const double* w, std::int64_t n, double* grad, double grad_scale, int n_threads);
+
+}  // namespace fastloss

@@ -45,4 +45,14 @@ double blocked_sum(std::int64_t n, int requested_threads, BlockFn&& block, std::
   return total;
 }
 
+// Runs block(lo, hi) over consecutive blocks of [0, n) on the threads, for work without a
+// reduction (in-place updates).
+template <class BlockFn>
+void blocked_for(std::int64_t n, int requested_threads, BlockFn&& block) {
+  const std::int64_t n_blocks = (n + kBlockSize - 1) / kBlockSize;
+  const int n_threads = threads_for(n, n_blocks, requested_threads);
+#pragma omp parallel for schedule(static) num_threads(n_threads) if (n_threads > 1)
+  for (std::int64_t b = 0; b < n_blocks; ++b) block(b * kBlockSize, std::min(n, (b + 1) * kBlockSize));
+}
+
 }  // namespace fastloss

@@ -1,0 +1,90 @@
+// Bindings for the L2 penalty and the SGD update (cpp/kernels/optim.cpp).
+#include "checks.hpp"
+#include "fastloss/kernels.hpp"
+
+namespace fastloss::bindings {
+namespace {
+
+template <class T>
+void sgd_update_typed(py::array param, const py::array& grad, const py::object& buffer, double lr, double momentum,
+                      double dampening, double weight_decay, bool nesterov, bool maximize, bool first_step,
+                      int n_threads) {
+  const char* fn = "sgd_step";
+  const auto shape = shape_of(param);
+  if (!is_c_contiguous(param) || !param.writeable()) {
+    throw py::value_error(std::string(fn) + ": params are updated in place and must be C-contiguous, writeable "
+                          "arrays; got a " + (param.writeable() ? "non-contiguous" : "read-only") + " array of shape " +
+                          shape_str(shape));
+  }
+  if (!has_dtype<T>(grad)) {
+    throw py::type_error(std::string(fn) + ": grad dtype " + dtype_str(grad) + " does not match its param's dtype " +
+                         dtype_str(param) + "; convert it with grad.astype(param.dtype)");
+  }
+  SgdProblem<T> p;
+  p.param = static_cast<T*>(param.mutable_data());
+  p.grad = input_buffer<T>(fn, "grad", grad, shape);
+  p.momentum_buffer = output_buffer<T>(fn, "momentum_buffer", buffer, shape);
+  p.n = element_count(shape);
+  p.lr = static_cast<T>(lr);
+  p.momentum = static_cast<T>(momentum);
+  p.dampening = static_cast<T>(dampening);
+  p.weight_decay = static_cast<T>(weight_decay);
+  p.nesterov = nesterov;
+  p.maximize = maximize;
+  p.first_step = first_step;
+  p.n_threads = n_threads;
+  py::gil_scoped_release release;
+  sgd_kernel(p);
+}
+
+template <class T>
+py::tuple sum_squares_typed(const py::array& w, double grad_scale, bool want_grad, int n_threads) {
+  if (!is_c_contiguous(w)) throw py::value_error("l2_penalty: params must be C-contiguous");
+  const auto shape = shape_of(w);
+  py::object grad_obj = py::none();
+  T* grad = nullptr;
+  if (want_grad) {
+    py::array_t<T> g(shape);
+    grad = g.mutable_data();
+    grad_obj = std::move(g);
+  }
+  double total;
+  {
+    py::gil_scoped_release release;
+    total = sum_squares_kernel(static_cast<const T*>(w.data()), element_count(shape), grad, static_cast<T>(grad_scale),
+                               n_threads);
+  }
+  return py::make_tuple(total, grad_obj);
+}
+
+}  // namespace
+
+void register_optim(py::module_& m) {
+  m.def(
+      "sgd_update",
+      [](py::array param, py::array grad, py::object buffer, double lr, double momentum, double dampening,
+         double weight_decay, bool nesterov, bool maximize, bool first_step, int n_threads) {
+        if (has_dtype<float>(param)) {
+          sgd_update_typed<float>(param, grad, buffer, lr, momentum, dampening, weight_decay, nesterov, maximize,
+                                  first_step, n_threads);
+        } else if (has_dtype<double>(param)) {
+          sgd_update_typed<double>(param, grad, buffer, lr, momentum, dampening, weight_decay, nesterov, maximize,
+                                   first_step, n_threads);
+        } else {
+          throw py::type_error("sgd_step: params must be float32 or float64 arrays; got dtype " + dtype_str(param));
+        }
+      },
+      py::arg("param"), py::arg("grad"), py::arg("momentum_buffer"), py::arg("lr"), py::arg("momentum"),
+      py::arg("dampening"), py::arg("weight_decay"), py::arg("nesterov"), py::arg("maximize"), py::arg("first_step"),
+      py::arg("n_threads"));
+  m.def(
+      "sum_squares",
+      [](py::array w, double grad_scale, bool want_grad, int n_threads) {
+        if (has_dtype<float>(w)) return sum_squares_typed<float>(w, grad_scale, want_grad, n_threads);
+        if (has_dtype<double>(w)) return sum_squares_typed<double>(w, grad_scale, want_grad, n_threads);
+        throw py::type_error("l2_penalty: params must be float32 or float64 arrays; got dtype " + dtype_str(w));
+      },
+      py::arg("w"), py::arg("grad_scale"), py::arg("want_grad"), py::arg("n_threads"));
+}
+
+}  // namespace fastloss::bindings

@@ -1,0 +1,74 @@
+// Regularisation and optimisation: the L2 penalty (value and gradient) and torch.optim.SGD's
+// update, each one fused pass over memory.
+#include <type_traits>
+
+#include "fastloss/kernels.hpp"
+#include "fastloss/parallel.hpp"
+
+namespace fastloss {
+namespace {
+
+template <class T, bool kMomentum, bool kFirst, bool kNesterov>
+void sgd_block(const SgdProblem<T>& p, std::int64_t lo, std::int64_t hi) {
+  T* __restrict w = p.param;
+  const T* __restrict g = p.grad;
+  T* __restrict buf = p.momentum_buffer;
+  const T sign = p.maximize ? T(-1) : T(1);
+  const T lr = p.lr, mom = p.momentum, keep = T(1) - p.dampening, wd = p.weight_decay;
+#pragma omp simd
+  for (std::int64_t i = lo; i < hi; ++i) {
+    // torch's order: maximize, then weight decay, then momentum, then the step.
+    T d = sign * g[i] + wd * w[i];
+    if constexpr (kMomentum) {
+      const T b = kFirst ? d : mom * buf[i] + keep * d;
+      buf[i] = b;
+      d = kNesterov ? d + mom * b : b;
+    }
+    w[i] -= lr * d;
+  }
+}
+
+template <class T>
+void run_sgd(const SgdProblem<T>& p) {
+  auto run = [&](auto momentum, auto first, auto nesterov) {
+    blocked_for(p.n, p.n_threads, [&](std::int64_t lo, std::int64_t hi) {
+      sgd_block<T, decltype(momentum)::value, decltype(first)::value, decltype(nesterov)::value>(p, lo, hi);
+    });
+  };
+  using F = std::false_type;
+  using Tr = std::true_type;
+  if (!p.momentum_buffer) return run(F{}, F{}, F{});
+  if (p.first_step) return p.nesterov ? run(Tr{}, Tr{}, Tr{}) : run(Tr{}, Tr{}, F{});
+  return p.nesterov ? run(Tr{}, F{}, Tr{}) : run(Tr{}, F{}, F{});
+}
+
+template <class T>
+double run_sum_squares(const T* w, std::int64_t n, T* grad, T grad_scale, int n_threads) {
+  return blocked_sum(n, n_threads, [&](std::int64_t lo, std::int64_t hi) {
+    double acc = 0.0;
+    if (grad) {
+#pragma omp simd reduction(+ : acc)
+      for (std::int64_t i = lo; i < hi; ++i) {
+        acc += static_cast<double>(w[i]) * static_cast<double>(w[i]);
+        grad[i] = grad_scale * w[i];
+      }
+    } else {
+#pragma omp simd reduction(+ : acc)
+      for (std::int64_t i = lo; i < hi; ++i) acc += static_cast<double>(w[i]) * static_cast<double>(w[i]);
+    }
+    return acc;
+  });
+}
+
+}  // namespace
+
+void sgd_kernel(const SgdProblem<float>& p) { run_sgd(p); }
+void sgd_kernel(const SgdProblem<double>& p) { run_sgd(p); }
+double sum_squares_kernel(const float* w, std::int64_t n, float* grad, float grad_scale, int n_threads) {
+  return run_sum_squares(w, n, grad, grad_scale, n_threads);
+}
+double sum_squares_kernel(const double* w, std::int64_t n, double* grad, double grad_scale, int n_threads) {
+  return run_sum_squares(w, n, grad, grad_scale, n_threads);
+}
+
+}  // namespace fastloss
