@@ -90,6 +90,51 @@ T* output_buffer(const char* fn, const char* name, const py::object& obj, const 
   return static_cast<T*>(a.mutable_data());
 }
 
+// A caller's output buffer if one was given (see output_buffer), else a new array: sets `obj` to
+// the array that will be returned and returns its data.
+template <class T>
+T* output_or_new(const char* fn, const char* name, const py::object& given, const std::vector<std::int64_t>& shape,
+                 py::object& obj) {
+  T* buf = output_buffer<T>(fn, name, given, shape);
+  if (buf) {
+    obj = given;
+    return buf;
+  }
+  py::array_t<T> a(shape);
+  obj = a;
+  return a.mutable_data();
+}
+
+// The upstream gradient: nullptr for a scalar (a Python float: the Python layer turns 0-d
+// arrays into floats), else the data of an array of exactly the loss's shape and dtype T,
+// allowed only when the loss is an array (`per_element`).
+template <class T>
+const T* grad_output_array(const char* fn, const py::object& grad_output, bool per_element,
+                           const std::vector<std::int64_t>& loss_shape, const py::array& input) {
+  if (!py::isinstance<py::array>(grad_output)) return nullptr;
+  const auto go = py::reinterpret_borrow<py::array>(grad_output);
+  if (!per_element) {
+    throw py::value_error(std::string(fn) + ": grad_output must be a scalar when the loss is reduced; got an array of shape " +
+                          shape_str(shape_of(go)));
+  }
+  if (!has_dtype<T>(go)) {
+    throw py::value_error(std::string(fn) + ": grad_output dtype " + dtype_str(go) + " must match input dtype " +
+                          dtype_str(input));
+  }
+  if (shape_of(go) != loss_shape) {
+    throw py::value_error(std::string(fn) + ": grad_output shape " + shape_str(shape_of(go)) +
+                          " must equal the loss shape " + shape_str(loss_shape) + " (or be a scalar)");
+  }
+  if (!is_c_contiguous(go)) throw py::value_error(std::string(fn) + ": grad_output must be C-contiguous");
+  return static_cast<const T*>(go.data());
+}
+
+inline void check_grad_out_needs_grad(const char* fn, bool return_grad, const py::object& grad_out) {
+  if (!return_grad && !grad_out.is_none()) {
+    throw py::value_error(std::string(fn) + ": grad_out was given but return_grad is False");
+  }
+}
+
 // Element strides of a C-contiguous operand broadcast (NumPy rules) to `target_shape`:
 // right-aligned, 0 on axes where the operand has length 1 or is missing.
 inline std::vector<std::int64_t> broadcast_strides(const char* fn, const char* name, const py::array& a,

@@ -50,46 +50,19 @@ py::tuple run_elementwise_binding(const char* fn, ElementwiseKernel<T> kernel, c
   if (p.weight || p.pos_weight) p.layout = BroadcastLayout::make(shape, operand_strides);
 
   // Outputs: the per-element loss for "none", else an optional 0-d `out`.
-  const std::vector<std::int64_t> loss_shape = reduction == Reduction::None ? shape : std::vector<std::int64_t>{};
+  const bool per_element = reduction == Reduction::None;
+  const std::vector<std::int64_t> loss_shape = per_element ? shape : std::vector<std::int64_t>{};
   py::object loss_obj = c.out;
-  T* loss_buf = output_buffer<T>(fn, "out", c.out, loss_shape);
-  if (reduction == Reduction::None) {
-    if (!loss_buf) {
-      py::array_t<T> a(shape);
-      loss_buf = a.mutable_data();
-      loss_obj = std::move(a);
-    }
-    p.loss_out = loss_buf;
-  }
+  T* loss_buf = per_element ? output_or_new<T>(fn, "out", c.out, loss_shape, loss_obj)
+                            : output_buffer<T>(fn, "out", c.out, loss_shape);
+  if (per_element) p.loss_out = loss_buf;
 
   py::object grad_obj = py::none();
-  if (!c.return_grad && !c.grad_out.is_none()) {
-    throw py::value_error(std::string(fn) + ": grad_out was given but return_grad is False");
-  }
+  check_grad_out_needs_grad(fn, c.return_grad, c.grad_out);
   if (c.return_grad) {
-    p.grad = output_buffer<T>(fn, "grad_out", c.grad_out, shape);
-    grad_obj = c.grad_out;
-    if (!p.grad) {
-      py::array_t<T> a(shape);
-      p.grad = a.mutable_data();
-      grad_obj = std::move(a);
-    }
-    if (py::isinstance<py::array>(c.grad_output)) {
-      if (reduction != Reduction::None) {
-        throw py::value_error(std::string(fn) + ": grad_output must be a scalar when the loss is reduced");
-      }
-      const auto go = py::reinterpret_borrow<py::array>(c.grad_output);
-      if (!has_dtype<T>(go)) {
-        throw py::value_error(std::string(fn) + ": grad_output dtype " + dtype_str(go) + " must match input dtype " +
-                              dtype_str(c.input));
-      }
-      if (shape_of(go) != shape) {
-        throw py::value_error(std::string(fn) + ": grad_output shape " + shape_str(shape_of(go)) +
-                              " must equal the loss shape " + shape_str(shape) + " (or be a scalar)");
-      }
-      if (!is_c_contiguous(go)) throw py::value_error(std::string(fn) + ": grad_output must be C-contiguous");
-      p.grad_output = static_cast<const T*>(go.data());
-    } else {
+    p.grad = output_or_new<T>(fn, "grad_out", c.grad_out, shape, grad_obj);
+    p.grad_output = grad_output_array<T>(fn, c.grad_output, per_element, loss_shape, c.input);
+    if (!p.grad_output) {
       const double g = c.grad_output.cast<double>();
       p.grad_scale = static_cast<T>(reduction == Reduction::Mean ? g / static_cast<double>(p.n) : g);
     }

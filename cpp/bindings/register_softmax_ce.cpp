@@ -102,45 +102,19 @@ py::tuple run_class(const ClassCall& c, const RowLayout& lay, const I* class_tar
   const std::vector<std::int64_t> loss_shape =
       red == kNone ? lay.row_shape : red == kSequence ? std::vector<std::int64_t>{lay.batch} : std::vector<std::int64_t>{};
 
-  T* loss_buf = output_buffer<T>(fn, "out", c.out, loss_shape);
   py::object loss_obj = c.out;
-  if (per_row_out && !loss_buf) {
-    py::array_t<T> a(loss_shape);
-    loss_buf = a.mutable_data();
-    loss_obj = std::move(a);
-  }
+  T* loss_buf = per_row_out ? output_or_new<T>(fn, "out", c.out, loss_shape, loss_obj)
+                            : output_buffer<T>(fn, "out", c.out, loss_shape);
   std::vector<double> row_loss(per_row_out ? static_cast<std::size_t>(rows) : 0);
   if (per_row_out) p.row_loss = row_loss.data();
 
   py::object grad_obj = py::none();
-  if (!c.return_grad && !c.grad_out.is_none()) {
-    throw py::value_error(std::string(fn) + ": grad_out was given but return_grad is False");
-  }
+  check_grad_out_needs_grad(fn, c.return_grad, c.grad_out);
   if (c.return_grad) {
-    p.grad = output_buffer<T>(fn, "grad_out", c.grad_out, input_shape);
-    grad_obj = c.grad_out;
-    if (!p.grad) {
-      py::array_t<T> a(input_shape);
-      p.grad = a.mutable_data();
-      grad_obj = std::move(a);
-    }
-    if (py::isinstance<py::array>(c.grad_output)) {
-      if (!per_row_out) throw py::value_error(std::string(fn) + ": grad_output must be a scalar when the loss is reduced");
-      const auto go = py::reinterpret_borrow<py::array>(c.grad_output);
-      if (!has_dtype<T>(go)) {
-        throw py::value_error(std::string(fn) + ": grad_output dtype " + dtype_str(go) + " must match input dtype " +
-                              dtype_str(c.input));
-      }
-      if (shape_of(go) != loss_shape) {
-        throw py::value_error(std::string(fn) + ": grad_output shape " + shape_str(shape_of(go)) +
-                              " must equal the loss shape " + shape_str(loss_shape) + " (or be a scalar)");
-      }
-      if (!is_c_contiguous(go)) throw py::value_error(std::string(fn) + ": grad_output must be C-contiguous");
-      p.grad_output = static_cast<const T*>(go.data());
-      p.grad_group = red == kSequence ? lay.steps : 1;
-    } else {
-      p.grad_scale = static_cast<T>(c.grad_output.cast<double>() / denom);
-    }
+    p.grad = output_or_new<T>(fn, "grad_out", c.grad_out, input_shape, grad_obj);
+    p.grad_output = grad_output_array<T>(fn, c.grad_output, per_row_out, loss_shape, c.input);
+    if (p.grad_output) p.grad_group = red == kSequence ? lay.steps : 1;
+    else p.grad_scale = static_cast<T>(c.grad_output.cast<double>() / denom);
   }
 
   KernelResult r;
