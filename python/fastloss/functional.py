@@ -53,9 +53,12 @@ def _thread_count(fn: str, n_threads: Optional[int]) -> int:
 
 
 def _as_input(x: ArrayLike) -> NDArray[Any]:
-    """An ndarray the kernels can read: non-contiguous input is the one thing ever copied."""
-    a = np.asarray(x)
-    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
+    """An ndarray the kernels can read: non-contiguous input is the one thing ever copied.
+    A list or scalar of Python numbers becomes float64 (an integer *array* stays an error)."""
+    if not isinstance(x, np.ndarray):
+        a = np.asarray(x)
+        return a.astype(np.float64) if a.dtype.kind in "biu" else a
+    return x if x.flags.c_contiguous else np.ascontiguousarray(x)
 
 
 def _as_operand(x: Optional[ArrayLike], dtype: np.dtype[Any]) -> Optional[NDArray[Any]]:
