@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "fastloss/elementwise_driver.hpp"
+#include "fastloss/vecmath.hpp"
 
 namespace fastloss {
 namespace {
@@ -15,8 +16,8 @@ struct BinaryCrossEntropy {
   static bool invalid(T x, T y) { return x < T(0) || x > T(1) || y < T(0) || y > T(1); }
   static void eval(T x, T y, T w, T, T& loss, T& dloss) {
     // torch clamps each log at -100 so that x in {0, 1} gives a finite loss.
-    const T log_x = std::max(std::log(x), T(-100));
-    const T log_1mx = std::max(std::log1p(-x), T(-100));
+    const T log_x = std::max(vecmath::log(x), T(-100));
+    const T log_1mx = std::max(vecmath::log1p(-x), T(-100));
     loss = w * ((y - T(1)) * log_1mx - y * log_x);
     // torch's gradient: (x - y) / max(x (1 - x), 1e-12), so 0 where x == y in {0, 1}.
     dloss = w * (x - y) / std::max((T(1) - x) * x, T(1e-12));
@@ -30,8 +31,8 @@ struct BinaryCrossEntropyWithLogits {
   static bool invalid(T, T) { return false; }
   static void eval(T x, T y, T w, T pw, T& loss, T& dloss) {
     // -log sigmoid(x) = log1p(exp(-|x|)) + max(-x, 0): exp never overflows, any logit is finite.
-    const T e = std::exp(-std::abs(x));
-    const T log_sigmoid_neg = std::log1p(e) + std::max(-x, T(0));  // -log sigmoid(x)
+    const T e = vecmath::exp(-std::abs(x));
+    const T log_sigmoid_neg = vecmath::log1p(e) + std::max(-x, T(0));  // -log sigmoid(x)
     const T sigmoid = (x >= T(0) ? T(1) : e) / (T(1) + e);
     const T pos = pw * y;  // weight of the positive term
     loss = w * ((T(1) - y) * x + (T(1) - y + pos) * log_sigmoid_neg);

@@ -8,6 +8,7 @@
 
 #include "fastloss/kernels.hpp"
 #include "fastloss/parallel.hpp"
+#include "fastloss/vecmath.hpp"
 
 namespace fastloss {
 namespace {
@@ -84,12 +85,17 @@ double contiguous_row(const ClassProblem<T, I>& p, std::int64_t r, Smoothing<T> 
     const T shift = m == kNegInf<T> ? T(0) : m;  // all -inf so far: exp(-inf - 0) = 0, not NaN
     T cs = 0;
 #pragma omp simd reduction(+ : cs)
-    for (std::int64_t c = c0; c < c1; ++c) cs += std::exp(x[c] - shift);
+    for (std::int64_t c = c0; c < c1; ++c) cs += vecmath::exp(x[c] - shift);
     s += static_cast<double>(cs);
     if (smooth_sum) {
       T cwx = 0;
+      if (w) {
 #pragma omp simd reduction(+ : cwx)
-      for (std::int64_t c = c0; c < c1; ++c) cwx += (w ? w[c] : T(1)) * x[c];
+        for (std::int64_t c = c0; c < c1; ++c) cwx += w[c] * x[c];
+      } else {
+#pragma omp simd reduction(+ : cwx)
+        for (std::int64_t c = c0; c < c1; ++c) cwx += x[c];
+      }
       wx += static_cast<double>(cwx);
     }
     if (y) {
@@ -121,14 +127,26 @@ double contiguous_row(const ClassProblem<T, I>& p, std::int64_t r, Smoothing<T> 
   if (g) {
     const T lse_t = static_cast<T>(lse);
     const T a = scale * total_wq;
+    // Separate loops with and without weight: a load under `w ? w[c] : 1` does not vectorise.
     if (y) {
+      if (w) {
 #pragma omp simd
-      for (std::int64_t c = 0; c < C; ++c)
-        g[c] = a * std::exp(x[c] - lse_t) - scale * (w ? w[c] : T(1)) * (y[c] * sm.keep + sm.spread);
+        for (std::int64_t c = 0; c < C; ++c)
+          g[c] = a * vecmath::exp(x[c] - lse_t) - scale * w[c] * (y[c] * sm.keep + sm.spread);
+      } else {
+#pragma omp simd
+        for (std::int64_t c = 0; c < C; ++c)
+          g[c] = a * vecmath::exp(x[c] - lse_t) - scale * (y[c] * sm.keep + sm.spread);
+      }
     } else {
       const T b = scale * sm.spread;
+      if (w) {
 #pragma omp simd
-      for (std::int64_t c = 0; c < C; ++c) g[c] = a * std::exp(x[c] - lse_t) - b * (w ? w[c] : T(1));
+        for (std::int64_t c = 0; c < C; ++c) g[c] = a * vecmath::exp(x[c] - lse_t) - b * w[c];
+      } else {
+#pragma omp simd
+        for (std::int64_t c = 0; c < C; ++c) g[c] = a * vecmath::exp(x[c] - lse_t) - b;
+      }
       g[t] -= scale * sm.keep * wt;
     }
   }
@@ -168,10 +186,10 @@ double strided_tile(const ClassProblem<T, I>& p, std::int64_t n, std::int64_t d0
       for (std::int64_t k = 0; k < len; ++k) {
         const double v = xc[k];
         if (v > m[k]) {  // online log-sum-exp update
-          s[k] = s[k] * std::exp(m[k] - v) + 1.0;
+          s[k] = s[k] * vecmath::exp(m[k] - v) + 1.0;
           m[k] = v;
         } else {
-          s[k] += std::exp(v - (m[k] == -std::numeric_limits<double>::infinity() ? 0.0 : m[k]));
+          s[k] += vecmath::exp(v - (m[k] == -std::numeric_limits<double>::infinity() ? 0.0 : m[k]));
         }
         if (smooth_sum) wx[k] += wc * v;
         if (ybase) {
@@ -218,12 +236,12 @@ double strided_tile(const ClassProblem<T, I>& p, std::int64_t n, std::int64_t d0
         for (std::int64_t k = 0; k < len; ++k) gc[k] = T(0);
       } else if (ybase) {
         for (std::int64_t k = 0; k < len; ++k) {
-          const T v = coef[k] * std::exp(xc[k] - lse_t[k]) - scale[k] * wc * (ybase[c * D + k] * sm.keep + sm.spread);
+          const T v = coef[k] * vecmath::exp(xc[k] - lse_t[k]) - scale[k] * wc * (ybase[c * D + k] * sm.keep + sm.spread);
           gc[k] = counts[k] ? v : T(0);
         }
       } else {
         for (std::int64_t k = 0; k < len; ++k) {
-          const T v = coef[k] * std::exp(xc[k] - lse_t[k]) - scale[k] * sm.spread * wc;
+          const T v = coef[k] * vecmath::exp(xc[k] - lse_t[k]) - scale[k] * sm.spread * wc;
           gc[k] = counts[k] ? v : T(0);
         }
       }

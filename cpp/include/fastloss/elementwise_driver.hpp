@@ -1,6 +1,7 @@
 // The one driver behind every elementwise loss: value and gradient in a single pass over memory.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <limits>
@@ -32,31 +33,46 @@ KernelResult run_elementwise(const ElementwiseProblem<T>& p) {
     double acc = 0.0;
     auto segment = [&](std::int64_t first, std::int64_t len, const BroadcastLayout::Offsets& off,
                        const BroadcastLayout::Offsets& step) {
-      double seg_acc = 0.0;
-      int bad = 0;
       const T* __restrict ws = kWeight ? w + off[0] : nullptr;
       const T* __restrict pws = kPosWeight ? pw + off[1] : nullptr;
       const std::int64_t w_step = step[0], pw_step = step[1];
-#pragma omp simd reduction(+ : seg_acc) reduction(| : bad)
-      for (std::int64_t k = 0; k < len; ++k) {
-        const std::int64_t i = first + k;
-        const T wi = kWeight ? ws[k * w_step] : T(1);
-        const T pwi = kPosWeight ? pws[k * pw_step] : T(1);
-        T loss, dloss;
-        Op::eval(x[i], y[i], wi, pwi, loss, dloss);
-        if constexpr (Op::kChecksDomain) bad |= Op::invalid(x[i], y[i]) ? 1 : 0;
-        if constexpr (kOut) out[i] = loss;
-        else seg_acc += static_cast<double>(loss);
-        if constexpr (kGrad) grad[i] = (kGradArray ? go[i] : scale) * dloss;
-      }
-      acc += seg_acc;
-      if (Op::kChecksDomain && bad) {  // rare path: find where, keep the smallest index
-        for (std::int64_t k = 0; k < len; ++k) {
-          if (Op::invalid(x[first + k], y[first + k])) {
-            std::int64_t cur = first_invalid.load();
-            while (first + k < cur && !first_invalid.compare_exchange_weak(cur, first + k)) {
+      // Tiles of kTile elements: the math loop writes the per-element losses to an L1 buffer and
+      // a second, simple loop adds them in float64. Kept apart, both loops vectorise (a float64
+      // reduction inside the branch-free math loop defeats GCC's if-conversion).
+      constexpr std::int64_t kTile = 256;
+      T tile_loss[kTile];
+      for (std::int64_t t0 = 0; t0 < len; t0 += kTile) {
+        const std::int64_t t1 = std::min(len, t0 + kTile);
+        T* __restrict loss_dst = kOut ? out + first : tile_loss - t0;  // indexed by k in [t0, t1)
+#pragma omp simd
+        for (std::int64_t k = t0; k < t1; ++k) {
+          const std::int64_t i = first + k;
+          const T wi = kWeight ? ws[k * w_step] : T(1);
+          const T pwi = kPosWeight ? pws[k * pw_step] : T(1);
+          T loss, dloss;
+          Op::eval(x[i], y[i], wi, pwi, loss, dloss);
+          loss_dst[k] = loss;
+          if constexpr (kGrad) grad[i] = (kGradArray ? go[i] : scale) * dloss;
+        }
+        if constexpr (!kOut) {
+          double tile_acc = 0.0;
+#pragma omp simd reduction(+ : tile_acc)
+          for (std::int64_t k = 0; k < t1 - t0; ++k) tile_acc += static_cast<double>(tile_loss[k]);
+          acc += tile_acc;
+        }
+        if constexpr (Op::kChecksDomain) {
+          int bad = 0;
+#pragma omp simd reduction(| : bad)
+          for (std::int64_t i = first + t0; i < first + t1; ++i) bad |= Op::invalid(x[i], y[i]) ? 1 : 0;
+          if (bad) {  // rare path: find where, keep the smallest index
+            for (std::int64_t i = first + t0; i < first + t1; ++i) {
+              if (Op::invalid(x[i], y[i])) {
+                std::int64_t cur = first_invalid.load();
+                while (i < cur && !first_invalid.compare_exchange_weak(cur, i)) {
+                }
+                break;
+              }
             }
-            break;
           }
         }
       }
