@@ -3,7 +3,7 @@
 #pragma once
 
 #include "checks.hpp"
-#include "fastloss/kernels.hpp"
+#include "fastloss/dispatch.hpp"
 
 namespace fastloss::bindings {
 

@@ -1,6 +1,9 @@
 // fastloss._core: the one extension module. Each family registers its own functions.
 #include <omp.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "fastloss/dispatch.hpp"
 
 namespace py = pybind11;
 
@@ -18,4 +21,18 @@ PYBIND11_MODULE(_core, m) {
   fastloss::bindings::register_softmax_ce(m);
   fastloss::bindings::register_optim(m);
   m.def("max_threads", &omp_get_max_threads, "The OpenMP default thread count (honours OMP_NUM_THREADS).");
+  m.def("simd_level", &fastloss::simd_level, "The ISA level of the kernels in use: 'baseline', 'avx2' or 'avx512'.");
+  m.def("supported_simd_levels", &fastloss::supported_simd_levels, "The ISA levels this CPU runs, lowest first.");
+  m.def(
+      "set_simd_level",
+      [](const std::string& level) {
+        if (!fastloss::set_simd_level(level)) {
+          const auto ok = fastloss::supported_simd_levels();
+          std::string allowed;
+          for (const auto& l : ok) allowed += (allowed.empty() ? "'" : ", '") + l + "'";
+          throw py::value_error("set_simd_level: level must be one this CPU runs (" + allowed + "); got '" + level + "'");
+        }
+      },
+      py::arg("level"),
+      "Switch every kernel to another ISA level (for tests and comparisons; not while kernels run).");
 }

@@ -1,6 +1,6 @@
 // Bindings for the L2 penalty and the SGD update (cpp/kernels/optim.cpp).
 #include "checks.hpp"
-#include "fastloss/kernels.hpp"
+#include "fastloss/dispatch.hpp"
 
 namespace fastloss::bindings {
 namespace {
@@ -51,8 +51,8 @@ py::tuple sum_squares_typed(const py::array& w, double grad_scale, bool want_gra
   double total;
   {
     py::gil_scoped_release release;
-    total = sum_squares_kernel(static_cast<const T*>(w.data()), element_count(shape), grad, static_cast<T>(grad_scale),
-                               n_threads);
+    total = sum_squares_kernel(SumSquaresProblem<T>{static_cast<const T*>(w.data()), element_count(shape), grad,
+                                                    static_cast<T>(grad_scale), n_threads});
   }
   return py::make_tuple(total, grad_obj);
 }

@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "checks.hpp"
-#include "fastloss/kernels.hpp"
+#include "fastloss/dispatch.hpp"
 
 namespace fastloss::bindings {
 namespace {

@@ -2,10 +2,12 @@
 // in one pass, optional broadcast weight and pos_weight).
 #include <cmath>
 
+#include "fastloss/kernel_table.hpp"
 #include "fastloss/elementwise_driver.hpp"
 #include "fastloss/vecmath.hpp"
 
 namespace fastloss {
+namespace FASTLOSS_ISA_NS {
 namespace {
 
 template <class T>
@@ -51,4 +53,5 @@ KernelResult bce_with_logits_kernel(const ElementwiseProblem<double>& p) {
   return run_elementwise_loss<BinaryCrossEntropyWithLogits<double>>(p);
 }
 
+}  // namespace FASTLOSS_ISA_NS
 }  // namespace fastloss

@@ -1,9 +1,11 @@
 // Elementwise regression losses: mse and l1 (value and gradient in one pass).
 #include <cmath>
 
+#include "fastloss/kernel_table.hpp"
 #include "fastloss/elementwise_driver.hpp"
 
 namespace fastloss {
+namespace FASTLOSS_ISA_NS {
 namespace {
 
 template <class T>
@@ -38,4 +40,5 @@ KernelResult mse_kernel(const ElementwiseProblem<double>& p) { return run_elemen
 KernelResult l1_kernel(const ElementwiseProblem<float>& p) { return run_elementwise_loss<AbsoluteError<float>>(p); }
 KernelResult l1_kernel(const ElementwiseProblem<double>& p) { return run_elementwise_loss<AbsoluteError<double>>(p); }
 
+}  // namespace FASTLOSS_ISA_NS
 }  // namespace fastloss

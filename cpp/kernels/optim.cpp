@@ -2,10 +2,12 @@
 // update, each one fused pass over memory.
 #include <type_traits>
 
+#include "fastloss/kernel_table.hpp"
 #include "fastloss/kernels.hpp"
 #include "fastloss/parallel.hpp"
 
 namespace fastloss {
+namespace FASTLOSS_ISA_NS {
 namespace {
 
 template <class T, bool kMomentum, bool kFirst, bool kNesterov>
@@ -43,8 +45,11 @@ void run_sgd(const SgdProblem<T>& p) {
 }
 
 template <class T>
-double run_sum_squares(const T* w, std::int64_t n, T* grad, T grad_scale, int n_threads) {
-  return blocked_sum(n, n_threads, [&](std::int64_t lo, std::int64_t hi) {
+double run_sum_squares(const SumSquaresProblem<T>& p) {
+  const T* __restrict w = p.w;
+  T* __restrict grad = p.grad;
+  const T grad_scale = p.grad_scale;
+  return blocked_sum(p.n, p.n_threads, [&](std::int64_t lo, std::int64_t hi) {
     double acc = 0.0;
     if (grad) {
 #pragma omp simd reduction(+ : acc)
@@ -64,11 +69,8 @@ double run_sum_squares(const T* w, std::int64_t n, T* grad, T grad_scale, int n_
 
 void sgd_kernel(const SgdProblem<float>& p) { run_sgd(p); }
 void sgd_kernel(const SgdProblem<double>& p) { run_sgd(p); }
-double sum_squares_kernel(const float* w, std::int64_t n, float* grad, float grad_scale, int n_threads) {
-  return run_sum_squares(w, n, grad, grad_scale, n_threads);
-}
-double sum_squares_kernel(const double* w, std::int64_t n, double* grad, double grad_scale, int n_threads) {
-  return run_sum_squares(w, n, grad, grad_scale, n_threads);
-}
+double sum_squares_kernel(const SumSquaresProblem<float>& p) { return run_sum_squares(p); }
+double sum_squares_kernel(const SumSquaresProblem<double>& p) { return run_sum_squares(p); }
 
+}  // namespace FASTLOSS_ISA_NS
 }  // namespace fastloss

@@ -6,11 +6,13 @@
 #include <cmath>
 #include <limits>
 
+#include "fastloss/kernel_table.hpp"
 #include "fastloss/kernels.hpp"
 #include "fastloss/parallel.hpp"
 #include "fastloss/vecmath.hpp"
 
 namespace fastloss {
+namespace FASTLOSS_ISA_NS {
 namespace {
 
 constexpr std::int64_t kClassChunk = 2048;  // online log-sum-exp chunk: stays in L1
@@ -323,4 +325,5 @@ FASTLOSS_DEFINE_CLASS(double, std::int64_t)
 
 #undef FASTLOSS_DEFINE_CLASS
 
+}  // namespace FASTLOSS_ISA_NS
 }  // namespace fastloss

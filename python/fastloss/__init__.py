@@ -6,7 +6,7 @@ Same numbers as ``torch.nn.functional``, computed by fused, multi-threaded C++ k
 
 from __future__ import annotations
 
-from ._core import max_threads
+from ._core import max_threads, set_simd_level, simd_level, supported_simd_levels
 from .functional import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -49,5 +49,8 @@ __all__ = [
     "mse_loss",
     "nll_loss",
     "sequence_cross_entropy",
+    "set_simd_level",
     "sgd_step",
+    "simd_level",
+    "supported_simd_levels",
 ]

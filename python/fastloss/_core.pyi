@@ -1,5 +1,5 @@
 # Hand-kept stubs of the private extension module (see cpp/bindings/).
-from typing import Any, Optional, Tuple, Union
+from typing import Any, List, Optional, Tuple, Union
 
 import numpy as np
 from numpy.typing import NDArray
@@ -25,6 +25,9 @@ binary_cross_entropy = _elementwise
 binary_cross_entropy_with_logits = _elementwise
 
 def max_threads() -> int: ...
+def simd_level() -> str: ...
+def supported_simd_levels() -> List[str]: ...
+def set_simd_level(level: str) -> None: ...
 
 def cross_entropy(
     input: _Array,

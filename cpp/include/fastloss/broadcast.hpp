@@ -47,35 +47,6 @@ struct BroadcastLayout {
     }
     return layout;
   }
-
-  std::int64_t inner() const { return shape.back(); }
-
-  // Offsets of element (row, 0) in each operand, `row` counting over all but the last dim.
-  Offsets row_offsets(std::int64_t row) const {
-    Offsets off{};
-    for (std::size_t d = shape.size() - 1; d-- > 0;) {
-      const std::int64_t idx = row % shape[d];
-      row /= shape[d];
-      for (int k = 0; k < kOperands; ++k) off[k] += idx * strides[d][k];
-    }
-    return off;
-  }
-
-  // Calls seg(first, length, offsets, inner_strides) for the runs of [lo, hi) along which
-  // every operand advances by a constant stride.
-  template <class SegmentFn>
-  void for_each_segment(std::int64_t lo, std::int64_t hi, SegmentFn&& seg) const {
-    const std::int64_t len_inner = inner();
-    const auto& s_inner = strides.back();
-    for (std::int64_t i = lo; i < hi;) {
-      const std::int64_t row = i / len_inner, col = i % len_inner;
-      const std::int64_t len = std::min(hi - i, len_inner - col);
-      auto off = row_offsets(row);
-      for (int k = 0; k < kOperands; ++k) off[k] += col * s_inner[k];
-      seg(i, len, off, s_inner);
-      i += len;
-    }
-  }
 };
 
 }  // namespace fastloss

@@ -1,20 +1,51 @@
 // The one driver behind every elementwise loss: value and gradient in a single pass over memory.
 #pragma once
 
+#include "fastloss/isa.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <limits>
 
+#include "fastloss/broadcast.hpp"
 #include "fastloss/kernels.hpp"
 #include "fastloss/parallel.hpp"
 
 namespace fastloss {
+namespace FASTLOSS_ISA_NS {
 
 // An Op provides
 //   static void eval(T x, T y, T w, T pw, T& loss, T& dloss)   loss and d(loss)/dx of one element
 //   static constexpr bool kChecksDomain; static bool invalid(T x, T y)   (domain errors, e.g. BCE)
 // w and pw are the broadcast weight and pos_weight (1 when absent).
+// Offsets of element (row, 0) in each operand of `layout`, `row` counting over all but the last dim.
+inline BroadcastLayout::Offsets row_offsets(const BroadcastLayout& layout, std::int64_t row) {
+  BroadcastLayout::Offsets off{};
+  for (std::size_t d = layout.shape.size() - 1; d-- > 0;) {
+    const std::int64_t idx = row % layout.shape[d];
+    row /= layout.shape[d];
+    for (int k = 0; k < BroadcastLayout::kOperands; ++k) off[k] += idx * layout.strides[d][k];
+  }
+  return off;
+}
+
+// Calls seg(first, length, offsets, inner_strides) for the runs of [lo, hi) along which every
+// operand of `layout` advances by a constant stride.
+template <class SegmentFn>
+void for_each_segment(const BroadcastLayout& layout, std::int64_t lo, std::int64_t hi, SegmentFn&& seg) {
+  const std::int64_t len_inner = layout.shape.back();
+  const auto& s_inner = layout.strides.back();
+  for (std::int64_t i = lo; i < hi;) {
+    const std::int64_t row = i / len_inner, col = i % len_inner;
+    const std::int64_t len = std::min(hi - i, len_inner - col);
+    auto off = row_offsets(layout, row);
+    for (int k = 0; k < BroadcastLayout::kOperands; ++k) off[k] += col * s_inner[k];
+    seg(i, len, off, s_inner);
+    i += len;
+  }
+}
+
 namespace detail {
 
 template <class Op, class T, bool kOut, bool kGrad, bool kGradArray, bool kWeight, bool kPosWeight>
@@ -78,7 +109,7 @@ KernelResult run_elementwise(const ElementwiseProblem<T>& p) {
       }
     };
     if constexpr (kWeight || kPosWeight) {
-      p.layout.for_each_segment(lo, hi, segment);
+      for_each_segment(p.layout, lo, hi, segment);
     } else {
       segment(lo, hi - lo, BroadcastLayout::Offsets{}, BroadcastLayout::Offsets{});
     }
@@ -119,4 +150,5 @@ KernelResult run_elementwise_loss(const ElementwiseProblem<T>& p) {
   return detail::dispatch_outputs<Op, T, false, false>(p);
 }
 
+}  // namespace FASTLOSS_ISA_NS
 }  // namespace fastloss

@@ -1,4 +1,5 @@
-// The kernel entry points: plain C++ over raw pointers and sizes, no Python.
+// The kernels' problem descriptions: plain C++ over raw pointers and sizes, no Python. The entry
+// points, one per ISA level, are listed in kernel_table.hpp.
 #pragma once
 
 #include <cstdint>
@@ -31,16 +32,6 @@ struct KernelResult {
   std::int64_t first_invalid = -1;    // first element whose input/target is out of the domain
 };
 
-#define FASTLOSS_DECLARE_ELEMENTWISE(name)                   \
-  KernelResult name(const ElementwiseProblem<float>& p);     \
-  KernelResult name(const ElementwiseProblem<double>& p);
-
-FASTLOSS_DECLARE_ELEMENTWISE(mse_kernel)
-FASTLOSS_DECLARE_ELEMENTWISE(l1_kernel)
-FASTLOSS_DECLARE_ELEMENTWISE(bce_kernel)
-FASTLOSS_DECLARE_ELEMENTWISE(bce_with_logits_kernel)
-
-#undef FASTLOSS_DECLARE_ELEMENTWISE
 
 }  // namespace fastloss
 
@@ -79,16 +70,6 @@ struct TargetSummary {
   std::int64_t bad_value = 0;
 };
 
-#define FASTLOSS_DECLARE_CLASS(T, I)                                \
-  TargetSummary summarize_targets(const ClassProblem<T, I>& p);     \
-  KernelResult softmax_ce_kernel(const ClassProblem<T, I>& p);
-
-FASTLOSS_DECLARE_CLASS(float, std::int32_t)
-FASTLOSS_DECLARE_CLASS(float, std::int64_t)
-FASTLOSS_DECLARE_CLASS(double, std::int32_t)
-FASTLOSS_DECLARE_CLASS(double, std::int64_t)
-
-#undef FASTLOSS_DECLARE_CLASS
 
 }  // namespace fastloss
 
@@ -107,12 +88,15 @@ struct SgdProblem {
   int n_threads = 0;
 };
 
-void sgd_kernel(const SgdProblem<float>& p);
-void sgd_kernel(const SgdProblem<double>& p);
-
 // sum(w^2) of one array in float64 (fixed block order), writing grad = grad_scale * w if grad
 // is not nullptr: the value and gradient of an L2 penalty in one pass.
-double sum_squares_kernel(const float* w, std::int64_t n, float* grad, float grad_scale, int n_threads);
-double sum_squares_kernel(const double* w, std::int64_t n, double* grad, double grad_scale, int n_threads);
+template <class T>
+struct SumSquaresProblem {
+  const T* w = nullptr;
+  std::int64_t n = 0;
+  T* grad = nullptr;
+  T grad_scale = T(0);
+  int n_threads = 0;
+};
 
 }  // namespace fastloss

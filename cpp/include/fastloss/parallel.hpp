@@ -1,6 +1,8 @@
 // Blocked, fixed-order parallel reduction: the building block of every reduced loss.
 #pragma once
 
+#include "fastloss/isa.hpp"
+
 #include <omp.h>
 
 #include <algorithm>
@@ -8,6 +10,7 @@
 #include <vector>
 
 namespace fastloss {
+namespace FASTLOSS_ISA_NS {
 
 // Elements per reduction block. Block boundaries depend only on the problem size, and the
 // block partials are added in block order after the parallel loop, so a result is bitwise
@@ -55,4 +58,5 @@ void blocked_for(std::int64_t n, int requested_threads, BlockFn&& block) {
   for (std::int64_t b = 0; b < n_blocks; ++b) block(b * kBlockSize, std::min(n, (b + 1) * kBlockSize));
 }
 
+}  // namespace FASTLOSS_ISA_NS
 }  // namespace fastloss

@@ -5,12 +5,14 @@
 // the subnormals to 0, log(0) = -inf, log(x < 0) = NaN, log(inf) = inf.
 #pragma once
 
+#include "fastloss/isa.hpp"
+
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
 #include <limits>
 
-namespace fastloss::vecmath {
+namespace fastloss::FASTLOSS_ISA_NS::vecmath {
 
 template <class To, class From>
 inline To bit_cast(From v) {
@@ -178,4 +180,4 @@ inline T log1p(T x) {
   return u == T(1) ? x : (u == std::numeric_limits<T>::infinity() ? u : y);
 }
 
-}  // namespace fastloss::vecmath
+}  // namespace fastloss::FASTLOSS_ISA_NS::vecmath

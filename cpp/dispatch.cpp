@@ -1,0 +1,101 @@
+// CPU feature detection and the per-ISA kernel tables (the NumPy / PyTorch approach: every
+// kernel compiled once per level, the best level the CPU runs picked once at import).
+#include "fastloss/dispatch.hpp"
+
+#include <cstdlib>
+
+namespace fastloss {
+namespace {
+
+#define FASTLOSS_FILL_SLOT(slot, ret, name, ...) table.slot = &ns::name;
+
+template <int kLevel>
+struct TableOf;
+
+#define FASTLOSS_DEFINE_TABLE(level, ns_name)           \
+  template <>                                           \
+  struct TableOf<level> {                               \
+    static KernelTable make() {                         \
+      namespace ns = ns_name;                           \
+      KernelTable table;                                \
+      FASTLOSS_FOR_EACH_KERNEL(FASTLOSS_FILL_SLOT)      \
+      return table;                                     \
+    }                                                   \
+  };
+
+FASTLOSS_DEFINE_TABLE(0, baseline)
+#if defined(FASTLOSS_X86_VARIANTS)
+FASTLOSS_DEFINE_TABLE(1, avx2)
+FASTLOSS_DEFINE_TABLE(2, avx512)
+#endif
+
+const char* const kLevelNames[] = {"baseline", "avx2", "avx512"};
+
+// The highest level this CPU runs: 0 baseline, 1 AVX2 + FMA, 2 AVX-512 (F, BW, DQ, VL).
+int cpu_level() {
+#if defined(FASTLOSS_X86_VARIANTS)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma")) {
+    return 2;
+  }
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 1;
+#endif
+  return 0;
+}
+
+KernelTable table_for(int level) {
+#if defined(FASTLOSS_X86_VARIANTS)
+  if (level == 2) return TableOf<2>::make();
+  if (level == 1) return TableOf<1>::make();
+#endif
+  (void)level;
+  return TableOf<0>::make();
+}
+
+int level_index(const std::string& name) {
+  for (int i = 0; i < 3; ++i)
+    if (name == kLevelNames[i]) return i;
+  return -1;
+}
+
+struct State {
+  int level;
+  KernelTable table;
+  State() {
+    level = cpu_level();
+    // FASTLOSS_SIMD lowers the level (for testing and for comparing paths); it never raises it.
+    if (const char* forced = std::getenv("FASTLOSS_SIMD")) {
+      const int wanted = level_index(forced);
+      if (wanted >= 0 && wanted < level) level = wanted;
+    }
+    table = table_for(level);
+  }
+};
+
+State& state() {
+  static State s;
+  return s;
+}
+
+}  // namespace
+
+const KernelTable& kernels() { return state().table; }
+
+std::string simd_level() { return kLevelNames[state().level]; }
+
+std::vector<std::string> supported_simd_levels() {
+  std::vector<std::string> out;
+  for (int i = 0; i <= cpu_level(); ++i) out.emplace_back(kLevelNames[i]);
+  return out;
+}
+
+bool set_simd_level(const std::string& name) {
+  const int wanted = level_index(name);
+  if (wanted < 0 || wanted > cpu_level()) return false;
+  state().table = table_for(wanted);
+  state().level = wanted;
+  return true;
+}
+
+}  // namespace fastloss

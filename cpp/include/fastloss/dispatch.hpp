@@ -1,0 +1,26 @@
+// Runtime choice of the ISA level, and the entry points the bindings call: each forwards to the
+// kernel of the level chosen at import (the best the CPU has, or FASTLOSS_SIMD's).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "fastloss/kernel_table.hpp"
+
+namespace fastloss {
+
+const KernelTable& kernels();
+
+// "baseline", "avx2" or "avx512": the level in use.
+std::string simd_level();
+// The levels this CPU can run, lowest first.
+std::vector<std::string> supported_simd_levels();
+// Switches to `level`; false (and no change) if it is unknown or the CPU cannot run it.
+bool set_simd_level(const std::string& level);
+
+#define FASTLOSS_FORWARD_KERNEL(slot, ret, name, ...) \
+  inline ret name(__VA_ARGS__ p) { return kernels().slot(p); }
+FASTLOSS_FOR_EACH_KERNEL(FASTLOSS_FORWARD_KERNEL)
+#undef FASTLOSS_FORWARD_KERNEL
+
+}  // namespace fastloss
