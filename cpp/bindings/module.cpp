@@ -12,6 +12,7 @@ void register_elementwise(py::module_& m);
 void register_binary(py::module_& m);
 void register_softmax_ce(py::module_& m);
 void register_optim(py::module_& m);
+void register_mathfuncs(py::module_& m);
 }  // namespace fastloss::bindings
 
 PYBIND11_MODULE(_core, m) {
@@ -20,6 +21,7 @@ PYBIND11_MODULE(_core, m) {
   fastloss::bindings::register_binary(m);
   fastloss::bindings::register_softmax_ce(m);
   fastloss::bindings::register_optim(m);
+  fastloss::bindings::register_mathfuncs(m);
   m.def("max_threads", &omp_get_max_threads, "The OpenMP default thread count (honours OMP_NUM_THREADS).");
   m.def("simd_level", &fastloss::simd_level, "The ISA level of the kernels in use: 'baseline', 'avx2' or 'avx512'.");
   m.def("supported_simd_levels", &fastloss::supported_simd_levels, "The ISA levels this CPU runs, lowest first.");

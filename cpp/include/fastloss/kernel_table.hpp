@@ -28,7 +28,9 @@
   X(sgd_f32, void, sgd_kernel, const SgdProblem<float>&)                                   \
   X(sgd_f64, void, sgd_kernel, const SgdProblem<double>&)                                  \
   X(sum_squares_f32, double, sum_squares_kernel, const SumSquaresProblem<float>&)          \
-  X(sum_squares_f64, double, sum_squares_kernel, const SumSquaresProblem<double>&)
+  X(sum_squares_f64, double, sum_squares_kernel, const SumSquaresProblem<double>&)          \
+  X(math_f32, void, math_kernel, const MathProblem<float>&)                                 \
+  X(math_f64, void, math_kernel, const MathProblem<double>&)
 
 #define FASTLOSS_DECLARE_KERNEL(slot, ret, name, ...) ret name(__VA_ARGS__ p);
 

@@ -99,4 +99,16 @@ struct SumSquaresProblem {
   int n_threads = 0;
 };
 
+enum class MathFunction : int { Exp = 0, Log = 1, Log1p = 2 };
+
+// y = f(x) elementwise with the vector math of vecmath.hpp.
+template <class T>
+struct MathProblem {
+  const T* x = nullptr;
+  T* y = nullptr;
+  std::int64_t n = 0;
+  MathFunction function = MathFunction::Exp;
+  int n_threads = 0;
+};
+
 }  // namespace fastloss

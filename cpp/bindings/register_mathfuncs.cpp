@@ -1,0 +1,39 @@
+// Binding for the vector math over arrays (cpp/kernels/mathfuncs.cpp).
+#include "checks.hpp"
+#include "fastloss/dispatch.hpp"
+
+namespace fastloss::bindings {
+namespace {
+
+MathFunction math_function(const std::string& name) {
+  if (name == "exp") return MathFunction::Exp;
+  if (name == "log") return MathFunction::Log;
+  if (name == "log1p") return MathFunction::Log1p;
+  throw py::value_error("vector_math: function must be 'exp', 'log' or 'log1p'; got '" + name + "'");
+}
+
+template <class T>
+py::array apply(MathFunction f, const py::array& x, int n_threads) {
+  if (!is_c_contiguous(x)) throw py::value_error("vector_math: x must be C-contiguous");
+  py::array_t<T> y(shape_of(x));
+  const MathProblem<T> p{static_cast<const T*>(x.data()), y.mutable_data(), element_count(shape_of(x)), f, n_threads};
+  py::gil_scoped_release release;
+  math_kernel(p);
+  return y;
+}
+
+}  // namespace
+
+void register_mathfuncs(py::module_& m) {
+  m.def(
+      "vector_math",
+      [](const std::string& name, const py::array& x, int n_threads) {
+        const MathFunction f = math_function(name);
+        if (has_dtype<float>(x)) return apply<float>(f, x, n_threads);
+        if (has_dtype<double>(x)) return apply<double>(f, x, n_threads);
+        throw py::type_error("vector_math: x must be a float32 or float64 array; got dtype " + dtype_str(x));
+      },
+      py::arg("function"), py::arg("x"), py::arg("n_threads") = 0);
+}
+
+}  // namespace fastloss::bindings

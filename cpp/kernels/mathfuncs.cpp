@@ -1,0 +1,36 @@
+// The vector math functions over whole arrays: what tests/test_vecmath.py measures the accuracy
+// of, at every ISA level, and a fast exp/log/log1p for users.
+#include "fastloss/kernel_table.hpp"
+#include "fastloss/parallel.hpp"
+#include "fastloss/vecmath.hpp"
+
+namespace fastloss {
+namespace FASTLOSS_ISA_NS {
+namespace {
+
+template <class T, class F>
+void apply(const MathProblem<T>& p, F f) {
+  const T* __restrict x = p.x;
+  T* __restrict y = p.y;
+  blocked_for(p.n, p.n_threads, [&](std::int64_t lo, std::int64_t hi) {
+#pragma omp simd
+    for (std::int64_t i = lo; i < hi; ++i) y[i] = f(x[i]);
+  });
+}
+
+template <class T>
+void run_math(const MathProblem<T>& p) {
+  switch (p.function) {
+    case MathFunction::Exp: return apply(p, [](T v) { return vecmath::exp(v); });
+    case MathFunction::Log: return apply(p, [](T v) { return vecmath::log(v); });
+    case MathFunction::Log1p: return apply(p, [](T v) { return vecmath::log1p(v); });
+  }
+}
+
+}  // namespace
+
+void math_kernel(const MathProblem<float>& p) { run_math(p); }
+void math_kernel(const MathProblem<double>& p) { run_math(p); }
+
+}  // namespace FASTLOSS_ISA_NS
+}  // namespace fastloss

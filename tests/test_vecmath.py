@@ -1,0 +1,109 @@
+"""Accuracy of the vector exp/log/log1p at every ISA level the CPU runs.
+
+The references are NumPy's long double (80-bit on x86-64) functions, rounded last; errors are
+counted in units of the last place of the float32 / float64 result.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import numpy as np
+import pytest
+
+import fastloss as fl
+from fastloss import _core
+
+LEVELS = fl.supported_simd_levels()
+MAX_ULP = {np.float32: 2.0, np.float64: 1.0}
+
+
+@pytest.fixture(params=LEVELS)
+def level(request: pytest.FixtureRequest) -> Iterator[str]:
+    before = fl.simd_level()
+    fl.set_simd_level(request.param)
+    yield request.param
+    fl.set_simd_level(before)
+
+
+def ulp_error(got: np.ndarray, ref: np.ndarray, dtype: Any) -> np.ndarray:
+    ref_t = ref.astype(dtype)
+    spacing = np.spacing(np.abs(ref_t)).astype(np.longdouble)
+    return np.abs(got.astype(np.longdouble) - ref) / spacing
+
+
+def sample(rng: np.random.Generator, lo: float, hi: float, n: int, log_uniform: bool, dtype: Any) -> np.ndarray:
+    u = rng.random(n)
+    if log_uniform:
+        return np.exp(np.log(lo) + u * (np.log(hi) - np.log(lo))).astype(dtype)
+    return (lo + u * (hi - lo)).astype(dtype)
+
+
+RANGES = {
+    "exp": {np.float32: [(-103.9, 88.7, False), (-1.0, 1.0, False)], np.float64: [(-745.0, 709.7, False), (-1.0, 1.0, False)]},
+    "log": {np.float32: [(1e-44, 3e38, True), (0.5, 2.0, False)], np.float64: [(5e-323, 1.7e308, True), (0.5, 2.0, False)]},
+    "log1p": {np.float32: [(-0.999, 1.0, False), (1e-30, 1e30, True)], np.float64: [(-0.999, 1.0, False), (1e-300, 1e300, True)]},
+}
+REFERENCE = {"exp": np.exp, "log": np.log, "log1p": np.log1p}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("function", ["exp", "log", "log1p"])
+def test_accuracy_in_ulp(level: str, function: str, dtype: Any) -> None:
+    rng = np.random.default_rng(7)
+    for lo, hi, log_uniform in RANGES[function][dtype]:
+        x = sample(rng, lo, hi, 200_000, log_uniform, dtype)
+        got = _core.vector_math(function, x)
+        ref = REFERENCE[function](x.astype(np.longdouble))
+        err = ulp_error(got, ref, dtype)
+        worst = int(np.argmax(err))
+        assert err[worst] <= MAX_ULP[dtype], (
+            f"{function} {np.dtype(dtype)} at {level}: {float(err[worst]):.3f} ulp at x={x[worst]!r}")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_special_values(level: str, dtype: Any) -> None:
+    inf, nan = np.inf, np.nan
+    x = np.array([nan, inf, -inf, 0.0, -0.0, -1.0, 1.0, 1e4, -1e4, -0.5], dtype=dtype)
+    with np.errstate(all="ignore"):
+        for function, ref in REFERENCE.items():
+            got, want = _core.vector_math(function, x), ref(x)
+            exact = ~np.isfinite(want) | (want == 0) | (x == 0)  # NaN, +-inf, 0 and -0 exactly
+            np.testing.assert_array_equal(got[exact], want[exact], err_msg=f"{function} {np.dtype(dtype)} at {level}")
+            signed = exact & ~np.isnan(want)  # the sign of 0 and inf (a NaN's sign bit means nothing)
+            assert np.array_equal(np.signbit(got[signed]), np.signbit(want[signed]))
+            np.testing.assert_allclose(got[~exact], want[~exact], rtol=2 * np.finfo(dtype).eps)
+
+
+def test_exp_subnormal_results(level: str) -> None:
+    for dtype, x in ((np.float32, [-88.0, -95.0, -103.0]), (np.float64, [-709.0, -720.0, -744.0])):
+        xs = np.array(x, dtype=dtype)
+        ref = np.exp(xs.astype(np.longdouble))
+        assert np.all(ulp_error(_core.vector_math("exp", xs), ref, dtype) <= 1.0)
+
+
+def test_losses_agree_across_levels() -> None:
+    """Every level gives the same losses and gradients to within rounding."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 300)).astype(np.float32) * 4
+    y = (rng.random(x.shape) < 0.3).astype(np.float32)
+    t = rng.integers(0, 300, 64)
+    before = fl.simd_level()
+    results = []
+    try:
+        for lvl in LEVELS:
+            fl.set_simd_level(lvl)
+            results.append([fl.binary_cross_entropy_with_logits(x, y, return_grad=True),
+                            fl.cross_entropy(x, t, label_smoothing=0.1, return_grad=True),
+                            fl.mse_loss(x, y, return_grad=True)])
+    finally:
+        fl.set_simd_level(before)
+    for other in results[1:]:
+        for (l0, g0), (l1, g1) in zip(results[0], other):
+            np.testing.assert_allclose(l1, l0, rtol=1e-6)
+            np.testing.assert_allclose(g1, g0, rtol=1e-5, atol=1e-9)
+
+
+def test_forcing_an_unsupported_or_unknown_level_is_refused() -> None:
+    with pytest.raises(ValueError, match="level"):
+        fl.set_simd_level("sse9")
+    assert fl.simd_level() in LEVELS
