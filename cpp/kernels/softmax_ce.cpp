@@ -16,6 +16,7 @@ namespace FASTLOSS_ISA_NS {
 namespace {
 
 constexpr std::int64_t kClassChunk = 2048;  // online log-sum-exp chunk: stays in L1
+constexpr std::int64_t kMaxStoredChunks = 256; // rows up to 512k classes keep one exp per logit
 constexpr std::int64_t kTile = 64;          // positions per tile when the class axis is strided
 
 template <class T>
@@ -45,6 +46,36 @@ struct Smoothing {
   T spread;    // eps / C
 };
 
+// Writes g[c] = a p_c - scale w_c q'_c over [c0, c1), where q'_c is the part of the target that is
+// not at the class index (eps/C for class targets, the smoothed probability otherwise) and
+// p_c / f is either already in g (kStored: exp(x_c - shift) from the log-sum-exp pass, `a`
+// carrying the factor f = exp(shift - lse)) or computed here as exp(x_c - lse).
+template <bool kStored, class T>
+void write_grad_chunk(T* __restrict g, const T* __restrict x, const T* __restrict w, const T* __restrict y,
+                      std::int64_t c0, std::int64_t c1, T a, T lse, T scale, Smoothing<T> sm) {
+#define FASTLOSS_P(c) (kStored ? g[c] : vecmath::exp(x[c] - lse))
+  // Separate loops with and without weight: a load under `w ? w[c] : 1` does not vectorise.
+  if (y) {
+    if (w) {
+#pragma omp simd
+      for (std::int64_t c = c0; c < c1; ++c) g[c] = a * FASTLOSS_P(c) - scale * w[c] * (y[c] * sm.keep + sm.spread);
+    } else {
+#pragma omp simd
+      for (std::int64_t c = c0; c < c1; ++c) g[c] = a * FASTLOSS_P(c) - scale * (y[c] * sm.keep + sm.spread);
+    }
+  } else {
+    const T b = scale * sm.spread;
+    if (w) {
+#pragma omp simd
+      for (std::int64_t c = c0; c < c1; ++c) g[c] = a * FASTLOSS_P(c) - b * w[c];
+    } else {
+#pragma omp simd
+      for (std::int64_t c = c0; c < c1; ++c) g[c] = a * FASTLOSS_P(c) - b;
+    }
+  }
+#undef FASTLOSS_P
+}
+
 // Contiguous rows (class axis last): the common (N, C) and (B, T, V) layouts.
 template <class T, class I>
 double contiguous_row(const ClassProblem<T, I>& p, std::int64_t r, Smoothing<T> sm, double weight_total) {
@@ -73,9 +104,14 @@ double contiguous_row(const ClassProblem<T, I>& p, std::int64_t r, Smoothing<T> 
   // are taken from the same chunk while it is in cache.
   const T* __restrict y = p.target_probs ? p.target_probs + r * C : nullptr;
   const bool smooth_sum = p.target && sm.spread != T(0);
+  // With a gradient to write, exp(x_c - shift) goes straight into g (and each chunk's shift into
+  // chunk_shift), so the gradient pass rescales instead of computing a second exp per logit.
+  const std::int64_t n_chunks = (C + kClassChunk - 1) / kClassChunk;
+  const bool store = g && n_chunks <= kMaxStoredChunks;
+  T chunk_shift[kMaxStoredChunks];
   T m = kNegInf<T>;
   double s = 0.0, wx = 0.0, wq = 0.0, wqx = 0.0;
-  for (std::int64_t c0 = 0; c0 < C; c0 += kClassChunk) {
+  for (std::int64_t c0 = 0, k = 0; c0 < C; c0 += kClassChunk, ++k) {
     const std::int64_t c1 = std::min(C, c0 + kClassChunk);
     T cm = kNegInf<T>;
 #pragma omp simd reduction(max : cm)
@@ -86,8 +122,18 @@ double contiguous_row(const ClassProblem<T, I>& p, std::int64_t r, Smoothing<T> 
     }
     const T shift = m == kNegInf<T> ? T(0) : m;  // all -inf so far: exp(-inf - 0) = 0, not NaN
     T cs = 0;
+    if (store) {
+      chunk_shift[k] = shift;
 #pragma omp simd reduction(+ : cs)
-    for (std::int64_t c = c0; c < c1; ++c) cs += vecmath::exp(x[c] - shift);
+      for (std::int64_t c = c0; c < c1; ++c) {
+        const T e = vecmath::exp(x[c] - shift);
+        g[c] = e;
+        cs += e;
+      }
+    } else {
+#pragma omp simd reduction(+ : cs)
+      for (std::int64_t c = c0; c < c1; ++c) cs += vecmath::exp(x[c] - shift);
+    }
     s += static_cast<double>(cs);
     if (smooth_sum) {
       T cwx = 0;
@@ -127,30 +173,16 @@ double contiguous_row(const ClassProblem<T, I>& p, std::int64_t r, Smoothing<T> 
   }
 
   if (g) {
-    const T lse_t = static_cast<T>(lse);
     const T a = scale * total_wq;
-    // Separate loops with and without weight: a load under `w ? w[c] : 1` does not vectorise.
-    if (y) {
-      if (w) {
-#pragma omp simd
-        for (std::int64_t c = 0; c < C; ++c)
-          g[c] = a * vecmath::exp(x[c] - lse_t) - scale * w[c] * (y[c] * sm.keep + sm.spread);
-      } else {
-#pragma omp simd
-        for (std::int64_t c = 0; c < C; ++c)
-          g[c] = a * vecmath::exp(x[c] - lse_t) - scale * (y[c] * sm.keep + sm.spread);
+    if (store) {
+      for (std::int64_t c0 = 0, k = 0; c0 < C; c0 += kClassChunk, ++k) {
+        const T factor = static_cast<T>(std::exp(static_cast<double>(chunk_shift[k]) - lse));
+        write_grad_chunk<true>(g, x, w, y, c0, std::min(C, c0 + kClassChunk), a * factor, T(0), scale, sm);
       }
     } else {
-      const T b = scale * sm.spread;
-      if (w) {
-#pragma omp simd
-        for (std::int64_t c = 0; c < C; ++c) g[c] = a * vecmath::exp(x[c] - lse_t) - b * w[c];
-      } else {
-#pragma omp simd
-        for (std::int64_t c = 0; c < C; ++c) g[c] = a * vecmath::exp(x[c] - lse_t) - b;
-      }
-      g[t] -= scale * sm.keep * wt;
+      write_grad_chunk<false>(g, x, w, y, 0, C, a, static_cast<T>(lse), scale, sm);
     }
+    if (!y) g[t] -= scale * sm.keep * wt;
   }
   return loss;
 }
