@@ -106,3 +106,194 @@ def central_fd(f: Callable[[np.ndarray], float], x: Any, h: float = 1e-6) -> np.
         flat[i] = xi
         gflat[i] = (fp - fm) / (2.0 * h)
     return grad
+
+
+# ------------------------------------------------------------------ class losses
+# The cross-entropy family works on rows: one row of C class scores per sample (and per
+# position d1, ... of a K-dim input, or per time step of a sequence). The functions below move
+# the class axis last, flatten the rest to R rows, compute per-row (loss, d loss / d row) in
+# float64 and reduce with the row denominators (weight[target] for class indices, 1 for
+# probability targets), exactly as torch.nn.functional.cross_entropy defines them.
+
+
+def log_softmax(x: Any, axis: int = -1) -> np.ndarray:
+    """float64 log-softmax; a NaN anywhere in a row makes the whole row NaN."""
+    x = _f64(x)
+    with np.errstate(invalid="ignore", over="ignore"):
+        m = np.max(x, axis=axis, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0.0)
+        z = x - m
+        return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
+
+
+def class_rows(
+    x2: np.ndarray,
+    target: np.ndarray,
+    weight: Optional[Any] = None,
+    ignore_index: int = -100,
+    label_smoothing: float = 0.0,
+    log_probs: bool = False,
+) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-row (loss, grad, denominator) of rows ``x2`` (R, C).
+
+    ``target`` is (R,) class indices or (R, C) probabilities. With w the class weights and q the
+    effective target distribution ((1 - eps) one-hot / probabilities + eps / C), every member of
+    the family is ``loss = -sum_c w_c q_c log p_c``; its gradient w.r.t. the logits is
+    ``(sum_c w_c q_c) p_j - w_j q_j`` (``-w_j q_j`` w.r.t. log-probabilities). Ignored rows count
+    0, with a zero gradient, whatever their logits (NaN included); their denominator is 0.
+    """
+    x2 = _f64(x2)
+    R, C = x2.shape
+    w = np.ones(C) if weight is None else _f64(weight)
+    eps = float(label_smoothing)
+    logp = x2 if log_probs else log_softmax(x2, axis=1)
+    target = np.asarray(target)
+    if target.dtype.kind == "f":  # probabilities: every row counts, denominator 1 per row
+        counted = np.ones(R, bool)
+        q = (1.0 - eps) * _f64(target) + eps / C
+        den = np.ones(R)
+    else:
+        t = target.astype(np.int64)
+        counted = t != ignore_index
+        q = np.zeros((R, C))
+        q[np.arange(R)[counted], t[counted]] = 1.0 - eps
+        q += eps / C
+        den = np.where(counted, w[np.where(counted, t, 0)] if C else 0.0, 0.0)
+    wq = w[None, :] * q
+    with np.errstate(invalid="ignore", over="ignore"):
+        # a class of zero target weight contributes 0 even where log p = -inf (a masked logit)
+        loss = np.where(counted, -np.sum(np.where(wq == 0, 0.0, wq * logp), axis=1), 0.0)
+        grad = -wq if log_probs else np.sum(wq, axis=1, keepdims=True) * np.exp(logp) - wq
+    grad = np.where(counted[:, None], grad, 0.0)
+    return loss, grad, den
+
+
+def _reduce_rows(
+    loss: np.ndarray,
+    grad: np.ndarray,
+    den: np.ndarray,
+    reduction: str,
+    grad_output: Any,
+    row_shape: Tuple[int, ...],
+    batch: int = 1,
+) -> Tuple[Any, np.ndarray]:
+    """(reduced loss, grad_output * d(reduced loss) / d rows) of per-row results."""
+    go = _f64(grad_output)
+    if reduction in ("mean", "sum", "batchmean"):
+        divisor = {"mean": float(np.sum(den)), "sum": 1.0, "batchmean": float(batch)}[reduction]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            value = np.float64(np.sum(loss) / divisor)
+        scale = go / divisor if divisor != 0 else 0.0 * go  # nothing counted: every row grad is 0
+        return value, grad * scale
+    if reduction == "none":
+        scale = np.broadcast_to(go, row_shape).reshape(-1, 1)
+        return loss.reshape(row_shape), grad * scale
+    if reduction == "sequence":  # rows are (B, T) time steps: per-sequence sums
+        steps = loss.size // batch if batch else 0
+        scale = np.repeat(np.broadcast_to(go, (batch,)), steps).reshape(-1, 1)
+        return loss.reshape(batch, steps).sum(axis=1), grad * scale
+    raise ValueError(f"reference: unknown reduction {reduction!r}")
+
+
+def cross_entropy(
+    x: Any,
+    target: Any,
+    weight: Optional[Any] = None,
+    ignore_index: int = -100,
+    label_smoothing: float = 0.0,
+    reduction: str = "mean",
+    grad_output: Any = 1.0,
+    log_probs: bool = False,
+) -> Tuple[Any, np.ndarray]:
+    """torch.nn.functional.cross_entropy (``log_probs=True``: nll_loss): (loss, grad w.r.t. x).
+
+    ``x`` is (C,), (N, C) or (N, C, d1, ...); ``target`` class indices of shape (), (N,) or
+    (N, d1, ...), or probabilities of x's shape (float dtype).
+    """
+    x = _f64(x)
+    target = np.asarray(target)
+    probs = target.dtype.kind == "f"
+    xl = x[None, :] if x.ndim == 1 else np.moveaxis(x, 1, -1)  # class axis last
+    C = xl.shape[-1]
+    row_shape = () if x.ndim == 1 else xl.shape[:-1]
+    tl = (target[None] if x.ndim == 1 else np.moveaxis(target, 1, -1)) if probs else target.reshape(-1)
+    loss, grad, den = class_rows(
+        xl.reshape(-1, C), tl.reshape(-1, C) if probs else tl, weight, ignore_index, label_smoothing, log_probs
+    )
+    value, grad = _reduce_rows(loss, grad, den, reduction, grad_output, row_shape)
+    grad = grad.reshape(xl.shape)
+    return value, (grad[0] if x.ndim == 1 else np.moveaxis(grad, -1, 1))
+
+
+def nll_loss(x: Any, target: Any, weight: Optional[Any] = None, ignore_index: int = -100,
+             reduction: str = "mean", grad_output: Any = 1.0) -> Tuple[Any, np.ndarray]:
+    """torch.nn.functional.nll_loss on log-probabilities: (loss, grad w.r.t. x)."""
+    return cross_entropy(x, target, weight, ignore_index, 0.0, reduction, grad_output, log_probs=True)
+
+
+def mask_lengths(targets: Any, lengths: Optional[Any], ignore_index: int = -100) -> np.ndarray:
+    """(B, T) targets with every step t >= lengths[b] set to ignore_index."""
+    t = np.array(targets, dtype=np.int64)
+    if lengths is not None:
+        t[np.arange(t.shape[1])[None, :] >= np.asarray(lengths, dtype=np.int64)[:, None]] = ignore_index
+    return t
+
+
+def sequence_cross_entropy(
+    x: Any,
+    targets: Any,
+    weight: Optional[Any] = None,
+    ignore_index: int = -100,
+    label_smoothing: float = 0.0,
+    reduction: str = "mean",
+    lengths: Optional[Any] = None,
+    grad_output: Any = 1.0,
+) -> Tuple[Any, np.ndarray]:
+    """Cross-entropy at every step of (B, T, V) logits, (B, T) targets, masked by ``lengths``.
+
+    "mean" = cross_entropy on the flattened (B T, V) batch; "batchmean" = sum / B; "sum";
+    "none" (B, T); "sequence" (B,) per-sequence sums.
+    """
+    x = _f64(x)
+    B, T, V = x.shape
+    t = mask_lengths(targets, lengths, ignore_index).reshape(-1)
+    loss, grad, den = class_rows(x.reshape(-1, V), t, weight, ignore_index, label_smoothing)
+    value, grad = _reduce_rows(loss, grad, den, reduction, grad_output, (B, T), batch=B)
+    return value, grad.reshape(x.shape)
+
+
+# ------------------------------------------------------------------ optimisation
+def l2_penalty(params: Any, lam: float) -> Tuple[float, list]:
+    """lam * sum_j sum(W_j ** 2) and the gradients 2 lam W_j, in float64 (a list for any input)."""
+    arrays = [params] if isinstance(params, np.ndarray) else list(params)
+    value = lam * sum(float(np.sum(_f64(w) ** 2)) for w in arrays)
+    return value, [2.0 * lam * _f64(w) for w in arrays]
+
+
+def sgd_step(
+    params: Any,
+    grads: Any,
+    lr: float,
+    buffers: Optional[list] = None,
+    momentum: float = 0.0,
+    dampening: float = 0.0,
+    weight_decay: float = 0.0,
+    nesterov: bool = False,
+    maximize: bool = False,
+) -> Tuple[list, list]:
+    """One torch.optim.SGD step in float64, in torch's order, on copies: (new params, new
+    momentum buffers); a buffer is None until the first momentum step."""
+    buffers = [None] * len(params) if buffers is None else list(buffers)
+    new_params, new_buffers = [], []
+    for p, g, buf in zip(params, grads, buffers):
+        p, d = _f64(p), _f64(g)
+        if maximize:
+            d = -d
+        if weight_decay != 0:
+            d = d + weight_decay * p
+        if momentum != 0:
+            buf = d.copy() if buf is None else momentum * _f64(buf) + (1.0 - dampening) * d
+            d = d + momentum * buf if nesterov else buf
+        new_params.append(p - lr * d)
+        new_buffers.append(buf)
+    return new_params, new_buffers

@@ -10,6 +10,16 @@ and over dtypes, reductions and memory layouts.
 To add a loss, append a ``LossSpec`` to :data:`SPECS` (and, if it needs new
 kinds of options, a variant maker); the generic tests pick it up.
 
+Losses over classes (``cross_entropy``, ``nll_loss``, ``sequence_cross_entropy``) take
+targets of another shape than their input (class indices, one per row) and options
+that are not arrays (``ignore_index``, ``label_smoothing``), so they are described by
+the sibling :class:`ClassLossSpec` (variants are declarative :class:`ClassVariant`
+rows) and flattened into :data:`CLASS_CASES`. A :class:`ClassCase` has the interface
+of a :class:`Case` (``id``, ``data``, ``call``, ``reference``, ``floors``,
+``torch_operands``), so the comparison helpers (``assert_matches``,
+``torch_reference``) serve both; ``test_softmax_ce.py`` parametrises over them. To
+add a class loss, append a ``ClassLossSpec`` to :data:`CLASS_SPECS`.
+
 This module also holds the comparison helpers (dtype-dependent tolerances,
 bitwise equality) and the layout makers shared by the test modules.
 """
@@ -17,7 +27,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -275,6 +285,14 @@ class Case:
         )
         return ref.reduce(loss, grad, reduction, grad_output)
 
+    def floors(self, x: Any, opts: Mapping[str, Any], reduction: str, grad_output: Any = 1.0) -> Tuple[float, float]:
+        """(loss, grad) magnitudes for the absolute tolerance: see :func:`natural_floors`."""
+        return natural_floors(x, opts, reduction, grad_output)
+
+    def torch_operands(self, y: Any, opts: Mapping[str, Any]) -> Tuple[Any, Dict[str, Any]]:
+        """target and options as torch float64 tensors, for :func:`torch_reference`."""
+        return _to_torch_f64(y), {k: _to_torch_f64(v) for k, v in opts.items()}
+
 
 CASES: Tuple[Case, ...] = tuple(Case(s, v) for s in SPECS for v in s.variants)
 #: one case per loss (the plain variant), for the tests whose subject is not the options
@@ -286,13 +304,295 @@ WEIGHTED_CASES: Tuple[Case, ...] = tuple(c for c in CASES if c.variant != "plain
 PLAIN_AND_RICH: Tuple[Case, ...] = tuple({c.id: c for c in PLAIN_CASES + RICH_CASES}.values())
 
 
-def case_id(c: Case) -> str:
+def case_id(c: "AnyCase") -> str:
     return c.id
 
 
+# ------------------------------------------------------------------ class losses
+@dataclass(frozen=True)
+class ClassVariant:
+    """The options one class-loss test variant draws besides logits and targets."""
+
+    weight: bool = False  # weight= of shape (C,), values in [0.5, 2]
+    ignore: float = 0.0  # fraction of targets set to the ignore index
+    ignore_index: Optional[int] = None  # passed when not None (else torch's default -100)
+    label_smoothing: float = 0.0  # passed when not 0
+    probs: bool = False  # class-probability targets of the input's shape and dtype
+    lengths: bool = False  # lengths= (B,) of a sequence loss; the padding holds junk targets
+
+
+def _class_logits(scale: float) -> Callable[[np.random.Generator, Shape, Any, int], np.ndarray]:
+    def make(rng: np.random.Generator, shape: Shape, dtype: Any, axis: int) -> np.ndarray:
+        return (scale * rng.standard_normal(shape)).astype(dtype)
+
+    return make
+
+
+def _class_log_probs(rng: np.random.Generator, shape: Shape, dtype: Any, axis: int) -> np.ndarray:
+    return ref.log_softmax(2.0 * rng.standard_normal(shape), axis=axis).astype(dtype)
+
+
+def _torch_cross_entropy(F: Any, x: Any, y: Any, reduction: str, **o: Any) -> Any:
+    return F.cross_entropy(x, y, reduction=reduction, **o)
+
+
+def _torch_nll(F: Any, x: Any, y: Any, reduction: str, **o: Any) -> Any:
+    return F.nll_loss(x, y, reduction=reduction, **o)
+
+
+def _torch_sequence_ce(
+    F: Any, x: Any, y: Any, reduction: str, lengths: Any = None, ignore_index: int = -100, **o: Any
+) -> Any:
+    """The contract's definition: nn.CrossEntropyLoss on the flattened (B T, V) batch, the
+    steps t >= lengths[b] set to ignore_index; batchmean = sum / B; sequence = per-row sums."""
+    import torch
+
+    B, T, V = x.shape
+    if lengths is not None:
+        y = torch.where(torch.arange(T)[None, :] >= lengths[:, None], ignore_index, y)
+    flat_x, flat_y = x.reshape(B * T, V), y.reshape(B * T)
+    if reduction == "mean":
+        return F.cross_entropy(flat_x, flat_y, ignore_index=ignore_index, reduction="mean", **o)
+    per_step = F.cross_entropy(flat_x, flat_y, ignore_index=ignore_index, reduction="none", **o).reshape(B, T)
+    if reduction == "none":
+        return per_step
+    if reduction == "sum":
+        return per_step.sum()
+    if reduction == "batchmean":
+        return per_step.sum() / B
+    if reduction == "sequence":
+        return per_step.sum(dim=1)
+    raise ValueError(reduction)
+
+
+@dataclass(frozen=True)
+class ClassLossSpec:
+    name: str  # public fastloss function
+    module: str  # public fastloss class mirroring torch.nn
+    # (x, target, reduction=, grad_output=, **options) -> (reduced loss, grad) in float64
+    reference: Callable[..., Tuple[Any, np.ndarray]]
+    torch_fn: Callable[..., Any]  # (torch.nn.functional, x, y, reduction, **options)
+    make_input: Callable[[np.random.Generator, Shape, Any, int], np.ndarray]  # (rng, shape, dtype, class axis)
+    variants: Mapping[str, ClassVariant]
+    shapes: Mapping[str, Shape]  # input shapes of the generic tests
+    fd_shapes: Mapping[str, Shape]  # small shapes (same keys) for finite differences
+    reductions: Tuple[str, ...] = REDUCTIONS
+    sequence: bool = False  # (B, T, V) logits with the class axis last, else class axis 1 ((C,): 0)
+    log_probs: bool = False  # the input are log-probabilities (nll_loss): only input[target] is read
+    ctor_options: Tuple[str, ...] = ("weight", "ignore_index", "label_smoothing")
+    call_options: Tuple[str, ...] = ()  # options given per call to the module class (lengths)
+
+    @property
+    def fn(self) -> Callable[..., Any]:
+        import fastloss
+
+        return getattr(fastloss, self.name)
+
+    @property
+    def cls(self) -> Any:
+        import fastloss
+
+        return getattr(fastloss, self.module)
+
+    def class_axis(self, ndim: int) -> int:
+        return ndim - 1 if self.sequence else (1 if ndim >= 2 else 0)
+
+
+_CE_SHAPES = {"2d": (13, 7), "kdim": (3, 5, 2, 4), "1d": (6,)}
+_CE_FD_SHAPES = {"2d": (3, 4), "kdim": (2, 3, 2, 2), "1d": (4,)}
+
+CLASS_SPECS: Tuple[ClassLossSpec, ...] = (
+    ClassLossSpec(
+        name="cross_entropy",
+        module="CrossEntropyLoss",
+        reference=ref.cross_entropy,
+        torch_fn=_torch_cross_entropy,
+        make_input=_class_logits(3.0),
+        variants={
+            "plain": ClassVariant(),
+            "ignore": ClassVariant(ignore=0.3),
+            "weight": ClassVariant(weight=True),
+            "weight+ignore": ClassVariant(weight=True, ignore=0.3),
+            "smooth": ClassVariant(label_smoothing=0.1),
+            "smooth+weight+ignore": ClassVariant(weight=True, ignore=0.3, label_smoothing=0.25),
+            "smooth1+weight+ignore": ClassVariant(weight=True, ignore=0.3, label_smoothing=1.0),
+            "ignore_index1+weight+smooth": ClassVariant(weight=True, ignore=0.2, ignore_index=1, label_smoothing=0.2),
+            "probs": ClassVariant(probs=True),
+            "probs+smooth+weight": ClassVariant(probs=True, weight=True, label_smoothing=0.3),
+        },
+        shapes=_CE_SHAPES,
+        fd_shapes=_CE_FD_SHAPES,
+    ),
+    ClassLossSpec(
+        name="nll_loss",
+        module="NLLLoss",
+        reference=ref.nll_loss,
+        torch_fn=_torch_nll,
+        make_input=_class_log_probs,
+        variants={
+            "plain": ClassVariant(),
+            "ignore": ClassVariant(ignore=0.3),
+            "weight+ignore": ClassVariant(weight=True, ignore=0.3),
+            "ignore_index1+weight": ClassVariant(weight=True, ignore=0.2, ignore_index=1),
+        },
+        shapes=_CE_SHAPES,
+        fd_shapes=_CE_FD_SHAPES,
+        ctor_options=("weight", "ignore_index"),
+        log_probs=True,
+    ),
+    ClassLossSpec(
+        name="sequence_cross_entropy",
+        module="SequenceCrossEntropyLoss",
+        reference=ref.sequence_cross_entropy,
+        torch_fn=_torch_sequence_ce,
+        make_input=_class_logits(3.0),
+        variants={
+            "plain": ClassVariant(),
+            "ignore": ClassVariant(ignore=0.3),
+            "lengths": ClassVariant(lengths=True),
+            "lengths+weight+smooth+ignore": ClassVariant(lengths=True, weight=True, label_smoothing=0.2, ignore=0.2),
+        },
+        shapes={"3d": (3, 5, 11)},
+        fd_shapes={"3d": (2, 3, 4)},
+        reductions=("mean", "sum", "none", "batchmean", "sequence"),
+        sequence=True,
+        call_options=("lengths",),
+    ),
+)
+
+CLASS_SPEC_BY_NAME: Dict[str, ClassLossSpec] = {s.name: s for s in CLASS_SPECS}
+#: junk a padded (masked) time step may hold: out of range, negative, huge; never validated
+PADDING_JUNK = (10**6, -7, 3 * 10**9)
+
+
+@dataclass(frozen=True)
+class ClassCase:
+    """One class loss with one option variant; the interface of :class:`Case`."""
+
+    spec: ClassLossSpec
+    variant: str
+
+    @property
+    def id(self) -> str:
+        return self.spec.name if self.variant == "plain" else f"{self.spec.name}[{self.variant}]"
+
+    def __repr__(self) -> str:
+        return self.id
+
+    @property
+    def options(self) -> ClassVariant:
+        return self.spec.variants[self.variant]
+
+    @property
+    def class_targets(self) -> bool:
+        return not self.options.probs
+
+    def data(self, shape: Shape, dtype: Any, seed: int = 0) -> Tuple[np.ndarray, np.ndarray, Dict[str, Any]]:
+        """Valid (logits, target, options); deterministic in (case, shape, dtype, seed).
+
+        Class-index targets are int64; at least the first row counts (if there is one).
+        """
+        shape = tuple(shape)
+        v = self.options
+        rng = np.random.default_rng([seed, zlib.crc32(self.id.encode()), len(shape)] + list(shape))
+        axis = self.spec.class_axis(len(shape))
+        C = shape[axis]
+        row_shape = shape[:axis] + shape[axis + 1 :]
+        x = self.spec.make_input(rng, shape, dtype, axis)
+        opts: Dict[str, Any] = {}
+        if v.probs:
+            g = rng.gamma(1.0, size=row_shape + (C,)) + 1e-3
+            y = np.moveaxis(g / g.sum(axis=-1, keepdims=True), -1, axis).astype(dtype)
+        else:
+            ii = -100 if v.ignore_index is None else v.ignore_index
+            y = np.asarray(rng.integers(0, max(C, 1), row_shape), dtype=np.int64)
+            if v.ignore:
+                y[np.asarray(rng.random(row_shape) < v.ignore)] = ii
+            if y.size and y.flat[0] == ii:
+                y.flat[0] = (ii + 1) % C if 0 <= ii < C else 0
+            if v.ignore_index is not None:
+                opts["ignore_index"] = v.ignore_index
+        if v.weight:
+            opts["weight"] = rng.uniform(0.5, 2.0, C).astype(dtype)
+        if v.label_smoothing:
+            opts["label_smoothing"] = v.label_smoothing
+        if v.lengths:
+            B, T = row_shape
+            lengths = rng.integers(0, T + 1, B).astype(np.int64)
+            if B:
+                lengths[0] = T
+            pad = np.arange(T)[None, :] >= lengths[:, None]
+            y[pad] = rng.choice(PADDING_JUNK, size=int(pad.sum()))
+            opts["lengths"] = lengths
+        return np.asarray(x), y, opts
+
+    def call(self, x: Any, y: Any, opts: Mapping[str, Any], **kw: Any) -> Any:
+        return self.spec.fn(x, y, **opts, **kw)
+
+    def reference(
+        self, x: Any, y: Any, opts: Mapping[str, Any], reduction: str, grad_output: Any = 1.0
+    ) -> Tuple[Any, np.ndarray]:
+        return self.spec.reference(x, y, reduction=reduction, grad_output=grad_output, **opts)
+
+    def loss_shape(self, shape: Shape, reduction: str) -> Shape:
+        axis = self.spec.class_axis(len(shape))
+        if reduction == "none":
+            return tuple(shape[:axis]) + tuple(shape[axis + 1 :])
+        if reduction == "sequence":
+            return tuple(shape[:1])
+        return ()
+
+    def floors(self, x: Any, opts: Mapping[str, Any], reduction: str, grad_output: Any = 1.0) -> Tuple[float, float]:
+        """Magnitudes of the terms (loss, grad) are computed from, for the absolute tolerance:
+        a row's loss is a difference of terms of size |x| + log C (times a weight)."""
+        x = np.asarray(x)
+        axis = self.spec.class_axis(x.ndim)
+        C = x.shape[axis]
+        rows = x.size // C if C else 0
+        w = _max_abs(opts["weight"]) if "weight" in opts else 1.0
+        row = (_max_abs(x) + float(np.log(max(C, 2)))) * w
+        go = _max_abs(grad_output, default=0.0)
+        batch = x.shape[0] if x.ndim else 1
+        steps = rows // batch if self.spec.sequence and batch else 1
+        loss_floor = row * {"sum": rows, "batchmean": steps, "sequence": steps}.get(reduction, 1)
+        grad_floor = w * go / {"mean": max(rows, 1), "batchmean": max(batch, 1)}.get(reduction, 1)
+        return loss_floor, grad_floor
+
+    def torch_operands(self, y: Any, opts: Mapping[str, Any]) -> Tuple[Any, Dict[str, Any]]:
+        """target (int64 indices or float64 probabilities) and options for torch."""
+        import torch
+
+        y = np.asarray(y)
+        yt = torch.tensor(y.astype(np.int64)) if y.dtype.kind in "iu" else _to_torch_f64(y)
+        ot: Dict[str, Any] = {}
+        for k, v in opts.items():
+            if k == "weight":
+                ot[k] = _to_torch_f64(v)
+            elif k == "lengths":
+                ot[k] = torch.tensor(np.asarray(v, dtype=np.int64))
+            else:
+                ot[k] = v
+        return yt, ot
+
+
+CLASS_CASES: Tuple[ClassCase, ...] = tuple(ClassCase(s, v) for s in CLASS_SPECS for v in s.variants)
+CLASS_PLAIN_CASES: Tuple[ClassCase, ...] = tuple(ClassCase(s, "plain") for s in CLASS_SPECS)
+#: for each class loss the richest variant (the last), for expensive tests
+CLASS_RICH_CASES: Tuple[ClassCase, ...] = tuple(ClassCase(s, list(s.variants)[-1]) for s in CLASS_SPECS)
+#: the cases with class-index targets (every case but the probability-target ones)
+CLASS_INDEX_CASES: Tuple[ClassCase, ...] = tuple(c for c in CLASS_CASES if c.class_targets)
+AnyCase = Union[Case, ClassCase]
+
+
 # --------------------------------------------------------------------------- torch
+def _to_torch_f64(a: Any) -> Any:
+    import torch
+
+    return torch.tensor(np.array(a, dtype=np.float64, order="C"))
+
+
 def torch_reference(
-    case: Case,
+    case: "AnyCase",
     x: Any,
     y: Any,
     opts: Mapping[str, Any],
@@ -303,12 +603,10 @@ def torch_reference(
     import torch
     import torch.nn.functional as F
 
-    def t(a: Any) -> Any:
-        return torch.tensor(np.array(a, dtype=np.float64, order="C"))
-
-    xt = t(x).requires_grad_(True)
-    loss = case.spec.torch_fn(F, xt, t(y), reduction, **{k: t(v) for k, v in opts.items()})
-    go = torch.broadcast_to(t(grad_output), loss.shape)
+    xt = _to_torch_f64(x).requires_grad_(True)
+    yt, ot = case.torch_operands(y, opts)
+    loss = case.spec.torch_fn(F, xt, yt, reduction, **ot)
+    go = torch.broadcast_to(_to_torch_f64(grad_output), loss.shape)
     loss.backward(go)
     assert xt.grad is not None
     return loss.detach().numpy().copy(), xt.grad.numpy().copy()
@@ -364,7 +662,7 @@ def natural_floors(
 
 
 def assert_matches(
-    case: "Case",
+    case: "AnyCase",
     x: Any,
     y: Any,
     opts: Mapping[str, Any],
@@ -380,7 +678,7 @@ def assert_matches(
 ) -> None:
     """Compare a fastloss (loss, grad) with the reference (or with ``expected``, e.g. torch's)."""
     ref_loss, ref_grad = expected if expected is not None else case.reference(x, y, opts, reduction, grad_output)
-    loss_floor, grad_floor = natural_floors(x, opts, reduction, grad_output)
+    loss_floor, grad_floor = case.floors(x, opts, reduction, grad_output)
     assert_close(loss, ref_loss, dtype, rtol=rtol, floor=loss_floor, what=f"{what} loss".strip())
     if grad is not None:
         assert_close(grad, ref_grad, dtype, rtol=rtol, floor=grad_floor, what=f"{what} grad".strip())
@@ -421,25 +719,30 @@ LAYOUTS = ("contiguous", "sliced", "transposed", "negative")
 
 
 def make_layout(a: np.ndarray, layout: str) -> np.ndarray:
-    """A view with ``a``'s values (and shape) in the given memory layout (2-D ``a``)."""
+    """A view with ``a``'s values (and shape) in the given memory layout (``a`` of 1 or more
+    dimensions; "transposed" needs 2 or more)."""
     a = np.asarray(a)
     if layout == "contiguous":
         return np.array(a, order="C", copy=True)
-    assert a.ndim == 2, "layouts are defined for 2-D arrays"
-    if layout == "sliced":  # every other column of a wider buffer, every row of a taller one
-        buf = np.full((2 * a.shape[0], 3 * a.shape[1]), np.nan, dtype=a.dtype)
-        view = buf[::2, 1::3]
+    assert a.ndim >= 1, "layouts are defined for arrays of 1 or more dimensions"
+    fill = np.nan if a.dtype.kind == "f" else 0
+    if layout == "sliced":  # every 3rd element of the last axis, every other one of the others
+        buf = np.full(tuple(2 * n for n in a.shape[:-1]) + (3 * a.shape[-1],), fill, dtype=a.dtype)
+        view = buf[(slice(None, None, 2),) * (a.ndim - 1) + (slice(1, None, 3),)]
     elif layout == "transposed":  # Fortran order
+        assert a.ndim >= 2, "a transposed layout needs 2 or more dimensions"
         view = np.ascontiguousarray(a.T).T
         assert view.flags.f_contiguous
-    elif layout == "negative":
-        buf = np.ascontiguousarray(a[::-1, ::-1])
-        view = buf[::-1, ::-1]
-        assert all(s < 0 for s in view.strides)
+    elif layout == "negative":  # every axis reversed
+        rev = (slice(None, None, -1),) * a.ndim
+        buf = np.ascontiguousarray(a[rev])
+        view = buf[rev]
+        assert a.size == 0 or all(s < 0 for s, n in zip(view.strides, view.shape) if n > 1)
     else:
         raise ValueError(layout)
     view[...] = a
-    assert not view.flags.c_contiguous
+    if sum(n > 1 for n in a.shape) >= (2 if layout == "transposed" else 1):
+        assert not view.flags.c_contiguous
     return view
 
 

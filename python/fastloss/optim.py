@@ -97,19 +97,31 @@ def sgd_step(
         momentum_buffers = [None] * len(params)
     elif len(momentum_buffers) != len(params):
         raise ValueError(f"sgd_step: expected one momentum buffer per param ({len(params)}); got {len(momentum_buffers)}")
-    for i, (p, g) in enumerate(zip(params, grads)):
+    # Check every (param, grad) pair before updating any param: a bad grad never leaves a step
+    # half applied or a momentum buffer half initialised.
+    grad_arrays = []
+    for p, g in zip(params, grads):
         if not isinstance(p, np.ndarray):
             raise ValueError(f"sgd_step: params must be NumPy arrays (updated in place); got {type(p).__name__}")
         g_arr = g if isinstance(g, np.ndarray) else np.asarray(g, dtype=p.dtype)
-        if not g_arr.flags.c_contiguous:
-            g_arr = np.ascontiguousarray(g_arr)
+        if g_arr.dtype != p.dtype:
+            raise TypeError(f"sgd_step: grad dtype {g_arr.dtype} does not match its param's dtype {p.dtype}; "
+                            "convert it with grad.astype(param.dtype)")
+        if g_arr.shape != p.shape:
+            raise ValueError(f"sgd_step: grad shape {g_arr.shape} must equal its param's shape {p.shape}")
+        if not (p.flags.c_contiguous and p.flags.writeable):
+            raise ValueError("sgd_step: params are updated in place and must be C-contiguous, writeable arrays; got a "
+                             f"{'read-only' if not p.flags.writeable else 'non-contiguous'} array of shape {p.shape}")
+        grad_arrays.append(g_arr if g_arr.flags.c_contiguous else np.ascontiguousarray(g_arr))
+    for i, (p, g_arr) in enumerate(zip(params, grad_arrays)):
         buf = momentum_buffers[i]
         first = buf is None
         if momentum != 0 and first:
             buf = np.empty_like(p, order="C")
-            momentum_buffers[i] = buf
         _core.sgd_update(p, g_arr, buf if momentum != 0 else None, lr, momentum, dampening, weight_decay, nesterov,
                          maximize, first, threads)
+        if momentum != 0:
+            momentum_buffers[i] = buf  # only once the update has run
     return momentum_buffers
 
 
