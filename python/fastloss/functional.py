@@ -81,6 +81,12 @@ def _as_grad_output(g: ArrayLike, dtype: np.dtype[Any]) -> Union[float, NDArray[
     return np.asarray(g, dtype=dtype)
 
 
+def _result(loss: Any, grad: Any, x: NDArray[Any], return_grad: bool) -> LossResult:
+    if isinstance(loss, float):  # reduced, no out=: a NumPy scalar of the input's dtype
+        loss = x.dtype.type(loss)
+    return (loss, grad) if return_grad else loss
+
+
 def _elementwise(
     fn: str,
     kernel: Callable[..., Tuple[Any, Any]],
@@ -110,9 +116,7 @@ def _elementwise(
         grad_out,
         threads,
     )
-    if isinstance(loss, float):  # reduced, no out=: a NumPy scalar of the input's dtype
-        loss = x.dtype.type(loss)
-    return (loss, grad) if return_grad else loss
+    return _result(loss, grad, x, return_grad)
 
 
 def mse_loss(
@@ -241,39 +245,41 @@ def _as_class_target(t: ArrayLike, dtype: np.dtype[Any]) -> NDArray[Any]:
 
 def _class_loss(
     fn: str,
+    kernel: Callable[..., Tuple[Any, Any]],
+    reductions: Dict[str, int],
     input: ArrayLike,
     target: ArrayLike,
     weight: Optional[ArrayLike],
     ignore_index: int,
     reduction: str,
     label_smoothing: float,
-    log_probs: bool,
+    variant: Any,
     return_grad: bool,
     grad_output: ArrayLike,
     out: Optional[FloatArray],
     grad_out: Optional[FloatArray],
     n_threads: Optional[int],
 ) -> LossResult:
-    code = _reduction_code(fn, reduction, _CLASS_REDUCTIONS)
+    """The cross-entropy family's call: `variant` is log_probs (cross_entropy / nll_loss) or
+    the lengths array (sequence_cross_entropy)."""
+    code = _reduction_code(fn, reduction, reductions)
     threads = _thread_count(fn, n_threads)
     x = _as_input(input)
-    loss, grad = _core.cross_entropy(
+    loss, grad = kernel(
         x,
         _as_class_target(target, x.dtype),
         _as_operand(weight, x.dtype),
         int(ignore_index),
         code,
         float(label_smoothing),
-        log_probs,
+        variant,
         bool(return_grad),
         _as_grad_output(grad_output, x.dtype) if return_grad else 1.0,
         out,
         grad_out,
         threads,
     )
-    if isinstance(loss, float):
-        loss = x.dtype.type(loss)
-    return (loss, grad) if return_grad else loss
+    return _result(loss, grad, x, return_grad)
 
 
 def cross_entropy(
@@ -308,8 +314,8 @@ def cross_entropy(
     >>> round(float(fl.cross_entropy(np.array([[0.0, 0.0]]), np.array([1]))), 6)
     0.693147
     """
-    return _class_loss("cross_entropy", input, target, weight, ignore_index, reduction, label_smoothing, False,
-                       return_grad, grad_output, out, grad_out, n_threads)
+    return _class_loss("cross_entropy", _core.cross_entropy, _CLASS_REDUCTIONS, input, target, weight, ignore_index,
+                       reduction, label_smoothing, False, return_grad, grad_output, out, grad_out, n_threads)
 
 
 def nll_loss(
@@ -334,8 +340,8 @@ def nll_loss(
     >>> float(fl.nll_loss(np.log(np.array([[0.25, 0.75]])), np.array([1])).round(6))
     0.287682
     """
-    return _class_loss("nll_loss", input, target, weight, ignore_index, reduction, 0.0, True, return_grad,
-                       grad_output, out, grad_out, n_threads)
+    return _class_loss("nll_loss", _core.cross_entropy, _CLASS_REDUCTIONS, input, target, weight, ignore_index,
+                       reduction, 0.0, True, return_grad, grad_output, out, grad_out, n_threads)
 
 
 def sequence_cross_entropy(
@@ -369,29 +375,12 @@ def sequence_cross_entropy(
     >>> fl.sequence_cross_entropy(logits, np.ones((2, 3), np.int64), reduction="sequence").round(4)
     array([4.8283, 4.8283])
     """
-    code = _reduction_code("sequence_cross_entropy", reduction, _SEQUENCE_REDUCTIONS)
-    threads = _thread_count("sequence_cross_entropy", n_threads)
-    x = _as_input(logits)
     lens = None
     if lengths is not None:
         lens = np.asarray(lengths)
         if lens.dtype.kind not in "iu":
             raise ValueError(f"sequence_cross_entropy: lengths must be an integer array; got dtype {lens.dtype}")
         lens = np.ascontiguousarray(lens, dtype=np.int64)
-    loss, grad = _core.sequence_cross_entropy(
-        x,
-        _as_class_target(targets, x.dtype),
-        _as_operand(weight, x.dtype),
-        int(ignore_index),
-        code,
-        float(label_smoothing),
-        lens,
-        bool(return_grad),
-        _as_grad_output(grad_output, x.dtype) if return_grad else 1.0,
-        out,
-        grad_out,
-        threads,
-    )
-    if isinstance(loss, float):
-        loss = x.dtype.type(loss)
-    return (loss, grad) if return_grad else loss
+    return _class_loss("sequence_cross_entropy", _core.sequence_cross_entropy, _SEQUENCE_REDUCTIONS, logits, targets,
+                       weight, ignore_index, reduction, label_smoothing, lens, return_grad, grad_output, out, grad_out,
+                       n_threads)
