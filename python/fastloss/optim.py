@@ -30,7 +30,7 @@ def l2_penalty(params: Params, lam: float, return_grad: bool = False, n_threads:
     """
     threads = _thread_count("l2_penalty", n_threads)
     single = isinstance(params, np.ndarray)
-    arrays = [np.asarray(params)] if single else [np.asarray(p) for p in params]  # type: ignore[union-attr]
+    arrays = [np.asarray(params)] if single else [np.asarray(p) for p in params]
     total = 0.0
     grads: List[FloatArray] = []
     for w in arrays:
@@ -39,7 +39,7 @@ def l2_penalty(params: Params, lam: float, return_grad: bool = False, n_threads:
         s, g = _core.sum_squares(w if w.flags.c_contiguous else np.ascontiguousarray(w), 2.0 * lam,
                                  bool(return_grad), threads)
         total += float(s)
-        if return_grad:
+        if g is not None:
             grads.append(g)
     dtype = np.result_type(*arrays) if arrays else np.dtype(np.float64)
     value = dtype.type(lam * total)
