@@ -74,20 +74,21 @@ const T* input_buffer(const char* fn, const char* name, const py::array& a,
 template <class T>
 T* output_buffer(const char* fn, const char* name, const py::object& obj, const std::vector<std::int64_t>& expected) {
   if (obj.is_none()) return nullptr;
-  const std::string want = std::string("a C-contiguous, writeable ") + py::str(py::dtype::of<T>()).cast<std::string>() +
-                           " array of shape " + shape_str(expected);
-  if (!py::isinstance<py::array>(obj)) {
-    throw py::value_error(std::string(fn) + ": " + name + " must be " + want + "; got " +
-                          py::str(py::type::of(obj).attr("__name__")).cast<std::string>());
-  }
-  auto a = py::reinterpret_borrow<py::array>(obj);
   std::string problem;
-  if (!has_dtype<T>(a)) problem = "dtype " + dtype_str(a);
-  else if (shape_of(a) != expected) problem = "shape " + shape_str(shape_of(a));
-  else if (!is_c_contiguous(a)) problem = "a non-contiguous array";
-  else if (!a.writeable()) problem = "a read-only array";
-  if (!problem.empty()) throw py::value_error(std::string(fn) + ": " + name + " must be " + want + "; got " + problem);
-  return static_cast<T*>(a.mutable_data());
+  if (!py::isinstance<py::array>(obj)) {
+    problem = py::str(py::type::of(obj).attr("__name__")).cast<std::string>();
+  } else {
+    auto a = py::reinterpret_borrow<py::array>(obj);
+    if (!has_dtype<T>(a)) problem = "dtype " + dtype_str(a);
+    else if (shape_of(a) != expected) problem = "shape " + shape_str(shape_of(a));
+    else if (!is_c_contiguous(a)) problem = "a non-contiguous array";
+    else if (!a.writeable()) problem = "a read-only array";
+    else return static_cast<T*>(a.mutable_data());
+  }
+  // The message is built only on the error path: this check runs on every call.
+  throw py::value_error(std::string(fn) + ": " + name + " must be a C-contiguous, writeable " +
+                        py::str(py::dtype::of<T>()).cast<std::string>() + " array of shape " + shape_str(expected) +
+                        "; got " + problem);
 }
 
 // A caller's output buffer if one was given (see output_buffer), else a new array: sets `obj` to

@@ -72,6 +72,8 @@ def _as_operand(x: Optional[ArrayLike], dtype: np.dtype[Any]) -> Optional[NDArra
 
 
 def _as_grad_output(g: ArrayLike, dtype: np.dtype[Any]) -> Union[float, NDArray[Any]]:
+    if type(g) is float or type(g) is int:  # the common case first: np.ndim costs microseconds
+        return float(g)
     if isinstance(g, np.ndarray):
         if g.ndim == 0:
             return float(g)
@@ -81,9 +83,12 @@ def _as_grad_output(g: ArrayLike, dtype: np.dtype[Any]) -> Union[float, NDArray[
     return np.asarray(g, dtype=dtype)
 
 
+_SCALAR_TYPES = {np.dtype(np.float32): np.float32, np.dtype(np.float64): np.float64}
+
+
 def _result(loss: Any, grad: Any, x: NDArray[Any], return_grad: bool) -> LossResult:
-    if isinstance(loss, float):  # reduced, no out=: a NumPy scalar of the input's dtype
-        loss = x.dtype.type(loss)
+    if type(loss) is float:  # reduced, no out=: a NumPy scalar of the input's dtype
+        loss = _SCALAR_TYPES[x.dtype](loss)
     return (loss, grad) if return_grad else loss
 
 
