@@ -1,0 +1,817 @@
+#!/usr/bin/env python
+"""fastloss benchmark: a loss's value and gradient, fastloss vs NumPy vs PyTorch vs JAX.
+
+    python bench/run.py [--quick] [--threads N] [--repeats R] [--json out.json] [--plot out.png]
+
+Every peer computes the same thing (value and gradient of the mean loss, float32) on
+the same input arrays in the same run; the first call of each peer is checked against
+fastloss's result before it is timed, so no peer is timed doing less work.
+
+Peers
+  fastloss             fl.<loss>(x, y, return_grad=True, n_threads=N); allocates the gradient
+  fastloss grad_out=   the same, writing into a preallocated gradient buffer
+  numpy                the plain vectorised float32 expression a user would write
+  numpy out=           the same with preallocated buffers (where it is natural to write)
+  torch                fwd + bwd on torch.from_numpy tensors (x.grad reset every call),
+                       torch.set_num_threads(N); skipped with a note when torch is absent
+  jax                  jax.jit(jax.value_and_grad(loss)), block_until_ready;
+                       skipped with a note when jax is absent
+
+Timing: best of R samples (time.perf_counter, GC off); each sample loops the call until
+it lasts >= 1 ms and reports the time per call; warm-up calls (JIT, page faults of the
+first allocation) come first.
+
+Bandwidth: STREAM-like kernels in float64, 24 bytes per element (read b, read c,
+write a), over arrays far larger than the last-level cache, run by NumPy on N Python
+threads (NumPy releases the GIL) in the same run: the triad a = b + s*c (in cache-sized
+chunks, as NumPy has no fused triad) and the add a = b + c (one ufunc pass).  The
+better of the two is the "STREAM" reference: NumPy's two-pass triad measures ~15-25 %
+below a C triad on the development machine, the add matches it.  A loss's effective
+bandwidth counts the minimal traffic of its fused pass (value + grad in float32: read
+input, read target, write grad = 12 bytes per element), reported as % of STREAM.
+
+Adding a benchmark: add a Case to the list that build_cases() returns (a name, the
+problem sizes, a function that makes the inputs, the bytes per element of the minimal
+pass, and a dict of peer builders, the first being fastloss).  Sizes are shapes, so
+(4096, 32000) logits work as well as (10**6,); every table, the JSON and the plot
+follow the list.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import gc
+import importlib
+import json
+import math
+import os
+import platform
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
+
+import numpy as np
+
+try:
+    import fastloss as fl
+except ImportError as exc:  # pragma: no cover - a message instead of a traceback
+    sys.exit(f"cannot import fastloss ({exc}); build and install it first: pip install .")
+
+
+def _optional(module: str) -> Any:
+    """Import an optional peer; None when it is not installed (or broken)."""
+    try:
+        return importlib.import_module(module)
+    except Exception:  # noqa: BLE001 - a broken install is "absent" too
+        return None
+
+
+torch = _optional("torch")
+jax = _optional("jax")
+jnp = _optional("jax.numpy") if jax is not None else None
+
+Shape = Tuple[int, ...]
+
+
+class Inputs(NamedTuple):
+    """Arguments of one problem: peers call f(*args, **kwargs); the gradient is w.r.t. args[0]."""
+
+    args: Tuple[np.ndarray, ...]
+    kwargs: Dict[str, Any]
+
+
+# A peer builder gets the inputs and the thread count and returns a zero-argument
+# callable that computes (value, gradient), or None when it cannot run this case.
+Run = Callable[[], Any]
+PeerBuilder = Callable[[Inputs, int], Optional[Run]]
+
+
+@dataclass
+class Case:
+    """One benchmarked computation and the peers that compute it."""
+
+    name: str
+    description: str
+    sizes: List[Shape]
+    quick_sizes: List[Shape]
+    make_inputs: Callable[[Shape, np.random.Generator], Inputs]
+    bytes_per_element: float  # minimal memory traffic of the fused pass, per element
+    peers: Dict[str, PeerBuilder]  # the first entry is the baseline (fastloss)
+    check_rtol: Optional[float] = 1e-3  # results must match the baseline's (None: no check)
+
+
+# --------------------------------------------------------------------------- peers
+def fastloss_peer(fn: Callable[..., Any]) -> PeerBuilder:
+    def build(inp: Inputs, threads: int) -> Run:
+        return lambda: fn(*inp.args, **inp.kwargs, return_grad=True, n_threads=threads)
+
+    return build
+
+
+def fastloss_grad_out_peer(fn: Callable[..., Any]) -> PeerBuilder:
+    def build(inp: Inputs, threads: int) -> Run:
+        grad = np.empty_like(inp.args[0])
+        return lambda: fn(*inp.args, **inp.kwargs, return_grad=True, grad_out=grad, n_threads=threads)
+
+    return build
+
+
+def numpy_peer(expr: Callable[..., Any]) -> PeerBuilder:
+    def build(inp: Inputs, threads: int) -> Run:
+        return lambda: expr(*inp.args, **inp.kwargs)
+
+    return build
+
+
+def numpy_out_peer(make_expr: Callable[[Inputs], Callable[[], Any]]) -> PeerBuilder:
+    """make_expr(inputs) preallocates its buffers and returns the expression."""
+
+    def build(inp: Inputs, threads: int) -> Run:
+        return make_expr(inp)
+
+    return build
+
+
+def torch_peer(loss: Callable[..., Any]) -> PeerBuilder:
+    def build(inp: Inputs, threads: int) -> Optional[Run]:
+        if torch is None:
+            return None
+        x = torch.from_numpy(inp.args[0]).requires_grad_()  # shares memory with the array
+        rest = [torch.from_numpy(a) for a in inp.args[1:]]
+        kwargs = {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in inp.kwargs.items()}
+
+        def run() -> Any:
+            x.grad = None  # a fresh gradient every call, like fastloss without grad_out=
+            value = loss(x, *rest, **kwargs)
+            value.backward()
+            return value, x.grad
+
+        return run
+
+    return build
+
+
+def jax_peer(loss: Callable[..., Any]) -> PeerBuilder:
+    def build(inp: Inputs, threads: int) -> Optional[Run]:
+        if jax is None:
+            return None
+        f = jax.jit(jax.value_and_grad(loss))  # gradient w.r.t. the first argument
+        args = [jax.device_put(a) for a in inp.args]
+        kwargs = {k: jax.device_put(v) if isinstance(v, np.ndarray) else v for k, v in inp.kwargs.items()}
+        return lambda: jax.block_until_ready(f(*args, **kwargs))
+
+    return build
+
+
+# --------------------------------------------------------- the NumPy / JAX formulas
+# Plain float32 expressions of value and gradient of the mean loss, as a user writes
+# them; Python scalars keep float32 (NEP 50).  The JAX versions are the same formulas
+# for the loss alone (jax differentiates them).
+def np_mse(x: np.ndarray, y: np.ndarray) -> Any:
+    d = x - y
+    return np.mean(d * d), d * (2 / d.size)
+
+
+def np_mse_out(inp: Inputs) -> Run:
+    x, y = inp.args
+    d, sq = np.empty_like(x), np.empty_like(x)
+
+    def run() -> Any:
+        np.subtract(x, y, out=d)
+        loss = np.mean(np.multiply(d, d, out=sq))
+        return loss, np.multiply(d, 2 / d.size, out=d)
+
+    return run
+
+
+def np_l1(x: np.ndarray, y: np.ndarray) -> Any:
+    d = x - y
+    return np.mean(np.abs(d)), np.sign(d) / d.size
+
+
+def np_l1_out(inp: Inputs) -> Run:
+    x, y = inp.args
+    d, g = np.empty_like(x), np.empty_like(x)
+
+    def run() -> Any:
+        np.subtract(x, y, out=d)
+        loss = np.mean(np.abs(d, out=g))
+        # into g, not in place: np.sign(d, out=d) is ~7x slower (NumPy 2.4, float32)
+        return loss, np.divide(np.sign(d, out=g), d.size, out=g)
+
+    return run
+
+
+def np_bce(p: np.ndarray, y: np.ndarray) -> Any:
+    # torch clamps each log at -100; inputs here are in [0.02, 0.98], where that is a no-op
+    loss = -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
+    return loss, (p - y) / (p * (1 - p)) / p.size
+
+
+def np_bce_with_logits(z: np.ndarray, y: np.ndarray) -> Any:
+    # the numerically stable form: max(z, 0) - z*y + log(1 + exp(-|z|))
+    loss = np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
+    return loss, (1 / (1 + np.exp(-z)) - y) / z.size
+
+
+def jax_formulas() -> Dict[str, Callable[..., Any]]:
+    if jnp is None:
+        return {}
+    return {
+        "mse": lambda x, y: jnp.mean((x - y) ** 2),
+        "l1": lambda x, y: jnp.mean(jnp.abs(x - y)),
+        "bce": lambda p, y: -jnp.mean(y * jnp.log(p) + (1 - y) * jnp.log(1 - p)),
+        "bce_with_logits": lambda z, y: jnp.mean(
+            jnp.maximum(z, 0) - z * y + jnp.log1p(jnp.exp(-jnp.abs(z)))
+        ),
+    }
+
+
+# ----------------------------------------------------------------------- the cases
+ELEMENTWISE_SIZES: List[Shape] = [(10**3,), (10**4,), (10**5,), (10**6,), (4 * 10**6,), (16 * 10**6,)]
+ELEMENTWISE_QUICK: List[Shape] = [(10**3,), (10**5,), (4 * 10**6,)]
+
+
+def regression_inputs(shape: Shape, rng: np.random.Generator) -> Inputs:
+    x = rng.standard_normal(shape, dtype=np.float32)
+    y = rng.standard_normal(shape, dtype=np.float32)
+    return Inputs((x, y), {})
+
+
+def probability_inputs(shape: Shape, rng: np.random.Generator) -> Inputs:
+    p = rng.random(shape, dtype=np.float32) * np.float32(0.96) + np.float32(0.02)
+    y = (rng.random(shape, dtype=np.float32) < 0.5).astype(np.float32)
+    return Inputs((p, y), {})
+
+
+def logit_inputs(shape: Shape, rng: np.random.Generator) -> Inputs:
+    z = rng.standard_normal(shape, dtype=np.float32) * np.float32(3)
+    y = (rng.random(shape, dtype=np.float32) < 0.5).astype(np.float32)
+    return Inputs((z, y), {})
+
+
+def elementwise_case(
+    name: str,
+    fl_name: str,
+    make_inputs: Callable[[Shape, np.random.Generator], Inputs],
+    np_expr: Callable[..., Any],
+    np_out: Optional[Callable[[Inputs], Run]],
+    torch_name: str,
+) -> Optional[Case]:
+    fn = getattr(fl, fl_name, None)
+    if fn is None:
+        return None
+    peers: Dict[str, PeerBuilder] = {
+        "fastloss": fastloss_peer(fn),
+        "fastloss grad_out=": fastloss_grad_out_peer(fn),
+        "numpy": numpy_peer(np_expr),
+    }
+    if np_out is not None:
+        peers["numpy out="] = numpy_out_peer(np_out)
+    if torch is not None:
+        peers["torch"] = torch_peer(getattr(torch.nn.functional, torch_name))
+    if jax is not None:
+        peers["jax"] = jax_peer(jax_formulas()[name])
+    return Case(
+        name=name,
+        description=f"fl.{fl_name}: value+grad, reduction='mean', float32",
+        sizes=ELEMENTWISE_SIZES,
+        quick_sizes=ELEMENTWISE_QUICK,
+        make_inputs=make_inputs,
+        bytes_per_element=12,  # read input (4), read target (4), write grad (4)
+        peers=peers,
+    )
+
+
+def build_cases() -> Tuple[List[Case], List[str]]:
+    """All benchmark cases; later issues append cross_entropy, sequence CE, SGD, ..."""
+    specs = [
+        ("mse", "mse_loss", regression_inputs, np_mse, np_mse_out, "mse_loss"),
+        ("l1", "l1_loss", regression_inputs, np_l1, np_l1_out, "l1_loss"),
+        ("bce", "binary_cross_entropy", probability_inputs, np_bce, None, "binary_cross_entropy"),
+        (
+            "bce_with_logits",
+            "binary_cross_entropy_with_logits",
+            logit_inputs,
+            np_bce_with_logits,
+            None,
+            "binary_cross_entropy_with_logits",
+        ),
+    ]
+    cases, skipped = [], []
+    for spec in specs:
+        case = elementwise_case(*spec)
+        if case is None:
+            skipped.append(f"{spec[0]}: fastloss has no {spec[1]} yet; skipped")
+        else:
+            cases.append(case)
+    return cases, skipped
+
+
+# ---------------------------------------------------------------------- measuring
+def time_per_call(run: Run, repeats: int, min_sample: float = 1e-3) -> Tuple[List[float], int]:
+    """Seconds per call of `run`: `repeats` samples, each looping >= min_sample seconds."""
+
+    def sample(number: int) -> float:
+        t0 = time.perf_counter()
+        for _ in range(number):
+            run()
+        return time.perf_counter() - t0
+
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        sample(1)  # warm-up (the caller has made one call already)
+        number = 1
+        while (elapsed := sample(number)) < min_sample and number < 10**6:
+            number = max(2 * number, math.ceil(number * 1.2 * min_sample / max(elapsed, 1e-9)))
+        samples = [sample(number) / number for _ in range(repeats)]
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return samples, number
+
+
+def stream_gbs(n: int, threads: int, repeats: int, chunk: int = 1 << 15) -> Dict[str, float]:
+    """STREAM-like memory bandwidth in GB/s, float64, 24 bytes per element, on `threads` threads.
+
+    "triad": a = b + s*c.  NumPy has no fused triad, so each thread runs over its part of
+      the arrays in chunks that stay in cache (a[k] = s*c[k]; a[k] += b[k]); DRAM sees one
+      read of b and c and one write of a, as in STREAM, but the two ufunc passes cost
+      time of their own, so this under-measures (~15-25 % below a C triad here).
+    "add": a = b + c, STREAM's Add kernel: the same 24 bytes per element in one ufunc pass,
+      as fast as a C triad.
+    Each thread gets a contiguous part of the arrays (NumPy releases the GIL in ufuncs).
+    """
+    a = np.full(n, 0.0)  # np.full writes every page, so no page faults while timing
+    b = np.full(n, 1.0)
+    c = np.full(n, 2.0)
+    s = 3.0
+    bounds = np.linspace(0, n, threads + 1).astype(int)
+    parts = list(zip(bounds[:-1], bounds[1:]))
+
+    def triad(lo: int, hi: int) -> None:
+        for i in range(lo, hi, chunk):
+            ak = a[i : min(i + chunk, hi)]
+            np.multiply(c[i : i + len(ak)], s, out=ak)
+            np.add(ak, b[i : i + len(ak)], out=ak)
+
+    def add(lo: int, hi: int) -> None:
+        np.add(b[lo:hi], c[lo:hi], out=a[lo:hi])
+
+    result = {}
+    with ThreadPoolExecutor(threads) as pool:
+        for name, kernel, expected in (("triad", triad, 7.0), ("add", add, 3.0)):
+            best = math.inf
+            for _ in range(repeats + 1):  # the first pass is a warm-up
+                t0 = time.perf_counter()
+                if threads == 1:
+                    kernel(0, n)
+                else:
+                    list(pool.map(kernel, *zip(*parts)))
+                best = min(best, time.perf_counter() - t0)
+            if not np.all(a[:: max(1, n // 1000)] == expected):
+                raise RuntimeError(f"the {name} kernel computed a wrong result")
+            result[name] = 24 * n / best / 1e9
+    return result
+
+
+def stream_reference(bw: Dict[str, float]) -> float:
+    """The bandwidth that '% STREAM' refers to: the better NumPy kernel (the harder reference)."""
+    return max(bw.values())
+
+
+def machine_cpu_seconds() -> Optional[Tuple[float, float]]:
+    """(busy, stolen) CPU seconds of the whole machine so far, from /proc/stat; None elsewhere."""
+    try:
+        with open("/proc/stat") as f:
+            ticks = [int(v) for v in f.readline().split()[1:9]]
+        hz = os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, AttributeError):
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = ticks
+    return (user + nice + system + irq + softirq) / hz, steal / hz
+
+
+class OtherLoad:
+    """How busy the machine was with other work while a measurement ran.
+
+    cores(): CPU seconds used by other processes per second of wall time (0 on an idle
+    machine; 1 means a whole core was taken from the benchmark), plus the time the
+    hypervisor stole from this VM.  None where /proc/stat does not exist.
+    """
+
+    def __init__(self) -> None:
+        self.wall, self.own, self.machine = time.perf_counter(), time.process_time(), machine_cpu_seconds()
+
+    def cores(self) -> Optional[Dict[str, float]]:
+        now = machine_cpu_seconds()
+        if now is None or self.machine is None:
+            return None
+        wall = time.perf_counter() - self.wall
+        own = time.process_time() - self.own
+        return {
+            "other": max(0.0, now[0] - self.machine[0] - own) / wall,
+            "steal": (now[1] - self.machine[1]) / wall,
+        }
+
+
+BUSY = 0.15  # cores taken by other work above which a row is marked
+
+
+def is_busy(load: Optional[Dict[str, float]]) -> bool:
+    return load is not None and load["other"] + load["steal"] > BUSY
+
+
+def to_numpy(value: Any) -> np.ndarray:
+    if torch is not None and isinstance(value, torch.Tensor):
+        value = value.detach().numpy()
+    return np.asarray(value)
+
+
+def check_result(result: Any, reference: Any, rtol: float) -> Tuple[bool, float]:
+    """Compare (value, grad) with the baseline's; the error is relative to the largest |reference|."""
+    worst = 0.0
+    for got, want in zip(result, reference):
+        got, want = to_numpy(got).astype(np.float64), to_numpy(want).astype(np.float64)
+        if got.shape != want.shape:
+            return False, math.inf
+        scale = float(np.max(np.abs(want))) if want.size else 0.0
+        err = float(np.max(np.abs(got - want))) if want.size else 0.0
+        if not math.isfinite(err):
+            return False, math.inf
+        worst = max(worst, err / scale if scale > 0 else err)
+    return worst <= rtol, worst
+
+
+# ---------------------------------------------------------------------- reporting
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def cpu_isa_flags() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    wanted = ["sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl"]
+                    return " ".join(w for w in wanted if w in flags)
+    except OSError:
+        pass
+    return "?"
+
+
+def last_level_cache() -> str:
+    """Size of the largest CPU cache, e.g. "8M" (from sysfs), or "?"."""
+    best = (0, "?")
+    base = "/sys/devices/system/cpu/cpu0/cache"
+    try:
+        for index in os.listdir(base):
+            try:
+                with open(f"{base}/{index}/level") as f:
+                    level = int(f.read())
+                with open(f"{base}/{index}/size") as f:
+                    size = f.read().strip()
+            except (OSError, ValueError):
+                continue
+            best = max(best, (level, size))
+    except OSError:
+        pass
+    return best[1]
+
+
+def version_of(module: Any) -> str:
+    return str(getattr(module, "__version__", "?")) if module is not None else "not installed"
+
+
+def conditions(threads: int, args: argparse.Namespace) -> Dict[str, Any]:
+    simd = getattr(fl, "simd_level", None)
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count() or 1
+    return {
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "cpu": cpu_model(),
+        "cpu_flags": cpu_isa_flags(),
+        "last_level_cache": last_level_cache(),
+        "logical_cpus": os.cpu_count(),
+        "usable_cpus": usable,
+        "threads": threads,
+        "fastloss_simd_level": simd() if callable(simd) else "n/a",
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "numpy": np.__version__,
+        "torch": version_of(torch),
+        "jax": version_of(jax),
+        "fastloss": version_of(fl),
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
+        "quick": args.quick,
+        "repeats": args.repeats,
+    }
+
+
+def fmt_size(shape: Shape) -> str:
+    def one(n: int) -> str:
+        if n < 1000:
+            return str(n)
+        e = int(math.log10(n))
+        return f"{n / 10**e:g}e{e}"
+
+    return "x".join(one(n) for n in shape)
+
+
+def fmt_ms(seconds: Optional[float]) -> str:
+    if seconds is None:
+        return "-"
+    ms = seconds * 1e3
+    return f"{ms:.4f}" if ms < 0.1 else f"{ms:.3f}" if ms < 10 else f"{ms:.1f}"
+
+
+def print_table(case: Case, rows: List[Dict[str, Any]], stream: float) -> None:
+    """One row per size: each peer's ms (and ratio to fastloss), then fastloss GB/s and % STREAM."""
+    peers = list(case.peers)
+    base = peers[0]
+
+    def best(row: Dict[str, Any], peer: str) -> Optional[float]:
+        t: Optional[float] = row["peers"].get(peer, {}).get("best_s")
+        return t
+
+    def ms(peer: str) -> Callable[[Dict[str, Any]], str]:
+        def cell(row: Dict[str, Any]) -> str:
+            mark = "" if row["peers"].get(peer, {}).get("check_ok", True) else "!"
+            return fmt_ms(best(row, peer)) + mark
+        return cell
+
+    def ratio(peer: str) -> Callable[[Dict[str, Any]], str]:
+        def cell(row: Dict[str, Any]) -> str:
+            t, t0 = best(row, peer), best(row, base)
+            return f"{t / t0:.2f}x" if t and t0 else "-"
+        return cell
+
+    def gbs(peer: str, percent: bool) -> Callable[[Dict[str, Any]], str]:
+        def cell(row: Dict[str, Any]) -> str:
+            t = best(row, peer)
+            if not t:
+                return "-"
+            g = case.bytes_per_element * row["elements"] / t / 1e9
+            return f"{100 * g / stream:.0f}%" if percent else f"{g:.1f}"
+        return cell
+
+    # groups of columns: (group title, [(column title, width, cell function)])
+    groups: List[Tuple[str, List[Tuple[str, int, Callable[[Dict[str, Any]], str]]]]] = [
+        ("", [("size", 7, lambda row: fmt_size(tuple(row["shape"])) + ("*" if is_busy(row.get("other_load")) else ""))])
+    ]
+    for p in peers:
+        cols = [("ms", 9, ms(p))] if p == base else [("ms", 9, ms(p)), ("ratio", 6, ratio(p))]
+        groups.append((p, cols))
+    for p in (base, "fastloss grad_out="):
+        if p in peers:
+            title = "fastloss BW" if p == base else "grad_out= BW"
+            groups.append((title, [("GB/s", 5, gbs(p, False)), ("%STREAM", 7, gbs(p, True))]))
+
+    sep = "  "
+    widths = []
+    for title, cols in groups:
+        inner = sum(w for _, w, _ in cols) + len(sep) * (len(cols) - 1)
+        if len(title) > inner:  # widen the first column to fit the group title
+            first = cols[0]
+            cols[0] = (first[0], first[1] + len(title) - inner, first[2])
+            inner = len(title)
+        widths.append(inner)
+    print(sep.join(f"{title:>{w}}" for (title, _), w in zip(groups, widths)).rstrip())
+    print(sep.join(sep.join(f"{c:>{w}}" for c, w, _ in cols) for _, cols in groups))
+    for row in rows:
+        print(sep.join(sep.join(f"{f(row):>{w}}" for _, w, f in cols) for _, cols in groups))
+
+
+def plot(results: Dict[str, Any], path: str) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print(f"note: matplotlib is not installed (pip install '.[bench]'); no plot written to {path}")
+        return
+    cases = results["cases"]
+    names = list(dict.fromkeys(p for case in cases for p in case["peers"]))
+    colors = {p: f"C{i}" for i, p in enumerate(names)}  # one color per peer in every panel
+    fig, axes = plt.subplots(1, len(cases), figsize=(4.5 * len(cases), 4), squeeze=False)
+    for ax, case in zip(axes[0], cases):
+        for p in case["peers"]:
+            xs, ys = [], []
+            for row in case["rows"]:
+                r = row["peers"].get(p, {})
+                if "best_s" in r:
+                    xs.append(row["elements"])
+                    ys.append(r["best_s"] / row["elements"] * 1e9)
+            if xs:
+                ax.loglog(xs, ys, marker="o", label=p, color=colors[p], lw=2.5 if p.startswith("fastloss") else 1.2)
+        ax.set_title(case["name"])
+        ax.set_xlabel("elements")
+        ax.set_ylabel("ns per element (value+grad)")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    c = results["conditions"]
+    fig.suptitle(f"fastloss {c['fastloss']} - {c['cpu']}, {c['threads']} threads, {c['date'][:10]}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    print(f"plot written to {path}")
+
+
+# --------------------------------------------------------------------------- main
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def run_case(
+    case: Case, sizes: List[Shape], threads: int, repeats: int, rng: np.random.Generator
+) -> Tuple[List[Dict[str, Any]], List[str]]:
+    """Time every peer at every size; returns the rows and the problems met (mismatch, error)."""
+    rows, problems = [], []
+    for shape in sizes:
+        t0 = time.perf_counter()
+        inputs = case.make_inputs(shape, rng)
+        row: Dict[str, Any] = {"shape": list(shape), "elements": math.prod(shape), "peers": {}}
+        load = OtherLoad()
+        reference = None
+        for name, build in case.peers.items():
+            entry: Dict[str, Any] = {}
+            row["peers"][name] = entry
+            try:
+                run = build(inputs, threads)
+                if run is None:
+                    entry["skipped"] = "not available"
+                    continue
+                result = run()  # first call: warm-up and correctness check
+                if reference is None:
+                    reference = [to_numpy(r).copy() for r in result]
+                elif case.check_rtol is not None:
+                    ok, err = check_result(result, reference, case.check_rtol)
+                    entry["check_ok"], entry["check_err"] = ok, err
+                    if not ok:
+                        problems.append(f"{fmt_size(shape)}: {name}'s result differs from {next(iter(case.peers))}'s "
+                                        f"(max error {err:.2g} relative to the largest |value|)")
+                del result
+                samples, number = time_per_call(run, repeats)
+            except Exception as exc:  # noqa: BLE001 - report it and go on with the other peers
+                entry["error"] = f"{type(exc).__name__}: {exc}"
+                problems.append(f"{fmt_size(shape)}: {name} failed: {entry['error']}")
+                continue
+            entry.update(best_s=min(samples), median_s=float(np.median(samples)), samples_s=samples, inner_loops=number)
+            del run
+        row["other_load"] = load.cores()
+        del inputs, reference
+        gc.collect()
+        rows.append(row)
+        progress(f"  {case.name} {fmt_size(shape)}: {time.perf_counter() - t0:.1f} s")
+    return rows, problems
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer sizes and repeats (about a minute)")
+    try:
+        default_threads = len(os.sched_getaffinity(0))
+    except AttributeError:
+        default_threads = os.cpu_count() or 1
+    parser.add_argument("--threads", type=int, default=default_threads,
+                        help=f"threads for fastloss, torch and STREAM (default: all usable CPUs, {default_threads})")
+    parser.add_argument("--repeats", type=int, default=None, help="samples per measurement, best is reported (default 10, quick 7)")
+    parser.add_argument("--json", metavar="PATH", help="write all raw numbers to this JSON file")
+    parser.add_argument("--plot", metavar="PATH", help="write a log-log plot (needs matplotlib)")
+    parser.add_argument("--only", metavar="NAMES", help="comma-separated case names to run (default: all)")
+    args = parser.parse_args(argv)
+    if args.threads < 1:
+        parser.error("--threads must be >= 1")
+    if args.repeats is None:
+        args.repeats = 7 if args.quick else 10
+    if args.repeats < 1:
+        parser.error("--repeats must be >= 1")
+    threads = args.threads
+
+    if torch is not None:
+        torch.set_num_threads(threads)
+    cases, notes = build_cases()
+    if args.only:
+        wanted = set(args.only.split(","))
+        unknown = wanted - {c.name for c in cases}
+        if unknown:
+            parser.error(f"unknown case(s) {sorted(unknown)}; known: {[c.name for c in cases]}")
+        cases = [c for c in cases if c.name in wanted]
+    if torch is None:
+        notes.append("torch is not installed: PyTorch peer skipped")
+    if jax is None:
+        notes.append("jax is not installed: JAX peer skipped (pip install jax)")
+    else:
+        notes.append("jax: XLA picks its own thread count (not limited by --threads)")
+    notes.append("numpy: ufuncs run on one thread")
+
+    cond = conditions(threads, args)
+    print("fastloss benchmark: value + gradient, float32, reduction='mean'")
+    print(f"  date      {cond['date']}")
+    print(f"  cpu       {cond['cpu']} ({cond['logical_cpus']} logical CPUs, {cond['usable_cpus']} usable; "
+          f"{cond['cpu_flags']}; last-level cache {cond['last_level_cache']})")
+    print(f"  threads   {threads} (fastloss n_threads=, torch.set_num_threads, STREAM); fastloss SIMD: {cond['fastloss_simd_level']}")
+    print(f"  versions  python {cond['python']}, numpy {cond['numpy']}, torch {cond['torch']}, "
+          f"jax {cond['jax']}, fastloss {cond['fastloss']}")
+    print(f"  timing    best of {args.repeats} samples, each >= 1 ms (loops small calls), per call; after warm-up")
+    for note in notes:
+        print(f"  note      {note}")
+    before = OtherLoad()
+    time.sleep(0.5)
+    cond["other_load_before"] = idle = before.cores()
+    if idle is not None:
+        print(f"  machine   before the run, other processes used {idle['other']:.2f} cores and the hypervisor "
+              f"stole {idle['steal']:.2f}{'  <- BUSY: timings will be off' if is_busy(idle) else ''}")
+    run_load = OtherLoad()
+
+
+    # STREAM before and after the cases; the better figure is the reference (the harder one)
+    stream_n = (8 if args.quick else 20) * 2**20  # float64: 3 arrays of 64 / 160 MiB
+    progress("measuring STREAM ...")
+    stream_load = OtherLoad()
+    stream_1 = stream_gbs(stream_n, 1, args.repeats)
+    stream_start = stream_gbs(stream_n, threads, args.repeats) if threads > 1 else stream_1
+    stream_busy = is_busy(stream_load.cores())
+
+    rng = np.random.default_rng(20240601)
+    results: Dict[str, Any] = {"conditions": cond, "notes": notes, "cases": []}
+    for case in cases:
+        rows, problems = run_case(case, case.quick_sizes if args.quick else case.sizes, threads, args.repeats, rng)
+        results["cases"].append({
+            "name": case.name,
+            "description": case.description,
+            "bytes_per_element": case.bytes_per_element,
+            "peers": list(case.peers),
+            "rows": rows,
+            "problems": problems,
+        })
+
+    progress("measuring STREAM again ...")
+    stream_load_end = OtherLoad()
+    stream_end = stream_gbs(stream_n, threads, args.repeats)
+    stream_busy = stream_busy or is_busy(stream_load_end.cores())
+    stream = max(stream_reference(stream_start), stream_reference(stream_end))
+    cond["other_load_during"] = during = run_load.cores()
+
+    print(f"  STREAM    {stream:.1f} GB/s with {threads} thread(s): NumPy float64, 24 B/element, "
+          f"3 x {stream_n * 8 / 2**20:.0f} MiB, best before and after the cases{'  <- BUSY machine' if stream_busy else ''}")
+    print(f"            before: triad a=b+s*c {stream_start['triad']:.1f}, add a=b+c {stream_start['add']:.1f}; "
+          f"after: triad {stream_end['triad']:.1f}, add {stream_end['add']:.1f}; "
+          f"1 thread before: triad {stream_1['triad']:.1f}, add {stream_1['add']:.1f}")
+    if during is not None:
+        print(f"  machine   during the run other processes used {during['other']:.2f} cores on average, "
+              f"the hypervisor stole {during['steal']:.2f}")
+    print("  ratio     peer time / fastloss time (> 1: fastloss is faster); '!' marks a result that differs from fastloss's")
+    print("  GB/s      minimal traffic of the fused pass / fastloss time (12 B/element: read input, read target, write grad);")
+    print("            above 100 % STREAM is possible for sizes whose data fit in the caches")
+    print(f"  size*     other work took > {BUSY} cores while this size was measured: its times are suspect")
+    for case, entry in zip(cases, results["cases"]):
+        print(f"\n{case.name}: {case.description}, {case.bytes_per_element:g} B/element")
+        print_table(case, entry["rows"], stream)
+        for problem in entry["problems"]:
+            print(f"  ! {problem}")
+
+    results["stream"] = {
+        "kernels": {"triad": "a = b + s*c (NumPy, cache-sized chunks)", "add": "a = b + c (NumPy)"},
+        "dtype": "float64",
+        "bytes_per_element": 24,
+        "elements": stream_n,
+        "threads": threads,
+        "gbs": stream,
+        "gbs_before_by_kernel": stream_start,
+        "gbs_after_by_kernel": stream_end,
+        "gbs_1_thread_before_by_kernel": stream_1,
+        "busy": stream_busy,
+    }
+    for case_result in results["cases"]:
+        for row in case_result["rows"]:
+            for entry in row["peers"].values():
+                if "best_s" in entry:
+                    gbs = case_result["bytes_per_element"] * row["elements"] / entry["best_s"] / 1e9
+                    entry["gbs"], entry["pct_stream"] = gbs, 100 * gbs / stream
+
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+        print(f"raw numbers written to {args.json}")
+    if args.plot:
+        plot(results, args.plot)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
