@@ -18,6 +18,7 @@ namespace FASTLOSS_ISA_NS {
 // An Op provides
 //   static void eval(T x, T y, T w, T pw, T& loss, T& dloss)   loss and d(loss)/dx of one element
 //   static constexpr bool kChecksDomain; static bool invalid(T x, T y)   (domain errors, e.g. BCE)
+//   static constexpr int kWorkPerElement   (cost relative to mse, for the threading threshold)
 // w and pw are the broadcast weight and pos_weight (1 when absent).
 // Offsets of element (row, 0) in each operand of `layout`, `row` counting over all but the last dim.
 inline BroadcastLayout::Offsets row_offsets(const BroadcastLayout& layout, std::int64_t row) {
@@ -117,7 +118,8 @@ KernelResult run_elementwise(const ElementwiseProblem<T>& p) {
   };
 
   KernelResult result;
-  result.sum = blocked_sum(p.n, p.n_threads, block);
+  // Threads pay off at fewer elements the more arithmetic each element costs.
+  result.sum = blocked_sum(p.n, p.n_threads, block, kBlockSize, p.n * Op::kWorkPerElement);
   const std::int64_t bad = first_invalid.load();
   result.first_invalid = bad == std::numeric_limits<std::int64_t>::max() ? -1 : bad;
   return result;
