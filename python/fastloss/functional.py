@@ -86,7 +86,19 @@ def _as_grad_output(g: ArrayLike, dtype: np.dtype[Any]) -> Union[float, NDArray[
 _SCALAR_TYPES = {np.dtype(np.float32): np.float32, np.dtype(np.float64): np.float64}
 
 
-def _result(loss: Any, grad: Any, x: NDArray[Any], return_grad: bool) -> LossResult:
+def _run(
+    kernel: Callable[..., Tuple[Any, Any]],
+    x: NDArray[Any],
+    operands: Tuple[Any, ...],
+    return_grad: bool,
+    grad_output: ArrayLike,
+    out: Optional[FloatArray],
+    grad_out: Optional[FloatArray],
+    threads: int,
+) -> LossResult:
+    """Calls a loss binding: kernel(x, *operands, return_grad, grad_output, out, grad_out, threads)."""
+    loss, grad = kernel(x, *operands, bool(return_grad), _as_grad_output(grad_output, x.dtype) if return_grad else 1.0,
+                        out, grad_out, threads)
     if type(loss) is float:  # reduced, no out=: a NumPy scalar of the input's dtype
         loss = _SCALAR_TYPES[x.dtype](loss)
     return (loss, grad) if return_grad else loss
@@ -109,19 +121,8 @@ def _elementwise(
     code = _reduction_code(fn, reduction)
     threads = _thread_count(fn, n_threads)
     x = _as_input(input)
-    loss, grad = kernel(
-        x,
-        _as_operand(target, x.dtype),
-        _as_operand(weight, x.dtype),
-        _as_operand(pos_weight, x.dtype),
-        code,
-        bool(return_grad),
-        _as_grad_output(grad_output, x.dtype) if return_grad else 1.0,
-        out,
-        grad_out,
-        threads,
-    )
-    return _result(loss, grad, x, return_grad)
+    operands = (_as_operand(target, x.dtype), _as_operand(weight, x.dtype), _as_operand(pos_weight, x.dtype), code)
+    return _run(kernel, x, operands, return_grad, grad_output, out, grad_out, threads)
 
 
 def mse_loss(
@@ -270,21 +271,9 @@ def _class_loss(
     code = _reduction_code(fn, reduction, reductions)
     threads = _thread_count(fn, n_threads)
     x = _as_input(input)
-    loss, grad = kernel(
-        x,
-        _as_class_target(target, x.dtype),
-        _as_operand(weight, x.dtype),
-        int(ignore_index),
-        code,
-        float(label_smoothing),
-        variant,
-        bool(return_grad),
-        _as_grad_output(grad_output, x.dtype) if return_grad else 1.0,
-        out,
-        grad_out,
-        threads,
-    )
-    return _result(loss, grad, x, return_grad)
+    operands = (_as_class_target(target, x.dtype), _as_operand(weight, x.dtype), int(ignore_index), code,
+                float(label_smoothing), variant)
+    return _run(kernel, x, operands, return_grad, grad_output, out, grad_out, threads)
 
 
 def cross_entropy(
