@@ -21,6 +21,14 @@ Timing: best of R samples (time.perf_counter, GC off); each sample loops the cal
 it lasts >= 1 ms and reports the time per call; warm-up calls (JIT, page faults of the
 first allocation) come first.
 
+Cases: the elementwise losses (mse, l1, bce, bce_with_logits; 12 B/element), cross_entropy
+on (N, C) logits and sequence_cross_entropy on (B, T, V) logits (value + grad of the mean
+over int64 targets; 8 B per logit: read logits, write grad), and one SGD step with weight
+decay on a float32 parameter vector (12 B/element: read p, read g, write p; in-place
+updates are repeated on the same arrays, each peer on its own copy of the same values).
+For sequence_cross_entropy the extra peak memory of one call is also measured, in a fresh
+subprocess per peer (VmHWM after a reset through /proc/self/clear_refs, Linux only).
+
 Bandwidth: STREAM-like kernels in float64, 24 bytes per element (read b, read c,
 write a), over arrays far larger than the last-level cache, run by NumPy on N Python
 threads (NumPy releases the GIL) in the same run: the triad a = b + s*c (in cache-sized
@@ -28,7 +36,8 @@ chunks, as NumPy has no fused triad) and the add a = b + c (one ufunc pass).  Th
 better of the two is the "STREAM" reference: NumPy's two-pass triad measures ~15-25 %
 below a C triad on the development machine, the add matches it.  A loss's effective
 bandwidth counts the minimal traffic of its fused pass (value + grad in float32: read
-input, read target, write grad = 12 bytes per element), reported as % of STREAM.
+input, read target, write grad = 12 bytes per element for the elementwise losses; 8 per
+logit for cross-entropy; 12 per parameter for SGD), reported as % of STREAM.
 
 Adding a benchmark: add a Case to the list that build_cases() returns (a name, the
 problem sizes, a function that makes the inputs, the bytes per element of the minimal
@@ -47,6 +56,7 @@ import json
 import math
 import os
 import platform
+import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -101,6 +111,7 @@ class Case:
     bytes_per_element: float  # minimal memory traffic of the fused pass, per element
     peers: Dict[str, PeerBuilder]  # the first entry is the baseline (fastloss)
     check_rtol: Optional[float] = 1e-3  # results must match the baseline's (None: no check)
+    peak_memory: bool = False  # also measure each peer's extra peak memory (fresh subprocess per peer)
 
 
 # --------------------------------------------------------------------------- peers
@@ -114,6 +125,7 @@ def fastloss_peer(fn: Callable[..., Any]) -> PeerBuilder:
 def fastloss_grad_out_peer(fn: Callable[..., Any]) -> PeerBuilder:
     def build(inp: Inputs, threads: int) -> Run:
         grad = np.empty_like(inp.args[0])
+        grad.fill(0)  # touch its pages now, so neither the first call nor peak memory counts them
         return lambda: fn(*inp.args, **inp.kwargs, return_grad=True, grad_out=grad, n_threads=threads)
 
     return build
@@ -286,8 +298,169 @@ def elementwise_case(
     )
 
 
+# ----------------------------------------------------- cross-entropy and SGD cases
+def np_cross_entropy(x: np.ndarray, t: np.ndarray) -> Any:
+    """Mean cross-entropy of (N, C) logits and its gradient: the stable float32 expression."""
+    n = x.shape[0]
+    rows = np.arange(n)
+    m = x.max(1, keepdims=True)
+    e = np.exp(x - m)
+    s = e.sum(1, keepdims=True)
+    loss = np.mean(np.log(s[:, 0]) + m[:, 0] - x[rows, t])
+    grad = np.divide(e, s, out=e)  # softmax, in place (e is not needed any more)
+    grad[rows, t] -= 1
+    grad /= n
+    return loss, grad
+
+
+def np_sequence_cross_entropy(x: np.ndarray, t: np.ndarray) -> Any:
+    """The same on the flattened (B*T, V) batch (= the token mean); grad reshaped to (B, T, V)."""
+    loss, grad = np_cross_entropy(x.reshape(-1, x.shape[-1]), t.reshape(-1))
+    return loss, grad.reshape(x.shape)
+
+
+def torch_sequence_cross_entropy(x: Any, t: Any) -> Any:
+    return torch.nn.functional.cross_entropy(x.reshape(-1, x.shape[-1]), t.reshape(-1))
+
+
+def jax_cross_entropy(x: Any, t: Any) -> Any:
+    assert jax is not None and jnp is not None
+    picked = jnp.take_along_axis(x, t[:, None], axis=1)[:, 0]
+    return jnp.mean(jax.nn.logsumexp(x, axis=1) - picked)
+
+
+def class_inputs(shape: Shape, rng: np.random.Generator) -> Inputs:
+    """Logits of shape (..., C) (standard normal, float32) and int64 class targets of shape (...)."""
+    x = rng.standard_normal(shape, dtype=np.float32)
+    t = rng.integers(0, shape[-1], size=shape[:-1], dtype=np.int64)
+    return Inputs((x, t), {})
+
+
+def cross_entropy_case() -> Case:
+    peers: Dict[str, PeerBuilder] = {
+        "fastloss": fastloss_peer(fl.cross_entropy),
+        "fastloss grad_out=": fastloss_grad_out_peer(fl.cross_entropy),
+        "numpy": numpy_peer(np_cross_entropy),
+    }
+    if torch is not None:
+        peers["torch"] = torch_peer(torch.nn.functional.cross_entropy)
+    if jax is not None:
+        peers["jax"] = jax_peer(jax_cross_entropy)
+    return Case(
+        name="cross_entropy",
+        description="fl.cross_entropy: value+grad, (N, C) logits, int64 targets, reduction='mean', float32",
+        sizes=[(64, 1000), (8192, 128), (4096, 32000)],
+        quick_sizes=[(64, 1000), (8192, 128), (1024, 32000)],
+        make_inputs=class_inputs,
+        bytes_per_element=8,  # per logit: read logits (4), write grad (4); targets are N int64s
+        peers=peers,
+    )
+
+
+def sequence_cross_entropy_case() -> Case:
+    peers: Dict[str, PeerBuilder] = {
+        "fastloss": fastloss_peer(fl.sequence_cross_entropy),
+        "fastloss grad_out=": fastloss_grad_out_peer(fl.sequence_cross_entropy),
+        "numpy": numpy_peer(np_sequence_cross_entropy),
+    }
+    if torch is not None:
+        peers["torch"] = torch_peer(torch_sequence_cross_entropy)
+    if jax is not None:
+        peers["jax"] = jax_peer(
+            lambda x, t: jax_cross_entropy(x.reshape(-1, x.shape[-1]), t.reshape(-1))
+        )
+    return Case(
+        name="sequence_cross_entropy",
+        description="fl.sequence_cross_entropy: value+grad, (B, T, V) logits, reduction='mean' over tokens, float32",
+        sizes=[(8, 512, 32000)],
+        quick_sizes=[(2, 128, 32000)],
+        make_inputs=class_inputs,
+        bytes_per_element=8,
+        peers=peers,
+        peak_memory=True,
+    )
+
+
+SGD_LR, SGD_WD = 0.01, 0.01
+
+
+def sgd_inputs(shape: Shape, rng: np.random.Generator) -> Inputs:
+    p = rng.standard_normal(shape, dtype=np.float32)
+    g = rng.standard_normal(shape, dtype=np.float32) * np.float32(0.1)
+    return Inputs((p, g), {})
+
+
+# SGD peers: each works on its own copy of the parameters (the step updates them in place,
+# so every peer's first step starts from the same values and can be checked), and returns
+# (p,) for the check; repeated steps keep updating the same array.
+def sgd_fastloss_peer(inp: Inputs, threads: int) -> Run:
+    p, g = inp.args[0].copy(), inp.args[1]
+
+    def run() -> Any:
+        fl.sgd_step([p], [g], SGD_LR, weight_decay=SGD_WD, n_threads=threads)
+        return (p,)
+
+    return run
+
+
+def sgd_fastloss_class_peer(inp: Inputs, threads: int) -> Run:
+    p, g = inp.args[0].copy(), inp.args[1]
+    opt = fl.SGD([p], lr=SGD_LR, weight_decay=SGD_WD, n_threads=threads)
+
+    def run() -> Any:
+        opt.step([g])
+        return (p,)
+
+    return run
+
+
+def sgd_numpy_peer(inp: Inputs, threads: int) -> Run:
+    p, g = inp.args[0].copy(), inp.args[1]
+
+    def step(p: np.ndarray, g: np.ndarray) -> Any:
+        p -= SGD_LR * (g + SGD_WD * p)
+        return (p,)
+
+    return lambda: step(p, g)
+
+
+def sgd_torch_peer(inp: Inputs, threads: int) -> Optional[Run]:
+    if torch is None:
+        return None
+    p_np = inp.args[0].copy()
+    p = torch.from_numpy(p_np)  # shares memory with p_np
+    p.grad = torch.from_numpy(inp.args[1])  # set once
+    opt = torch.optim.SGD([p], lr=SGD_LR, weight_decay=SGD_WD)
+
+    def run() -> Any:
+        opt.step()
+        return (p_np,)
+
+    return run
+
+
+def sgd_case() -> Case:
+    peers: Dict[str, PeerBuilder] = {
+        "fastloss": sgd_fastloss_peer,
+        "fastloss SGD.step": sgd_fastloss_class_peer,
+        "numpy": sgd_numpy_peer,
+    }
+    if torch is not None:
+        peers["torch"] = sgd_torch_peer
+    return Case(
+        name="sgd",
+        description=(f"fl.sgd_step: one in-place SGD step, lr={SGD_LR}, weight_decay={SGD_WD}, no momentum, "
+                     "float32 (numpy: p -= lr * (g + wd * p); torch: torch.optim.SGD.step)"),
+        sizes=[(10**7,)],
+        quick_sizes=[(2 * 10**6,)],
+        make_inputs=sgd_inputs,
+        bytes_per_element=12,  # read p (4), read g (4), write p (4)
+        peers=peers,
+    )
+
+
 def build_cases() -> Tuple[List[Case], List[str]]:
-    """All benchmark cases; later issues append cross_entropy, sequence CE, SGD, ..."""
+    """All benchmark cases: the elementwise losses, cross_entropy, sequence CE, SGD."""
     specs = [
         ("mse", "mse_loss", regression_inputs, np_mse, np_mse_out, "mse_loss"),
         ("l1", "l1_loss", regression_inputs, np_l1, np_l1_out, "l1_loss"),
@@ -308,6 +481,16 @@ def build_cases() -> Tuple[List[Case], List[str]]:
             skipped.append(f"{spec[0]}: fastloss has no {spec[1]} yet; skipped")
         else:
             cases.append(case)
+    more = (
+        ("cross_entropy", cross_entropy_case),
+        ("sequence_cross_entropy", sequence_cross_entropy_case),
+        ("sgd_step", sgd_case),
+    )
+    for fl_name, make_case in more:
+        if getattr(fl, fl_name, None) is None:
+            skipped.append(f"fastloss has no {fl_name} yet; its case is skipped")
+        else:
+            cases.append(make_case())
     return cases, skipped
 
 
@@ -447,6 +630,76 @@ def check_result(result: Any, reference: Any, rtol: float) -> Tuple[bool, float]
     return worst <= rtol, worst
 
 
+# ------------------------------------------------------------------- peak memory
+def proc_status_kib(field: str) -> Optional[int]:
+    """A "VmRSS" / "VmHWM" line of /proc/self/status, in KiB; None where it does not exist."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def peak_memory_child(spec: str) -> int:
+    """In a fresh process: the extra peak RSS of one call of a peer, printed as JSON.
+
+    spec = "case;shape;peer;threads".  The libraries are warmed up on a small problem of
+    the same kind, then the full inputs (and the peer's preallocated buffers) are made,
+    the peak RSS is reset to the current RSS (writing 5 to /proc/self/clear_refs), one
+    call runs, and the growth of the peak (VmHWM - VmRSS before) is the answer: every page
+    the call touched beyond what was resident, the returned gradient included.
+    """
+    case_name, shape_text, peer, threads_text = spec.split(";")
+    shape = tuple(int(d) for d in shape_text.split("x"))
+    threads = int(threads_text)
+    if torch is not None:
+        torch.set_num_threads(threads)
+    case = next(c for c in build_cases()[0] if c.name == case_name)
+    build = case.peers[peer]
+    rng = np.random.default_rng(0)
+    small = tuple(min(d, 2) for d in shape[:-1]) + shape[-1:]
+    warm = build(case.make_inputs(small, rng), threads)
+    if warm is None:
+        print(json.dumps({"error": "not available"}))
+        return 0
+    warm(), warm()
+    del warm
+    inputs = case.make_inputs(shape, rng)
+    run = build(inputs, threads)
+    assert run is not None
+    gc.collect()
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")  # VmHWM := VmRSS (Linux >= 4.0)
+    except OSError as exc:
+        print(json.dumps({"error": f"cannot reset the peak RSS: {exc}"}))
+        return 0
+    before = proc_status_kib("VmRSS")
+    result = run()
+    peak = proc_status_kib("VmHWM")
+    if before is None or peak is None:
+        print(json.dumps({"error": "no /proc/self/status"}))
+        return 0
+    print(json.dumps({"extra_bytes": (peak - before) * 1024, "grad_bytes": inputs.args[0].nbytes}))
+    del result
+    return 0
+
+
+def measure_peak_memory(case: Case, shape: Shape, peer: str, threads: int) -> Dict[str, Any]:
+    """Run peak_memory_child in a fresh interpreter (so no earlier allocation is reused)."""
+    spec = f"{case.name};{'x'.join(map(str, shape))};{peer};{threads}"
+    try:
+        proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--peak-memory-child", spec],
+                              capture_output=True, text=True, timeout=900)
+        out = json.loads(proc.stdout.strip().splitlines()[-1])
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError) as exc:
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    return dict(out)
+
+
 # ---------------------------------------------------------------------- reporting
 def cpu_model() -> str:
     try:
@@ -543,6 +796,7 @@ def print_table(case: Case, rows: List[Dict[str, Any]], stream: float) -> None:
     """One row per size: each peer's ms (and ratio to fastloss), then fastloss GB/s and % STREAM."""
     peers = list(case.peers)
     base = peers[0]
+    size_width = max([7] + [len(fmt_size(tuple(row["shape"]))) + 1 for row in rows])
 
     def best(row: Dict[str, Any], peer: str) -> Optional[float]:
         t: Optional[float] = row["peers"].get(peer, {}).get("best_s")
@@ -571,7 +825,7 @@ def print_table(case: Case, rows: List[Dict[str, Any]], stream: float) -> None:
 
     # groups of columns: (group title, [(column title, width, cell function)])
     groups: List[Tuple[str, List[Tuple[str, int, Callable[[Dict[str, Any]], str]]]]] = [
-        ("", [("size", 7, lambda row: fmt_size(tuple(row["shape"])) + ("*" if is_busy(row.get("other_load")) else ""))])
+        ("", [("size", size_width, lambda row: fmt_size(tuple(row["shape"])) + ("*" if is_busy(row.get("other_load")) else ""))])
     ]
     for p in peers:
         cols = [("ms", 9, ms(p))] if p == base else [("ms", 9, ms(p)), ("ratio", 6, ratio(p))]
@@ -596,12 +850,25 @@ def print_table(case: Case, rows: List[Dict[str, Any]], stream: float) -> None:
         print(sep.join(sep.join(f"{f(row):>{w}}" for _, w, f in cols) for _, cols in groups))
 
 
-def plot(results: Dict[str, Any], path: str) -> None:
-    try:
-        import matplotlib
+def print_peak_memory(rows: List[Dict[str, Any]]) -> None:
+    """One line per size: each peer's extra peak memory in units of the gradient's size."""
+    for row in rows:
+        cells = []
+        for peer, entry in row["peers"].items():
+            mem = entry.get("peak_memory", {})
+            if "extra_bytes" in mem and mem["grad_bytes"]:
+                cells.append(f"{peer} {mem['extra_bytes'] / mem['grad_bytes']:.2f}")
+        if cells:
+            grad_mib = row["elements"] * 4 / 2**20
+            print(f"  peak memory {fmt_size(tuple(row['shape']))}: extra peak RSS of one call / gradient size "
+                  f"({grad_mib:.0f} MiB), fresh process each: " + ", ".join(cells))
 
+
+def plot(results: Dict[str, Any], path: str) -> None:
+    try:  # imported by name: matplotlib is optional and ships no stubs for mypy
+        matplotlib: Any = importlib.import_module("matplotlib")
         matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        plt: Any = importlib.import_module("matplotlib.pyplot")
     except ImportError:
         print(f"note: matplotlib is not installed (pip install '.[bench]'); no plot written to {path}")
         return
@@ -675,6 +942,12 @@ def run_case(
         row["other_load"] = load.cores()
         del inputs, reference
         gc.collect()
+        if case.peak_memory:
+            for name, entry in row["peers"].items():
+                if "best_s" in entry:
+                    entry["peak_memory"] = mem = measure_peak_memory(case, shape, name, threads)
+                    if "error" in mem:
+                        problems.append(f"{fmt_size(shape)}: peak memory of {name} not measured: {mem['error']}")
         rows.append(row)
         progress(f"  {case.name} {fmt_size(shape)}: {time.perf_counter() - t0:.1f} s")
     return rows, problems
@@ -693,7 +966,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--json", metavar="PATH", help="write all raw numbers to this JSON file")
     parser.add_argument("--plot", metavar="PATH", help="write a log-log plot (needs matplotlib)")
     parser.add_argument("--only", metavar="NAMES", help="comma-separated case names to run (default: all)")
+    parser.add_argument("--peak-memory-child", metavar="SPEC", help=argparse.SUPPRESS)  # internal
     args = parser.parse_args(argv)
+    if args.peak_memory_child:
+        return peak_memory_child(args.peak_memory_child)
     if args.threads < 1:
         parser.error("--threads must be >= 1")
     if args.repeats is None:
@@ -720,7 +996,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     notes.append("numpy: ufuncs run on one thread")
 
     cond = conditions(threads, args)
-    print("fastloss benchmark: value + gradient, float32, reduction='mean'")
+    print("fastloss benchmark: value + gradient (losses) and one in-place step (SGD), float32, reduction='mean'")
     print(f"  date      {cond['date']}")
     print(f"  cpu       {cond['cpu']} ({cond['logical_cpus']} logical CPUs, {cond['usable_cpus']} usable; "
           f"{cond['cpu_flags']}; last-level cache {cond['last_level_cache']})")
@@ -776,12 +1052,15 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"  machine   during the run other processes used {during['other']:.2f} cores on average, "
               f"the hypervisor stole {during['steal']:.2f}")
     print("  ratio     peer time / fastloss time (> 1: fastloss is faster); '!' marks a result that differs from fastloss's")
-    print("  GB/s      minimal traffic of the fused pass / fastloss time (12 B/element: read input, read target, write grad);")
+    print("  GB/s      minimal traffic of the fused pass / fastloss time; B/element is given with each table (losses: read")
+    print("            input, read target, write grad = 12; cross-entropy: 8 per logit; SGD: read p, read g, write p = 12);")
     print("            above 100 % STREAM is possible for sizes whose data fit in the caches")
     print(f"  size*     other work took > {BUSY} cores while this size was measured: its times are suspect")
     for case, entry in zip(cases, results["cases"]):
         print(f"\n{case.name}: {case.description}, {case.bytes_per_element:g} B/element")
         print_table(case, entry["rows"], stream)
+        if case.peak_memory:
+            print_peak_memory(entry["rows"])
         for problem in entry["problems"]:
             print(f"  ! {problem}")
 

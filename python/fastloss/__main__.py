@@ -6,6 +6,10 @@ fastloss (value and gradient in one call) against the same formula written in Nu
 and, when PyTorch is installed, against PyTorch's forward + backward. PyTorch is never
 required.
 
+Then it scores a decoder batch per sequence and per token (``sequence_cross_entropy``
+with ``lengths``), and ends with the seed's regression: ``nn.Linear(10, 1)`` trained
+with ``mse_loss`` and ``SGD(lr=0.01, weight_decay=0.01)``, in NumPy and fastloss alone.
+
 To add a loss to the tour, add an ``Example`` to ``examples()``.
 """
 
@@ -51,11 +55,60 @@ def bce_with_logits(z: Array, y: Array, pos_weight: Array) -> Tuple[Any, Array]:
     return np.mean(loss), grad
 
 
+def cross_entropy(x: Array, t: Array, keep: Optional[Array] = None) -> Tuple[Any, Array]:
+    """Mean cross-entropy of (N, C) logits over the rows where keep is True (all by default)."""
+    rows = np.arange(len(t))
+    keep = np.ones(len(t), dtype=bool) if keep is None else keep
+    m = x.max(1, keepdims=True)
+    e = np.exp(x - m)
+    s = e.sum(1, keepdims=True)
+    count = max(int(keep.sum()), 1)
+    loss = np.sum(np.where(keep, np.log(s[:, 0]) + m[:, 0] - x[rows, t], 0)) / count
+    grad = e / s
+    grad[rows, t] -= 1
+    grad *= (keep / count)[:, None].astype(x.dtype)
+    return loss, grad
+
+
+def sequence_cross_entropy(x: Array, t: Array, lengths: Array) -> Tuple[Any, Array]:
+    """The token mean over (B, T, V) logits, steps t >= lengths[b] left out."""
+    b, steps, v = x.shape
+    keep = (np.arange(steps) < lengths[:, None]).reshape(-1)
+    loss, grad = cross_entropy(x.reshape(-1, v), t.reshape(-1), keep)
+    return loss, grad.reshape(x.shape)
+
+
+def classifier_batch(rng: np.random.Generator) -> Tuple[Array, Array]:
+    """Logits of a 1000-class classifier for 4096 images, and their int64 labels."""
+    labels = rng.integers(0, 1000, 4096)
+    logits = rng.standard_normal((4096, 1000)).astype(np.float32)
+    logits[np.arange(4096), labels] += 3  # a model that is right more often than not
+    return logits, labels
+
+
+def decoder_batch() -> Tuple[Array, Array, Array]:
+    """A decoder's logits for 8 sequences of up to 128 tokens over 8000 words, the targets
+    and each sequence's length (the padding after it is masked)."""
+    rng = np.random.default_rng(1)
+    targets = rng.integers(0, 8000, (8, 128))
+    logits = rng.standard_normal((8, 128, 8000)).astype(np.float32)
+    b, t = np.indices(targets.shape)
+    logits[b, t, targets] += rng.uniform(0, 8, (8, 1)).astype(np.float32)  # some sequences fit better
+    lengths = np.array([100, 128, 57, 128, 90, 128, 120, 33])
+    return logits, targets, lengths
+
+
+def torch_masked_targets(t: Any, lengths: Any) -> Any:
+    """torch's way to leave out padding: ignore_index=-100 at the steps past each length."""
+    steps = t.new_tensor(range(t.shape[1]))
+    return t.masked_fill(steps[None, :] >= lengths[:, None], -100)
+
+
 @dataclass
 class Example:
     loss: str  # the fastloss function shown
     batch: str  # what the data stands for
-    inputs: Tuple[Array, ...]  # float32 arrays: input first, then target and the rest
+    inputs: Tuple[Array, ...]  # float32 input first, then target (float32 or int64) and the rest
     fastloss: Callable[..., Any]  # (*inputs) -> (loss, grad), one fused call
     numpy: Callable[..., Any]  # (*inputs) -> (loss, grad), the same formula in NumPy
     torch: Callable[..., Any]  # (F, *tensors) -> loss tensor, F = torch.nn.functional
@@ -75,6 +128,9 @@ def examples() -> List[Example]:
     logits = rng.normal(np.where(labels == 1, 1.0, -4.0), 2.0).astype(f32)
     pos_weight = ((1 - labels).sum(0) / np.maximum(labels.sum(0), 1)).astype(f32)
     probs = (1 / (1 + np.exp(-logits))).astype(f32)  # the same model ending in a sigmoid
+
+    class_logits, class_labels = classifier_batch(rng)
+    seq_logits, seq_targets, seq_lengths = decoder_batch()
 
     return [
         Example(
@@ -100,6 +156,19 @@ def examples() -> List[Example]:
             fastloss=lambda z, y, w: fl.binary_cross_entropy_with_logits(z, y, pos_weight=w, return_grad=True),
             numpy=bce_with_logits,
             torch=lambda F, z, y, w: F.binary_cross_entropy_with_logits(z, y, pos_weight=w),
+        ),
+        Example(
+            "cross_entropy", "classifier 4096x1000", (class_logits, class_labels),
+            fastloss=lambda x, t: fl.cross_entropy(x, t, return_grad=True),
+            numpy=cross_entropy,
+            torch=lambda F, x, t: F.cross_entropy(x, t),
+        ),
+        Example(
+            "sequence_cross_entropy", "decoder 8x128x8000 lengths", (seq_logits, seq_targets, seq_lengths),
+            fastloss=lambda x, t, n: fl.sequence_cross_entropy(x, t, lengths=n, return_grad=True),
+            numpy=sequence_cross_entropy,
+            torch=lambda F, x, t, n: F.cross_entropy(x.reshape(-1, x.shape[-1]),
+                                                     torch_masked_targets(t, n).reshape(-1)),
         ),
     ]
 
@@ -145,7 +214,8 @@ def main() -> None:
     torch = optional_torch()
     print(f"fastloss {fl.__version__}: loss and gradient in one fused pass (float32 batches, reduction='mean')")
     print(f"numpy {np.__version__}, torch {torch.__version__ if torch else 'not installed'}; "
-          f"threads: fastloss {fl.max_threads()}" + (f", torch {torch.get_num_threads()}" if torch else ""))
+          f"threads: fastloss {fl.max_threads()}" + (f", torch {torch.get_num_threads()}" if torch else "")
+          + f"; fastloss SIMD: {fl.simd_level()}")
     print()
     header = ROW.format("loss", "batch", "value", "abs err", "rel err", "check", "fastloss", "numpy", "", "torch", "")
     print(header.rstrip())
@@ -153,7 +223,7 @@ def main() -> None:
 
     for ex in examples():
         loss, grad = ex.fastloss(*ex.inputs)
-        ref_loss, ref_grad = ex.numpy(*(a.astype(np.float64) for a in ex.inputs))
+        ref_loss, ref_grad = ex.numpy(*(a.astype(np.float64) if a.dtype.kind == "f" else a for a in ex.inputs))
         abs_err = float(np.max(np.abs(grad - ref_grad)))
         rel_err = abs_err / float(np.max(np.abs(ref_grad)))
         ok = rel_err < 1e-5 and abs(float(loss) - ref_loss) <= 1e-5 * abs(ref_loss)
@@ -177,6 +247,56 @@ def main() -> None:
     print("times:       ms per call for value + gradient, best of 7; Nx = that time / fastloss's time")
     if torch is None:
         print("PyTorch is not installed, so its column is empty (pip install torch to compare)")
+
+    show_decoder_scores()
+    show_regression()
+
+
+def show_decoder_scores() -> None:
+    """The decoder batch scored per sequence and per token, as for ranking candidate outputs."""
+    logits, targets, lengths = decoder_batch()
+    per_seq = np.asarray(fl.sequence_cross_entropy(logits, targets, lengths=lengths, reduction="sequence"))
+    per_token = np.asarray(fl.sequence_cross_entropy(logits, targets, lengths=lengths, reduction="none"))
+    print()
+    print("decoder batch, per sequence: reduction='sequence' sums each sequence's token losses "
+          "(its negative log-likelihood)")
+    print("  length " + " ".join(f"{n:>7d}" for n in lengths))
+    print("  score  " + " ".join(f"{v:>7.1f}" for v in per_seq))
+    n = int(lengths[0])
+    shown = [0, 1, 2, n - 2, n - 1, n]
+    print(f"  first sequence, reduction='none' (length {n}; steps from {n} on are masked, loss 0): "
+          + ", ".join(f"t={t} {per_token[0, t]:.3f}" for t in shown))
+
+
+def show_regression() -> None:
+    """The seed's last section: nn.Linear(10, 1), MSELoss, SGD(lr=0.01, weight_decay=0.01)."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1024, 10)).astype(np.float32)
+    y = (x @ np.linspace(-1, 1, 10, dtype=np.float32) + 0.5 + 0.1 * rng.standard_normal(1024)).astype(np.float32)[:, None]
+
+    def train(weight_decay: float, epochs: int = 100) -> Tuple[Array, List[float]]:
+        init = np.random.default_rng(1)  # nn.Linear's initialisation, U(-1/sqrt(10), 1/sqrt(10))
+        weight = init.uniform(-10**-0.5, 10**-0.5, (1, 10)).astype(np.float32)
+        bias = init.uniform(-10**-0.5, 10**-0.5, (1,)).astype(np.float32)
+        opt = fl.SGD([weight, bias], lr=0.01, weight_decay=weight_decay)
+        losses = []
+        for _ in range(epochs):
+            pred = x @ weight.T + bias                              # forward of nn.Linear
+            result: Any = fl.mse_loss(pred, y, return_grad=True)    # loss and dL/dpred in one pass
+            loss, d_pred = result
+            opt.step([d_pred.T @ x, d_pred.sum(axis=0)])            # backward of nn.Linear; in-place update
+            losses.append(float(loss))
+        return weight, losses
+
+    weight, losses = train(weight_decay=0.01)
+    plain, _ = train(weight_decay=0.0)
+    print()
+    print("regression, the seed's last section: nn.Linear(10, 1) on 1024 samples, fl.mse_loss, "
+          "fl.SGD(lr=0.01, weight_decay=0.01), 100 full-batch epochs")
+    print("  " + ", ".join(f"epoch {e + 1} mse {losses[e]:.4f}" for e in (0, 9, 24, 49, 99)))
+    w_wd, w_plain = float(np.linalg.norm(weight)), float(np.linalg.norm(plain))
+    print(f"  |W| after training: {w_plain:.4f} with weight_decay=0, {w_wd:.4f} with weight_decay=0.01 "
+          f"({100 * (w_wd / w_plain - 1):+.2f} %: the decay pulls the weights toward 0)")
 
 
 if __name__ == "__main__":
