@@ -750,3 +750,23 @@ def shape_regex(shape: Sequence[int]) -> str:
     """A regex matching ``shape`` printed as a tuple or list: (4, 3) / [4, 3] / (5,)."""
     inner = r"\s*,\s*".join(str(int(n)) for n in shape)
     return r"[\(\[]\s*" + inner + r"\s*,?\s*[\)\]]"
+
+
+def traced_peaks(with_buffers: Callable[[], Any], without: Callable[[], Any]) -> Tuple[int, int]:
+    """Peak bytes allocated (tracemalloc: NumPy arrays included) during one call of each,
+    after a warm-up call of the first: the out=/grad_out= path and the allocating path."""
+    import tracemalloc
+
+    with_buffers()  # warm-up
+    peaks = []
+    tracemalloc.start()
+    try:
+        for call in (with_buffers, without):
+            tracemalloc.reset_peak()
+            base = tracemalloc.get_traced_memory()[0]
+            res = call()
+            peaks.append(tracemalloc.get_traced_memory()[1] - base)
+            del res
+    finally:
+        tracemalloc.stop()
+    return peaks[0], peaks[1]

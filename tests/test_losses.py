@@ -4,7 +4,6 @@ layouts, out=/grad_out= buffers, edge cases and module classes."""
 from __future__ import annotations
 
 import math
-import tracemalloc
 from typing import Any
 
 import numpy as np
@@ -16,6 +15,7 @@ from hypothesis.extra import numpy as hnp
 import fastloss as fl
 import reference as ref
 from registry import (
+    traced_peaks,
     CASES,
     DTYPES,
     LAYOUTS,
@@ -242,20 +242,9 @@ def test_no_input_sized_temporaries(case: Case, reduction: str) -> None:
     x, y, opts = case.data(shape, np.float64, seed=10)
     out = np.empty(shape if reduction == "none" else (), np.float64)
     grad_out = np.empty(shape, np.float64)
-    case.call(x, y, opts, reduction=reduction, return_grad=True, out=out, grad_out=grad_out)  # warm-up
-    tracemalloc.start()
-    try:
-        tracemalloc.reset_peak()
-        base = tracemalloc.get_traced_memory()[0]
-        case.call(x, y, opts, reduction=reduction, return_grad=True, out=out, grad_out=grad_out)
-        peak_with_buffers = tracemalloc.get_traced_memory()[1] - base
-        tracemalloc.reset_peak()
-        base = tracemalloc.get_traced_memory()[0]
-        res = case.call(x, y, opts, reduction=reduction, return_grad=True)
-        peak_without = tracemalloc.get_traced_memory()[1] - base
-        del res
-    finally:
-        tracemalloc.stop()
+    peak_with_buffers, peak_without = traced_peaks(
+        lambda: case.call(x, y, opts, reduction=reduction, return_grad=True, out=out, grad_out=grad_out),
+        lambda: case.call(x, y, opts, reduction=reduction, return_grad=True))
     assert peak_with_buffers < 0.25 * x.nbytes, f"{peak_with_buffers} bytes allocated with out=/grad_out="
     n_outputs = 2 if reduction == "none" else 1  # loss array + grad
     assert peak_without < (n_outputs + 0.25) * x.nbytes, f"{peak_without} bytes allocated"

@@ -7,7 +7,6 @@ grad_output, memory layouts, module classes, and determinism across thread count
 from __future__ import annotations
 
 import math
-import tracemalloc
 from typing import Any, Dict, List, Tuple
 
 import numpy as np
@@ -18,6 +17,7 @@ from hypothesis import strategies as st
 import fastloss as fl
 import reference as ref
 from registry import (
+    traced_peaks,
     CLASS_CASES,
     CLASS_INDEX_CASES,
     CLASS_PLAIN_CASES,
@@ -639,20 +639,9 @@ def test_no_input_sized_temporaries(case: ClassCase) -> None:
     for reduction in ("mean", "none"):
         out = np.empty(case.loss_shape(shape, reduction), np.float64)
         grad_out = np.empty(shape, np.float64)
-        case.call(x, y, opts, reduction=reduction, return_grad=True, out=out, grad_out=grad_out)  # warm-up
-        tracemalloc.start()
-        try:
-            tracemalloc.reset_peak()
-            base = tracemalloc.get_traced_memory()[0]
-            case.call(x, y, opts, reduction=reduction, return_grad=True, out=out, grad_out=grad_out)
-            peak_with_buffers = tracemalloc.get_traced_memory()[1] - base
-            tracemalloc.reset_peak()
-            base = tracemalloc.get_traced_memory()[0]
-            res = case.call(x, y, opts, reduction=reduction, return_grad=True)
-            peak_without = tracemalloc.get_traced_memory()[1] - base
-            del res
-        finally:
-            tracemalloc.stop()
+        peak_with_buffers, peak_without = traced_peaks(
+            lambda: case.call(x, y, opts, reduction=reduction, return_grad=True, out=out, grad_out=grad_out),
+            lambda: case.call(x, y, opts, reduction=reduction, return_grad=True))
         assert peak_with_buffers < 0.1 * x.nbytes, f"{reduction}: {peak_with_buffers} bytes with out=/grad_out="
         assert peak_without < 1.1 * x.nbytes, f"{reduction}: {peak_without} bytes allocated"
 
