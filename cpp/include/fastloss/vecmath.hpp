@@ -86,14 +86,14 @@ inline T exp(T x) {
   const Int ni = bit_cast<Int>(t) - bit_cast<Int>(Tr::kRound);
   const T r = (xc - n * Tr::kLn2Hi) - n * Tr::kLn2Lo;
   const T p = exp_reduced(r);
-  // 2^n, kept within the normal exponent range: results in the subnormal range are scaled up by
-  // 2^64 here and back down below; n = max exponent + 1 is split as 2^(n-1) * 2.
-  const bool tiny = ni < Int(1 - Tr::kBias);
-  const bool huge = ni > Int(Tr::kBias);
-  const Int e = ni + (tiny ? Int(64) : Int(0)) - (huge ? Int(1) : Int(0));
-  const T scale = bit_cast<T>(static_cast<Int>((e + Int(Tr::kBias)) << Tr::kMantissa));
-  const T fix = tiny ? T(5.42101086242752217004e-20) : (huge ? T(2) : T(1));  // 2^-64, 2, 1
-  T y = p * scale * fix;
+  // 2^n as 2^n1 * 2^n2 with n1 = round(n / 2): both factors are normal numbers over the whole
+  // range (down to the subnormal results and up to n = max exponent + 1), and the product with
+  // p rounds once. The exponent bits come from the same rounding-constant trick as n.
+  const Int e1 = bit_cast<Int>(n * T(0.5) + Tr::kRound) - bit_cast<Int>(Tr::kRound);
+  const Int e2 = ni - e1;
+  const T s1 = bit_cast<T>(static_cast<Int>((e1 + Int(Tr::kBias)) << Tr::kMantissa));
+  const T s2 = bit_cast<T>(static_cast<Int>((e2 + Int(Tr::kBias)) << Tr::kMantissa));
+  T y = p * s1 * s2;
   y = x > Tr::kExpMax ? std::numeric_limits<T>::infinity() : y;
   y = x < Tr::kExpMin ? T(0) : y;
   return y;
