@@ -138,8 +138,27 @@ def _torch_bce_logits(
 
 
 # ------------------------------------------------------------------------- registry
+class _PublicNames:
+    """The fastloss function and class a spec names (``name``, ``module`` fields)."""
+
+    name: str
+    module: str
+
+    @property
+    def fn(self) -> Callable[..., Any]:
+        import fastloss
+
+        return getattr(fastloss, self.name)
+
+    @property
+    def cls(self) -> Any:
+        import fastloss
+
+        return getattr(fastloss, self.module)
+
+
 @dataclass(frozen=True)
-class LossSpec:
+class LossSpec(_PublicNames):
     name: str  # public fastloss function
     module: str  # public fastloss class mirroring torch.nn
     reference: Callable[..., ref.Pair]  # (x, y, **options) -> per-element (loss, grad)
@@ -158,18 +177,6 @@ class LossSpec:
     probability_input: bool = False
     # the gradient at a NaN input or target is NaN (False: unspecified)
     nan_grad_propagates: bool = True
-
-    @property
-    def fn(self) -> Callable[..., Any]:
-        import fastloss
-
-        return getattr(fastloss, self.name)
-
-    @property
-    def cls(self) -> Any:
-        import fastloss
-
-        return getattr(fastloss, self.module)
 
 
 SPECS: Tuple[LossSpec, ...] = (
@@ -366,7 +373,7 @@ def _torch_sequence_ce(
 
 
 @dataclass(frozen=True)
-class ClassLossSpec:
+class ClassLossSpec(_PublicNames):
     name: str  # public fastloss function
     module: str  # public fastloss class mirroring torch.nn
     # (x, target, reduction=, grad_output=, **options) -> (reduced loss, grad) in float64
@@ -381,18 +388,6 @@ class ClassLossSpec:
     log_probs: bool = False  # the input are log-probabilities (nll_loss): only input[target] is read
     ctor_options: Tuple[str, ...] = ("weight", "ignore_index", "label_smoothing")
     call_options: Tuple[str, ...] = ()  # options given per call to the module class (lengths)
-
-    @property
-    def fn(self) -> Callable[..., Any]:
-        import fastloss
-
-        return getattr(fastloss, self.name)
-
-    @property
-    def cls(self) -> Any:
-        import fastloss
-
-        return getattr(fastloss, self.module)
 
     def class_axis(self, ndim: int) -> int:
         return ndim - 1 if self.sequence else (1 if ndim >= 2 else 0)
