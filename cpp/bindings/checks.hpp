@@ -52,15 +52,22 @@ inline std::string index_str(std::int64_t flat, const std::vector<std::int64_t>&
   return shape_str(idx);
 }
 
-// An input array the kernel reads: dtype T, C-contiguous, `expected` shape.
+// An operand read alongside the input (target, weight, ...) must have the input's dtype T:
+// TypeError naming both dtypes and the fix otherwise.
 template <class T>
-const T* input_buffer(const char* fn, const char* name, const py::array& a,
-                      const std::vector<std::int64_t>& expected) {
+void require_input_dtype(const char* fn, const char* name, const py::array& a) {
   if (!has_dtype<T>(a)) {
     throw py::type_error(std::string(fn) + ": " + name + " dtype " + dtype_str(a) + " does not match input dtype " +
                          py::str(py::dtype::of<T>()).cast<std::string>() + "; convert it with " + name +
                          ".astype(input.dtype)");
   }
+}
+
+// An input array the kernel reads: dtype T, C-contiguous, `expected` shape.
+template <class T>
+const T* input_buffer(const char* fn, const char* name, const py::array& a,
+                      const std::vector<std::int64_t>& expected) {
+  require_input_dtype<T>(fn, name, a);
   if (shape_of(a) != expected) {
     throw py::value_error(std::string(fn) + ": " + name + " shape " + shape_str(shape_of(a)) +
                           " must equal input shape " + shape_str(expected));

@@ -37,10 +37,7 @@ py::tuple run_elementwise_binding(const char* fn, ElementwiseKernel<T> kernel, c
   const auto read_operand = [&](const py::object& obj, const char* name, int slot) -> const T* {
     if (obj.is_none()) return nullptr;
     const auto a = py::reinterpret_borrow<py::array>(obj);
-    if (!has_dtype<T>(a)) {
-      throw py::type_error(std::string(fn) + ": " + name + " dtype " + dtype_str(a) + " does not match input dtype " +
-                           dtype_str(c.input) + "; convert it with " + name + ".astype(input.dtype)");
-    }
+    require_input_dtype<T>(fn, name, a);
     if (!is_c_contiguous(a)) throw py::value_error(std::string(fn) + ": " + name + " must be C-contiguous");
     operand_strides[slot] = broadcast_strides(fn, name, a, shape);
     return static_cast<const T*>(a.data());

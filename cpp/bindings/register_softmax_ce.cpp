@@ -56,10 +56,7 @@ py::tuple run_class(const ClassCall& c, const RowLayout& lay, const I* class_tar
   p.label_smoothing = static_cast<T>(c.label_smoothing);
   if (!c.weight.is_none()) {
     const auto w = py::reinterpret_borrow<py::array>(c.weight);
-    if (!has_dtype<T>(w)) {
-      throw py::type_error(std::string(fn) + ": weight dtype " + dtype_str(w) + " does not match input dtype " +
-                           dtype_str(c.input) + "; convert it with weight.astype(input.dtype)");
-    }
+    require_input_dtype<T>(fn, "weight", w);
     if (shape_of(w) != std::vector<std::int64_t>{lay.classes}) {
       throw py::value_error(std::string(fn) + ": weight must have shape (" + std::to_string(lay.classes) +
                             ",), one value per class; got shape " + shape_str(shape_of(w)));
