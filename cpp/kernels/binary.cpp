@@ -36,7 +36,7 @@ struct BinaryCrossEntropyWithLogits {
   static void eval(T x, T y, T w, T pw, T& loss, T& dloss) {
     // -log sigmoid(x) = log1p(exp(-|x|)) + max(-x, 0): exp never overflows, any logit is finite.
     const T e = vecmath::exp(-std::abs(x));
-    const T log_sigmoid_neg = vecmath::log1p(e) + std::max(-x, T(0));  // -log sigmoid(x)
+    const T log_sigmoid_neg = vecmath::log1p_unit(e) + std::max(-x, T(0));  // -log sigmoid(x)
     const T sigmoid = (x >= T(0) ? T(1) : e) / (T(1) + e);
     const T pos = pw * y;  // weight of the positive term
     loss = w * ((T(1) - y) * x + (T(1) - y + pos) * log_sigmoid_neg);

@@ -79,7 +79,10 @@ template <class T>
 inline T exp(T x) {
   using Tr = Traits<T>;
   using Int = typename Tr::Int;
-  const T xc = x > Tr::kExpMax ? Tr::kExpMax : (x < Tr::kExpMin ? Tr::kExpMin : x);  // NaN stays NaN
+  // Clamped one unit beyond the finite range, where the scaling below overflows to inf and
+  // underflows to 0 by itself: two min/max instead of fixing up the results (NaN stays NaN).
+  T xc = x < Tr::kExpMin - T(1) ? Tr::kExpMin - T(1) : x;
+  xc = xc > Tr::kExpMax + T(1) ? Tr::kExpMax + T(1) : xc;
   // x = n ln2 + r, n = round(x / ln2), read from the low mantissa bits of t.
   const T t = xc * T(1.44269504088896340736) + Tr::kRound;
   const T n = t - Tr::kRound;
@@ -87,16 +90,14 @@ inline T exp(T x) {
   const T r = (xc - n * Tr::kLn2Hi) - n * Tr::kLn2Lo;
   const T p = exp_reduced(r);
   // 2^n as 2^n1 * 2^n2 with n1 = round(n / 2): both factors are normal numbers over the whole
-  // range (down to the subnormal results and up to n = max exponent + 1), and the product with
-  // p rounds once. The exponent bits come from the same rounding-constant trick as n.
+  // clamped range, and the product with p rounds once (into the subnormals, or to 0 or inf
+  // past the ends). The exponent bits come from the same rounding-constant trick as n (an
+  // arithmetic shift of int64 has no AVX2 instruction).
   const Int e1 = bit_cast<Int>(n * T(0.5) + Tr::kRound) - bit_cast<Int>(Tr::kRound);
   const Int e2 = ni - e1;
   const T s1 = bit_cast<T>(static_cast<Int>((e1 + Int(Tr::kBias)) << Tr::kMantissa));
   const T s2 = bit_cast<T>(static_cast<Int>((e2 + Int(Tr::kBias)) << Tr::kMantissa));
-  T y = p * s1 * s2;
-  y = x > Tr::kExpMax ? std::numeric_limits<T>::infinity() : y;
-  y = x < Tr::kExpMin ? T(0) : y;
-  return y;
+  return p * s1 * s2;
 }
 
 // log(1 + f) for f in [sqrt(1/2) - 1, sqrt(2) - 1], the log of the reduced mantissa.
@@ -178,6 +179,16 @@ inline T log1p(T x) {
   const T u = T(1) + x;
   const T y = log_plus(u, (x - (u - T(1))) / u);
   return u == T(1) ? x : (u == std::numeric_limits<T>::infinity() ? u : y);
+}
+
+// log(1 + e) for e in [0, 1] (or NaN), the softplus term of BCE with logits, where e = exp(-|x|).
+// The general log1p's special cases and its rounding correction drop out: for e <= sqrt(2) - 1 the
+// reduced argument is e itself, exactly; above it, 1 + e = 2 (1 + (e - 1) / 2). Within 1.5 ulp.
+template <class T>
+inline T log1p_unit(T e) {
+  const bool high = e > T(0.41421356237309504880);
+  const T f = high ? (e - T(1)) * T(0.5) : e;
+  return log_with_exponent(f, high ? T(1) : T(0), T(0));
 }
 
 }  // namespace fastloss::FASTLOSS_ISA_NS::vecmath
