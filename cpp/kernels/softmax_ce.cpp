@@ -22,6 +22,24 @@ constexpr std::int64_t kTile = 64;          // positions per tile when the class
 template <class T>
 constexpr T kNegInf = -std::numeric_limits<T>::infinity();
 
+// max(x[0..n)), ignoring NaN (a NaN logit reaches the loss through its exp instead). Written
+// as lane-wise maxima rather than an `omp simd reduction(max)`, which GCC leaves scalar for
+// floating point without -ffast-math: this is one vmaxps per vector.
+template <class T>
+T max_of(const T* __restrict x, std::int64_t n) {
+  constexpr std::int64_t kLanes = 128 / sizeof(T);  // several registers' worth, for parallel chains
+  T lane[kLanes];
+  for (std::int64_t j = 0; j < kLanes; ++j) lane[j] = kNegInf<T>;
+  std::int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (std::int64_t j = 0; j < kLanes; ++j) lane[j] = x[i + j] > lane[j] ? x[i + j] : lane[j];
+  }
+  for (std::int64_t j = 0; i + j < n; ++j) lane[j] = x[i + j] > lane[j] ? x[i + j] : lane[j];
+  T m = kNegInf<T>;
+  for (std::int64_t j = 0; j < kLanes; ++j) m = lane[j] > m ? lane[j] : m;
+  return m;
+}
+
 // Whether row r counts (not masked by lengths, not ignore_index), and its class index.
 template <class T, class I>
 bool row_counts(const ClassProblem<T, I>& p, std::int64_t r, std::int64_t& cls) {
@@ -113,11 +131,9 @@ double contiguous_row(const ClassProblem<T, I>& p, std::int64_t r, Smoothing<T> 
   double s = 0.0, wx = 0.0, wq = 0.0, wqx = 0.0;
   for (std::int64_t c0 = 0, k = 0; c0 < C; c0 += kClassChunk, ++k) {
     const std::int64_t c1 = std::min(C, c0 + kClassChunk);
-    T cm = kNegInf<T>;
-#pragma omp simd reduction(max : cm)
-    for (std::int64_t c = c0; c < c1; ++c) cm = std::max(cm, x[c]);
+    const T cm = max_of(x + c0, c1 - c0);
     if (cm > m) {
-      s *= std::exp(static_cast<double>(m) - static_cast<double>(cm));
+      if (s != 0.0) s *= vecmath::exp(static_cast<double>(m) - static_cast<double>(cm));  // no libm call per row
       m = cm;
     }
     const T shift = m == kNegInf<T> ? T(0) : m;  // all -inf so far: exp(-inf - 0) = 0, not NaN
@@ -175,8 +191,12 @@ double contiguous_row(const ClassProblem<T, I>& p, std::int64_t r, Smoothing<T> 
   if (g) {
     const T a = scale * total_wq;
     if (store) {
+      // exp(shift_k - lse) = exp(shift_k - m) / s: exactly 1 / s for the chunks shifted by the
+      // row max (all of them when the row is one chunk), so short rows need no exp here.
+      const double inv_s = 1.0 / s;
       for (std::int64_t c0 = 0, k = 0; c0 < C; c0 += kClassChunk, ++k) {
-        const T factor = static_cast<T>(std::exp(static_cast<double>(chunk_shift[k]) - lse));
+        const double shifted = static_cast<double>(chunk_shift[k]) - static_cast<double>(m);
+        const T factor = static_cast<T>(chunk_shift[k] == m ? inv_s : vecmath::exp(shifted) * inv_s);
         write_grad_chunk<true>(g, x, w, y, c0, std::min(C, c0 + kClassChunk), a * factor, T(0), scale, sm);
       }
     } else {
