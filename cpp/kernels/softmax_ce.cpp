@@ -35,9 +35,12 @@ T max_of(const T* __restrict x, std::int64_t n) {
     for (std::int64_t j = 0; j < kLanes; ++j) lane[j] = x[i + j] > lane[j] ? x[i + j] : lane[j];
   }
   for (std::int64_t j = 0; i + j < n; ++j) lane[j] = x[i + j] > lane[j] ? x[i + j] : lane[j];
-  T m = kNegInf<T>;
-  for (std::int64_t j = 0; j < kLanes; ++j) m = lane[j] > m ? lane[j] : m;
-  return m;
+  // Halving steps, so the lanes fold vector by vector (a linear scan of them costs more than
+  // the whole row's maxima for a 128-class row).
+  for (std::int64_t width = kLanes / 2; width > 0; width /= 2) {
+    for (std::int64_t j = 0; j < width; ++j) lane[j] = lane[j + width] > lane[j] ? lane[j + width] : lane[j];
+  }
+  return lane[0];
 }
 
 // Whether row r counts (not masked by lengths, not ignore_index), and its class index.
