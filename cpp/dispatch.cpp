@@ -2,7 +2,14 @@
 // kernel compiled once per level, the best level the CPU runs picked once at import).
 #include "fastloss/dispatch.hpp"
 
+#include <unistd.h>
+
+#include <atomic>
 #include <cstdlib>
+#include <fstream>
+#include <string>
+
+#include "fastloss/streaming.hpp"
 
 namespace fastloss {
 namespace {
@@ -96,6 +103,43 @@ bool set_simd_level(const std::string& name) {
   state().table = table_for(wanted);
   state().level = wanted;
   return true;
+}
+
+namespace {
+
+// The size of the highest cache level of CPU 0: Linux's sysfs, which reports what this CPU
+// shares (8 MiB per core complex on the development machine, where sysconf says 64 MiB for
+// the whole socket), else sysconf, else 32 MiB.
+std::int64_t last_level_cache_bytes() {
+  std::int64_t best = -1;
+  for (int index = 0; index < 8; ++index) {
+    const std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(index) + "/";
+    std::ifstream level_file(dir + "level"), size_file(dir + "size");
+    int level = 0;
+    std::string size;
+    if (!(level_file >> level) || !(size_file >> size) || size.empty()) break;
+    std::int64_t bytes = std::atoll(size.c_str());
+    if (size.back() == 'K') bytes <<= 10;
+    if (size.back() == 'M') bytes <<= 20;
+    if (bytes > 0) best = bytes;  // indices go up by level
+  }
+#if defined(_SC_LEVEL3_CACHE_SIZE)
+  if (best <= 0) best = sysconf(_SC_LEVEL3_CACHE_SIZE);
+  if (best <= 0) best = sysconf(_SC_LEVEL2_CACHE_SIZE);
+#endif
+  return best > 0 ? best : std::int64_t{32} << 20;
+}
+
+std::atomic<std::int64_t>& threshold() {
+  static std::atomic<std::int64_t> bytes{last_level_cache_bytes()};
+  return bytes;
+}
+
+}  // namespace
+
+std::int64_t streaming_threshold() { return threshold().load(std::memory_order_relaxed); }
+void set_streaming_threshold(std::int64_t bytes) {
+  threshold().store(bytes < 0 ? last_level_cache_bytes() : bytes, std::memory_order_relaxed);
 }
 
 }  // namespace fastloss

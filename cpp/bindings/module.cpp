@@ -4,6 +4,7 @@
 #include <pybind11/stl.h>
 
 #include "fastloss/dispatch.hpp"
+#include "fastloss/streaming.hpp"
 
 namespace py = pybind11;
 
@@ -37,4 +38,8 @@ PYBIND11_MODULE(_core, m) {
       },
       py::arg("level"),
       "Switch every kernel to another ISA level (for tests and comparisons; not while kernels run).");
+  m.def("streaming_threshold", &fastloss::streaming_threshold,
+        "Gradients of more bytes than this are written with streaming stores (default: the last-level cache).");
+  m.def("set_streaming_threshold", &fastloss::set_streaming_threshold, py::arg("bytes"),
+        "Set the streaming-store threshold in bytes (-1: back to the last-level cache size; for tests and benchmarks).");
 }

@@ -11,6 +11,7 @@
 #include "fastloss/broadcast.hpp"
 #include "fastloss/kernels.hpp"
 #include "fastloss/parallel.hpp"
+#include "fastloss/streaming.hpp"
 
 namespace fastloss {
 namespace FASTLOSS_ISA_NS {
@@ -49,8 +50,25 @@ void for_each_segment(const BroadcastLayout& layout, std::int64_t lo, std::int64
 
 namespace detail {
 
-template <class Op, class T, bool kOut, bool kGrad, bool kGradArray, bool kWeight, bool kPosWeight>
-KernelResult run_elementwise(const ElementwiseProblem<T>& p) {
+// Loss and gradient of n elements. The outputs are parameters so that __restrict holds (GCC
+// ignores it on local pointers, and without it the loop does not vectorise).
+template <class Op, bool kGrad, bool kGradArray, bool kWeight, bool kPosWeight, class T>
+inline void eval_tile(std::int64_t n, const T* __restrict x, const T* __restrict y, const T* __restrict w,
+                      std::int64_t w_step, const T* __restrict pw, std::int64_t pw_step, const T* __restrict go,
+                      T scale, T* __restrict loss, T* __restrict grad) {
+#pragma omp simd
+  for (std::int64_t k = 0; k < n; ++k) {
+    const T wk = kWeight ? w[k * w_step] : T(1);
+    const T pwk = kPosWeight ? pw[k * pw_step] : T(1);
+    T loss_k, dloss_k;
+    Op::eval(x[k], y[k], wk, pwk, loss_k, dloss_k);
+    loss[k] = loss_k;
+    if constexpr (kGrad) grad[k] = (kGradArray ? go[k] : scale) * dloss_k;
+  }
+}
+
+template <class Op, class T, bool kOut, bool kGrad, bool kGradArray, bool kWeight, bool kPosWeight, bool kStream>
+KernelResult run_elementwise_pass(const ElementwiseProblem<T>& p) {
   std::atomic<std::int64_t> first_invalid{std::numeric_limits<std::int64_t>::max()};
   const T* __restrict x = p.input;
   const T* __restrict y = p.target;
@@ -72,32 +90,27 @@ KernelResult run_elementwise(const ElementwiseProblem<T>& p) {
       // a second, simple loop adds them in float64. Kept apart, both loops vectorise (a float64
       // reduction inside the branch-free math loop defeats GCC's if-conversion).
       constexpr std::int64_t kTile = 256;
-      T tile_loss[kTile];
+      T tile_loss[kTile], tile_grad[kTile];
       for (std::int64_t t0 = 0; t0 < len; t0 += kTile) {
-        const std::int64_t t1 = std::min(len, t0 + kTile);
-        T* __restrict loss_dst = kOut ? out + first : tile_loss - t0;  // indexed by k in [t0, t1)
-#pragma omp simd
-        for (std::int64_t k = t0; k < t1; ++k) {
-          const std::int64_t i = first + k;
-          const T wi = kWeight ? ws[k * w_step] : T(1);
-          const T pwi = kPosWeight ? pws[k * pw_step] : T(1);
-          T loss, dloss;
-          Op::eval(x[i], y[i], wi, pwi, loss, dloss);
-          loss_dst[k] = loss;
-          if constexpr (kGrad) grad[i] = (kGradArray ? go[i] : scale) * dloss;
-        }
+        const std::int64_t n_tile = std::min(len - t0, kTile), i0 = first + t0;
+        T* loss_dst = kOut ? out + i0 : tile_loss;
+        T* grad_dst = !kGrad ? nullptr : (kStream ? tile_grad : grad + i0);
+        eval_tile<Op, kGrad, kGradArray, kWeight, kPosWeight>(
+            n_tile, x + i0, y + i0, kWeight ? ws + t0 * w_step : nullptr, w_step,
+            kPosWeight ? pws + t0 * pw_step : nullptr, pw_step, kGradArray ? go + i0 : nullptr, scale, loss_dst, grad_dst);
+        if constexpr (kStream) stream_copy(grad + i0, tile_grad, n_tile);
         if constexpr (!kOut) {
           double tile_acc = 0.0;
 #pragma omp simd reduction(+ : tile_acc)
-          for (std::int64_t k = 0; k < t1 - t0; ++k) tile_acc += static_cast<double>(tile_loss[k]);
+          for (std::int64_t k = 0; k < n_tile; ++k) tile_acc += static_cast<double>(tile_loss[k]);
           acc += tile_acc;
         }
         if constexpr (Op::kChecksDomain) {
           int bad = 0;
 #pragma omp simd reduction(| : bad)
-          for (std::int64_t i = first + t0; i < first + t1; ++i) bad |= Op::invalid(x[i], y[i]) ? 1 : 0;
+          for (std::int64_t i = i0; i < i0 + n_tile; ++i) bad |= Op::invalid(x[i], y[i]) ? 1 : 0;
           if (bad) {  // rare path: find where, keep the smallest index
-            for (std::int64_t i = first + t0; i < first + t1; ++i) {
+            for (std::int64_t i = i0; i < i0 + n_tile; ++i) {
               if (Op::invalid(x[i], y[i])) {
                 std::int64_t cur = first_invalid.load();
                 while (i < cur && !first_invalid.compare_exchange_weak(cur, i)) {
@@ -114,6 +127,7 @@ KernelResult run_elementwise(const ElementwiseProblem<T>& p) {
     } else {
       segment(lo, hi - lo, BroadcastLayout::Offsets{}, BroadcastLayout::Offsets{});
     }
+    if constexpr (kStream) stream_fence();
     return acc;
   };
 
@@ -123,6 +137,22 @@ KernelResult run_elementwise(const ElementwiseProblem<T>& p) {
   const std::int64_t bad = first_invalid.load();
   result.first_invalid = bad == std::numeric_limits<std::int64_t>::max() ? -1 : bad;
   return result;
+}
+
+// A gradient larger than the last-level cache goes out with streaming stores (from an L1 tile),
+// so its cache lines are never read for ownership first: 12 instead of 16 bytes of traffic per
+// element, measured 11-16 % faster for mse and l1 at 16M elements on 2 threads. Only for the
+// memory-bound losses: for exp/log-bound ones (BCE) the extra copy measured a few % slower.
+// A template flag, not a runtime one: a runtime test in the tile loop made GCC's code for the
+// cached case twice as slow in L1.
+template <class Op, class T, bool kOut, bool kGrad, bool kGradArray, bool kWeight, bool kPosWeight>
+KernelResult run_elementwise(const ElementwiseProblem<T>& p) {
+  if constexpr (kGrad && Op::kWorkPerElement <= 2) {
+    if (p.n * static_cast<std::int64_t>(sizeof(T)) > streaming_threshold()) {
+      return run_elementwise_pass<Op, T, kOut, kGrad, kGradArray, kWeight, kPosWeight, true>(p);
+    }
+  }
+  return run_elementwise_pass<Op, T, kOut, kGrad, kGradArray, kWeight, kPosWeight, false>(p);
 }
 
 template <class Op, class T, bool kWeight, bool kPosWeight>

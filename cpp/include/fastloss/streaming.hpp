@@ -1,0 +1,74 @@
+// Streaming (non-temporal) stores for outputs larger than the last-level cache: written around
+// the caches, so a gradient that would be evicted before anyone reads it costs no
+// read-for-ownership traffic (12 instead of 16 bytes per element for a fused loss pass).
+#pragma once
+
+#include "fastloss/isa.hpp"
+
+#include <cstdint>
+#include <cstring>
+
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
+
+namespace fastloss {
+
+// Outputs of more bytes than this are stored with streaming stores: the last-level cache size
+// (sysconf), or what set_streaming_threshold() set. Defined in dispatch.cpp, shared by all levels.
+std::int64_t streaming_threshold();
+void set_streaming_threshold(std::int64_t bytes);
+
+namespace FASTLOSS_ISA_NS {
+
+#if defined(__SSE2__)
+// 16-byte streaming stores, for the ends of a range the wider ones do not reach.
+inline void stream16(float* dst, const float* src) { _mm_stream_ps(dst, _mm_loadu_ps(src)); }
+inline void stream16(double* dst, const double* src) { _mm_stream_pd(dst, _mm_loadu_pd(src)); }
+#endif
+#if defined(__AVX512F__)
+inline constexpr std::size_t kStreamWidth = 64;
+inline void stream_wide(float* dst, const float* src) { _mm512_stream_ps(dst, _mm512_loadu_ps(src)); }
+inline void stream_wide(double* dst, const double* src) { _mm512_stream_pd(dst, _mm512_loadu_pd(src)); }
+#elif defined(__AVX__)
+inline constexpr std::size_t kStreamWidth = 32;
+inline void stream_wide(float* dst, const float* src) { _mm256_stream_ps(dst, _mm256_loadu_ps(src)); }
+inline void stream_wide(double* dst, const double* src) { _mm256_stream_pd(dst, _mm256_loadu_pd(src)); }
+#elif defined(__SSE2__)
+inline constexpr std::size_t kStreamWidth = 16;
+inline void stream_wide(float* dst, const float* src) { stream16(dst, src); }
+inline void stream_wide(double* dst, const double* src) { stream16(dst, src); }
+#endif
+
+// dst[0..n) = src[0..n) with streaming stores. NumPy's buffers are 16-byte aligned, so
+// 16-byte stores cover the ends of the range around the wide ones: a cache line that got a
+// plain store as well would be read for ownership after all. Plain stores only for elements
+// below 16-byte alignment, and on targets without streaming stores.
+template <class T>
+inline void stream_copy(T* dst, const T* src, std::int64_t n) {
+#if defined(__SSE2__)
+  constexpr std::int64_t k16 = 16 / sizeof(T), kWide = kStreamWidth / sizeof(T);
+  auto aligned_to = [&](std::int64_t i, std::size_t bytes) {
+    return reinterpret_cast<std::uintptr_t>(dst + i) % bytes == 0;
+  };
+  std::int64_t i = 0;
+  for (; i < n && !aligned_to(i, 16); ++i) dst[i] = src[i];
+  for (; i + k16 <= n && !aligned_to(i, kStreamWidth); i += k16) stream16(dst + i, src + i);
+  for (; i + kWide <= n; i += kWide) stream_wide(dst + i, src + i);
+  for (; i + k16 <= n; i += k16) stream16(dst + i, src + i);
+  for (; i < n; ++i) dst[i] = src[i];
+#else
+  std::memcpy(dst, src, static_cast<std::size_t>(n) * sizeof(T));
+#endif
+}
+
+// Orders the streaming stores before whatever follows (they are weakly ordered): call once
+// at the end of each thread's share of the work.
+inline void stream_fence() {
+#if defined(__SSE2__)
+  _mm_sfence();
+#endif
+}
+
+}  // namespace FASTLOSS_ISA_NS
+}  // namespace fastloss
