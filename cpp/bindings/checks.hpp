@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <sstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,47 @@ bool has_dtype(const py::handle& h) {
 }
 
 inline bool is_c_contiguous(const py::array& a) { return (a.flags() & py::array::c_style) != 0; }
+
+// The array itself if it is C-contiguous, else a C-contiguous copy: a non-contiguous operand is
+// the one thing ever copied. Checked here rather than in Python, where reading `a.flags` costs
+// more than this whole test.
+inline py::array c_contiguous(py::array a) {
+  if (is_c_contiguous(a)) return a;
+  return py::module_::import("numpy").attr("ascontiguousarray")(a).cast<py::array>();
+}
+
+// c_contiguous for an optional operand (None) or a scalar-or-array (grad_output).
+inline py::object c_contiguous_if_array(py::object obj) {
+  if (!py::isinstance<py::array>(obj)) return obj;
+  return c_contiguous(py::reinterpret_steal<py::array>(obj.release()));
+}
+
+// Releases the GIL while a kernel runs, unless the problem is so small (fewer than 2^14
+// elements, a few microseconds) that releasing and re-taking the GIL is a measurable share of
+// the call: other Python threads then wait for at most that long.
+class KernelGilRelease {
+ public:
+  explicit KernelGilRelease(std::int64_t elements) {
+    if (elements >= (std::int64_t{1} << 14)) release_.emplace();
+  }
+
+ private:
+  std::optional<py::gil_scoped_release> release_;
+};
+
+// The reduced loss: a NumPy scalar of the input's dtype, like torch's 0-d tensor of the
+// input's dtype. Indexing a 0-d array with () makes a new scalar from its value, ~10x cheaper
+// than np.float32(value) in Python; the one array per dtype is reused under the GIL (and
+// leaked on purpose: no Python object may be destroyed after the interpreter).
+template <class T>
+py::object numpy_scalar(double value) {
+  static auto* const holder = new py::array_t<T>(std::vector<py::ssize_t>{});
+  static auto* const empty_index = new py::tuple();
+  *holder->mutable_data() = static_cast<T>(value);
+  PyObject* scalar = PyObject_GetItem(holder->ptr(), empty_index->ptr());
+  if (!scalar) throw py::error_already_set();
+  return py::reinterpret_steal<py::object>(scalar);
+}
 
 inline std::int64_t element_count(const std::vector<std::int64_t>& shape) {
   std::int64_t n = 1;
@@ -133,8 +175,7 @@ const T* grad_output_array(const char* fn, const py::object& grad_output, bool p
     throw py::value_error(std::string(fn) + ": grad_output shape " + shape_str(shape_of(go)) +
                           " must equal the loss shape " + shape_str(loss_shape) + " (or be a scalar)");
   }
-  if (!is_c_contiguous(go)) throw py::value_error(std::string(fn) + ": grad_output must be C-contiguous");
-  return static_cast<const T*>(go.data());
+  return static_cast<const T*>(go.data());  // made C-contiguous by the caller (c_contiguous_if_array)
 }
 
 inline void check_grad_out_needs_grad(const char* fn, bool return_grad, const py::object& grad_out) {

@@ -12,7 +12,7 @@ using ElementwiseKernel = KernelResult (*)(const ElementwiseProblem<T>&);
 
 // Python-side signature of every elementwise loss binding; see python/fastloss/functional.py.
 struct ElementwiseCall {
-  py::array input, target;
+  py::array input, target;         // C-contiguous (c_contiguous)
   py::object weight, pos_weight;  // None or C-contiguous arrays
   int reduction;
   bool return_grad;
@@ -24,7 +24,6 @@ struct ElementwiseCall {
 template <class T>
 py::tuple run_elementwise_binding(const char* fn, ElementwiseKernel<T> kernel, const ElementwiseCall& c) {
   const auto shape = shape_of(c.input);
-  if (!is_c_contiguous(c.input)) throw py::value_error(std::string(fn) + ": input must be C-contiguous");
   ElementwiseProblem<T> p;
   p.input = static_cast<const T*>(c.input.data());
   p.n = element_count(shape);
@@ -38,7 +37,6 @@ py::tuple run_elementwise_binding(const char* fn, ElementwiseKernel<T> kernel, c
     if (obj.is_none()) return nullptr;
     const auto a = py::reinterpret_borrow<py::array>(obj);
     require_input_dtype<T>(fn, name, a);
-    if (!is_c_contiguous(a)) throw py::value_error(std::string(fn) + ": " + name + " must be C-contiguous");
     operand_strides[slot] = broadcast_strides(fn, name, a, shape);
     return static_cast<const T*>(a.data());
   };
@@ -67,7 +65,7 @@ py::tuple run_elementwise_binding(const char* fn, ElementwiseKernel<T> kernel, c
 
   KernelResult r;
   {
-    py::gil_scoped_release release;
+    KernelGilRelease release(p.n);
     r = kernel(p);
   }
   if (r.first_invalid >= 0) {
@@ -80,7 +78,7 @@ py::tuple run_elementwise_binding(const char* fn, ElementwiseKernel<T> kernel, c
   if (reduction != Reduction::None) {
     const double value = reduction == Reduction::Mean ? r.sum / static_cast<double>(p.n) : r.sum;
     if (loss_buf) *loss_buf = static_cast<T>(value);
-    else loss_obj = py::float_(value);
+    else loss_obj = numpy_scalar<T>(value);
   }
   return py::make_tuple(loss_obj, grad_obj);
 }
@@ -101,10 +99,12 @@ inline void def_elementwise(py::module_& m, const char* name, ElementwiseKernel<
       name,
       [name, f32, f64](py::array input, py::array target, py::object weight, py::object pos_weight, int reduction,
                        bool return_grad, py::object grad_output, py::object out, py::object grad_out, int n_threads) {
-        return call_elementwise(name, f32, f64,
-                                ElementwiseCall{std::move(input), std::move(target), std::move(weight),
-                                                std::move(pos_weight), reduction, return_grad, std::move(grad_output),
-                                                std::move(out), std::move(grad_out), n_threads});
+        return call_elementwise(
+            name, f32, f64,
+            ElementwiseCall{c_contiguous(std::move(input)), c_contiguous(std::move(target)),
+                            c_contiguous_if_array(std::move(weight)), c_contiguous_if_array(std::move(pos_weight)),
+                            reduction, return_grad, c_contiguous_if_array(std::move(grad_output)), std::move(out),
+                            std::move(grad_out), n_threads});
       },
       py::arg("input"), py::arg("target"), py::arg("weight"), py::arg("pos_weight"), py::arg("reduction"),
       py::arg("return_grad"), py::arg("grad_output"), py::arg("out"), py::arg("grad_out"), py::arg("n_threads"));

@@ -13,7 +13,7 @@ enum ClassReduction : int { kNone = 0, kMean = 1, kSum = 2, kBatchMean = 3, kSeq
 
 struct ClassCall {
   const char* fn;
-  py::array input, target;
+  py::array input, target;  // C-contiguous (c_contiguous), like every array operand
   py::object weight;
   std::int64_t ignore_index;
   int reduction;
@@ -61,7 +61,6 @@ py::tuple run_class(const ClassCall& c, const RowLayout& lay, const I* class_tar
       throw py::value_error(std::string(fn) + ": weight must have shape (" + std::to_string(lay.classes) +
                             ",), one value per class; got shape " + shape_str(shape_of(w)));
     }
-    if (!is_c_contiguous(w)) throw py::value_error(std::string(fn) + ": weight must be C-contiguous");
     p.weight = static_cast<const T*>(w.data());
   }
   if (!c.lengths.is_none()) {
@@ -116,7 +115,7 @@ py::tuple run_class(const ClassCall& c, const RowLayout& lay, const I* class_tar
 
   KernelResult r;
   {
-    py::gil_scoped_release release;
+    KernelGilRelease release(rows * lay.classes);
     r = softmax_ce_kernel(p);
   }
   if (red == kNone) {
@@ -130,7 +129,7 @@ py::tuple run_class(const ClassCall& c, const RowLayout& lay, const I* class_tar
   } else {
     const double value = r.sum / denom;
     if (loss_buf) *loss_buf = static_cast<T>(value);
-    else loss_obj = py::float_(value);
+    else loss_obj = numpy_scalar<T>(value);
   }
   return py::make_tuple(loss_obj, grad_obj);
 }
@@ -146,7 +145,6 @@ py::tuple dispatch_target(const ClassCall& c, const RowLayout& lay, bool allow_p
       throw py::value_error(std::string(fn) + ": class-index target shape " + shape_str(shape_of(c.target)) +
                             " must be " + shape_str(lay.row_shape) + " for input shape " + shape_str(input_shape));
     }
-    if (!is_c_contiguous(c.target)) throw py::value_error(std::string(fn) + ": target must be C-contiguous");
     if (has_dtype<std::int64_t>(c.target))
       return run_class<T, std::int64_t>(c, lay, static_cast<const std::int64_t*>(c.target.data()), nullptr);
     return run_class<T, std::int32_t>(c, lay, static_cast<const std::int32_t*>(c.target.data()), nullptr);
@@ -170,13 +168,8 @@ py::tuple dispatch_float(const ClassCall& c, F&& f) {
                        dtype_str(c.input));
 }
 
-void check_contiguous_input(const ClassCall& c) {
-  if (!is_c_contiguous(c.input)) throw py::value_error(std::string(c.fn) + ": input must be C-contiguous");
-}
-
 // cross_entropy / nll_loss: input (C,), (N, C) or (N, C, d1, ...), class axis 1.
 py::tuple class_axis_loss(const ClassCall& c) {
-  check_contiguous_input(c);
   const auto shape = shape_of(c.input);
   if (shape.empty()) {
     throw py::value_error(std::string(c.fn) + ": input must have shape (C,), (N, C) or (N, C, d1, ...); got shape ()");
@@ -202,7 +195,6 @@ py::tuple class_axis_loss(const ClassCall& c) {
 
 // sequence_cross_entropy: logits (B, T, V) channel-last, targets (B, T).
 py::tuple sequence_loss(const ClassCall& c) {
-  check_contiguous_input(c);
   const auto shape = shape_of(c.input);
   if (shape.size() != 3) {
     throw py::value_error(std::string(c.fn) + ": logits must have shape (B, T, V); got shape " + shape_str(shape));
@@ -220,9 +212,10 @@ void register_softmax_ce(py::module_& m) {
       [](py::array input, py::array target, py::object weight, std::int64_t ignore_index, int reduction,
          double label_smoothing, bool log_probs, bool return_grad, py::object grad_output, py::object out,
          py::object grad_out, int n_threads) {
-        return class_axis_loss(ClassCall{log_probs ? "nll_loss" : "cross_entropy", std::move(input), std::move(target),
-                                         std::move(weight), ignore_index, reduction, label_smoothing, log_probs,
-                                         py::none(), return_grad, std::move(grad_output), std::move(out),
+        return class_axis_loss(ClassCall{log_probs ? "nll_loss" : "cross_entropy", c_contiguous(std::move(input)),
+                                         c_contiguous(std::move(target)), c_contiguous_if_array(std::move(weight)),
+                                         ignore_index, reduction, label_smoothing, log_probs, py::none(), return_grad,
+                                         c_contiguous_if_array(std::move(grad_output)), std::move(out),
                                          std::move(grad_out), n_threads});
       },
       py::arg("input"), py::arg("target"), py::arg("weight"), py::arg("ignore_index"), py::arg("reduction"),
@@ -233,9 +226,11 @@ void register_softmax_ce(py::module_& m) {
       [](py::array logits, py::array targets, py::object weight, std::int64_t ignore_index, int reduction,
          double label_smoothing, py::object lengths, bool return_grad, py::object grad_output, py::object out,
          py::object grad_out, int n_threads) {
-        return sequence_loss(ClassCall{"sequence_cross_entropy", std::move(logits), std::move(targets),
-                                       std::move(weight), ignore_index, reduction, label_smoothing, false,
-                                       std::move(lengths), return_grad, std::move(grad_output), std::move(out),
+        return sequence_loss(ClassCall{"sequence_cross_entropy", c_contiguous(std::move(logits)),
+                                       c_contiguous(std::move(targets)), c_contiguous_if_array(std::move(weight)),
+                                       ignore_index, reduction, label_smoothing, false,
+                                       c_contiguous_if_array(std::move(lengths)), return_grad,
+                                       c_contiguous_if_array(std::move(grad_output)), std::move(out),
                                        std::move(grad_out), n_threads});
       },
       py::arg("logits"), py::arg("targets"), py::arg("weight"), py::arg("ignore_index"), py::arg("reduction"),

@@ -53,21 +53,19 @@ def _thread_count(fn: str, n_threads: Optional[int]) -> int:
 
 
 def _as_input(x: ArrayLike) -> NDArray[Any]:
-    """An ndarray the kernels can read: non-contiguous input is the one thing ever copied.
+    """An ndarray (the bindings copy a non-contiguous one, the one thing ever copied).
     A list or scalar of Python numbers becomes float64 (an integer *array* stays an error)."""
-    if not isinstance(x, np.ndarray):
-        a = np.asarray(x)
-        return a.astype(np.float64) if a.dtype.kind in "biu" else a
-    return x if x.flags.c_contiguous else np.ascontiguousarray(x)
+    if isinstance(x, np.ndarray):
+        return x
+    a = np.asarray(x)
+    return a.astype(np.float64) if a.dtype.kind in "biu" else a
 
 
 def _as_operand(x: Optional[ArrayLike], dtype: np.dtype[Any]) -> Optional[NDArray[Any]]:
     """target / weight: an ndarray keeps its dtype (a mismatch is the caller's TypeError);
     a list or scalar is converted to the input's dtype."""
-    if x is None:
-        return None
-    if isinstance(x, np.ndarray):
-        return x if x.flags.c_contiguous else np.ascontiguousarray(x)
+    if x is None or isinstance(x, np.ndarray):
+        return x
     return np.asarray(x, dtype=dtype)
 
 
@@ -75,15 +73,10 @@ def _as_grad_output(g: ArrayLike, dtype: np.dtype[Any]) -> Union[float, NDArray[
     if type(g) is float or type(g) is int:  # the common case first: np.ndim costs microseconds
         return float(g)
     if isinstance(g, np.ndarray):
-        if g.ndim == 0:
-            return float(g)
-        return g if g.flags.c_contiguous else np.ascontiguousarray(g)
+        return float(g) if g.ndim == 0 else g
     if np.ndim(g) == 0:
         return float(g)  # type: ignore[arg-type]
     return np.asarray(g, dtype=dtype)
-
-
-_SCALAR_TYPES = {np.dtype(np.float32): np.float32, np.dtype(np.float64): np.float64}
 
 
 def _run(
@@ -96,11 +89,10 @@ def _run(
     grad_out: Optional[FloatArray],
     threads: int,
 ) -> LossResult:
-    """Calls a loss binding: kernel(x, *operands, return_grad, grad_output, out, grad_out, threads)."""
+    """Calls a loss binding: kernel(x, *operands, return_grad, grad_output, out, grad_out, threads).
+    A reduced loss comes back as a NumPy scalar of the input's dtype (or the 0-d `out`)."""
     loss, grad = kernel(x, *operands, bool(return_grad), _as_grad_output(grad_output, x.dtype) if return_grad else 1.0,
                         out, grad_out, threads)
-    if type(loss) is float:  # reduced, no out=: a NumPy scalar of the input's dtype
-        loss = _SCALAR_TYPES[x.dtype](loss)
     return (loss, grad) if return_grad else loss
 
 
@@ -244,7 +236,7 @@ def _as_class_target(t: ArrayLike, dtype: np.dtype[Any]) -> NDArray[Any]:
     """Class indices keep their integer dtype (int32 / int64, checked by the kernel); float
     lists become probabilities of the input's dtype."""
     if isinstance(t, np.ndarray):
-        return t if t.flags.c_contiguous else np.ascontiguousarray(t)
+        return t
     a = np.asarray(t)
     return a.astype(dtype) if a.dtype.kind == "f" else a
 
