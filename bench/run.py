@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """fastloss benchmark: a loss's value and gradient, fastloss vs NumPy vs PyTorch vs JAX.
 
-    python bench/run.py [--quick] [--threads N] [--repeats R] [--json out.json] [--plot out.png]
+    python bench/run.py [--quick] [--threads N] [--repeats R] [--only NAMES] [--no-scaling]
+                        [--json out.json] [--plot out.png]
 
 Every peer computes the same thing (value and gradient of the mean loss, float32) on
 the same input arrays in the same run; the first call of each peer is checked against
@@ -14,8 +15,10 @@ Peers
   numpy out=           the same with preallocated buffers (where it is natural to write)
   torch                fwd + bwd on torch.from_numpy tensors (x.grad reset every call),
                        torch.set_num_threads(N); skipped with a note when torch is absent
-  jax                  jax.jit(jax.value_and_grad(loss)), block_until_ready;
-                       skipped with a note when jax is absent
+  jax                  jax.jit(jax.value_and_grad(loss)), block_until_ready, on the CPU
+                       (JAX_PLATFORMS=cpu), float32 (x64 off: int64 targets become int32);
+                       XLA sizes its thread pool by the usable CPUs, not by N (the XLA_FLAGS
+                       recipes do not limit it; taskset does); skipped with a note when jax is absent
 
 Timing: best of R samples (time.perf_counter, GC off); each sample loops the call until
 it lasts >= 1 ms and reports the time per call; warm-up calls (JIT, page faults of the
@@ -38,6 +41,15 @@ below a C triad on the development machine, the add matches it.  A loss's effect
 bandwidth counts the minimal traffic of its fused pass (value + grad in float32: read
 input, read target, write grad = 12 bytes per element for the elementwise losses; 8 per
 logit for cross-entropy; 12 per parameter for SGD), reported as % of STREAM.
+
+Thread scaling (after the tables; not with --threads 1 or --no-scaling): fastloss grad_out=
+at n_threads=1 and N on a few inputs, speedup = time(1) / time(N).  Large memory-bound
+inputs (cross_entropy (4096, 32000), mse 16M; (1024, 32000) and 4M with --quick) are held
+against STREAM's speedup measured just before: target speedup / STREAM's speedup >= 0.90.
+Small inputs (mse 8 ... 262144, cross_entropy (64, 1000) and (8192, 128), bce_with_logits
+65536) must not get slower: target time(N) / time(1) <= 1.05 (5 % for timing noise).
+
+Plot (--plot): one log-log panel per case, ns per element vs elements, a line per peer.
 
 Adding a benchmark: add a Case to the list that build_cases() returns (a name, the
 problem sizes, a function that makes the inputs, the bytes per element of the minimal
@@ -80,6 +92,9 @@ def _optional(module: str) -> Any:
 
 
 torch = _optional("torch")
+# JAX on the CPU even where a GPU jaxlib is installed: every peer runs on the same cores.
+# float32 stays float32 (x64 is off by default; int64 targets become int32 on the device).
+os.environ["JAX_PLATFORMS"] = "cpu"
 jax = _optional("jax")
 jnp = _optional("jax.numpy") if jax is not None else None
 
@@ -181,7 +196,8 @@ def jax_peer(loss: Callable[..., Any]) -> PeerBuilder:
 # --------------------------------------------------------- the NumPy / JAX formulas
 # Plain float32 expressions of value and gradient of the mean loss, as a user writes
 # them; Python scalars keep float32 (NEP 50).  The JAX versions are the same formulas
-# for the loss alone (jax differentiates them).
+# for the loss alone (jax differentiates them), written so that their gradients follow
+# the same conventions where |.| and max(., 0) have a kink (see jax_formulas).
 def np_mse(x: np.ndarray, y: np.ndarray) -> Any:
     d = x - y
     return np.mean(d * d), d * (2 / d.size)
@@ -230,15 +246,22 @@ def np_bce_with_logits(z: np.ndarray, y: np.ndarray) -> Any:
 
 
 def jax_formulas() -> Dict[str, Callable[..., Any]]:
-    if jnp is None:
+    """The loss alone, for jax.value_and_grad.
+
+    l1: jax's derivative of abs at 0 is 1, not sign(0) = 0 as in torch, NumPy and fastloss
+    (it shows wherever x == y, e.g. at one element of the 4M l1 inputs of --quick);
+    sign(d) * d is |d| with the gradient sign(d), as jax's sign has a zero derivative.
+    bce_with_logits: softplus(z) - z*y is the same stable value, and softplus's derivative
+    is sigmoid(z) everywhere, whereas differentiating max(z, 0) + log1p(exp(-|z|)) gives a
+    wrong gradient at z = 0.
+    """
+    if jax is None or jnp is None:
         return {}
     return {
         "mse": lambda x, y: jnp.mean((x - y) ** 2),
-        "l1": lambda x, y: jnp.mean(jnp.abs(x - y)),
+        "l1": lambda x, y: jnp.mean(jnp.sign(x - y) * (x - y)),
         "bce": lambda p, y: -jnp.mean(y * jnp.log(p) + (1 - y) * jnp.log(1 - p)),
-        "bce_with_logits": lambda z, y: jnp.mean(
-            jnp.maximum(z, 0) - z * y + jnp.log1p(jnp.exp(-jnp.abs(z)))
-        ),
+        "bce_with_logits": lambda z, y: jnp.mean(jax.nn.softplus(z) - z * y),
     }
 
 
@@ -630,6 +653,44 @@ def check_result(result: Any, reference: Any, rtol: float) -> Tuple[bool, float]
     return worst <= rtol, worst
 
 
+def measure_peer(
+    build: PeerBuilder, inputs: Inputs, threads: int, repeats: int, reference: List[np.ndarray], rtol: Optional[float]
+) -> Dict[str, Any]:
+    """Build a peer, check its first call against `reference`, then time it.
+
+    When `reference` is empty the first call becomes the reference (the baseline peer).
+    Returns the peer's entry: best_s, median_s, samples_s, inner_loops and, when checked,
+    check_ok and check_err; or "skipped" / "error" (an exception is reported, not raised).
+    """
+    entry: Dict[str, Any] = {}
+    try:
+        run = build(inputs, threads)
+        if run is None:
+            return {"skipped": "not available"}
+        result = run()  # first call: warm-up and correctness check
+        if not reference:
+            reference.extend(to_numpy(r).copy() for r in result)
+        elif rtol is not None:
+            entry["check_ok"], entry["check_err"] = check_result(result, reference, rtol)
+        del result
+        samples, number = time_per_call(run, repeats)
+    except Exception as exc:  # noqa: BLE001 - report it and go on with the other peers
+        entry["error"] = f"{type(exc).__name__}: {exc}"
+        return entry
+    entry.update(best_s=min(samples), median_s=float(np.median(samples)), samples_s=samples, inner_loops=number)
+    return entry
+
+
+def peer_problem(shape: Shape, name: str, entry: Dict[str, Any], baseline: str) -> Optional[str]:
+    """The line that reports a failed or mismatching peer; None when it ran fine."""
+    if "error" in entry:
+        return f"{fmt_size(shape)}: {name} failed: {entry['error']}"
+    if not entry.get("check_ok", True):
+        return (f"{fmt_size(shape)}: {name}'s result differs from {baseline}'s "
+                f"(max error {entry['check_err']:.2g} relative to the largest |value|)")
+    return None
+
+
 # ------------------------------------------------------------------- peak memory
 def proc_status_kib(field: str) -> Optional[int]:
     """A "VmRSS" / "VmHWM" line of /proc/self/status, in KiB; None where it does not exist."""
@@ -875,8 +936,15 @@ def plot(results: Dict[str, Any], path: str) -> None:
     cases = results["cases"]
     names = list(dict.fromkeys(p for case in cases for p in case["peers"]))
     colors = {p: f"C{i}" for i, p in enumerate(names)}  # one color per peer in every panel
-    fig, axes = plt.subplots(1, len(cases), figsize=(4.5 * len(cases), 4), squeeze=False)
-    for ax, case in zip(axes[0], cases):
+    ncols = min(4, len(cases))
+    nrows = math.ceil(len(cases) / ncols)
+    height = 3.8 * nrows + 1.0  # + the title and the legend below the panels
+    width = max(4.5 * ncols, 10.0)  # room for the title and a one-line legend
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), squeeze=False)
+    for ax in axes.flat[len(cases):]:
+        ax.set_visible(False)  # the empty cells of the last row
+    handles: Dict[str, Any] = {}  # one legend for all panels (a peer has the same color everywhere)
+    for ax, case in zip(axes.flat, cases):
         for p in case["peers"]:
             xs, ys = [], []
             for row in case["rows"]:
@@ -885,17 +953,131 @@ def plot(results: Dict[str, Any], path: str) -> None:
                     xs.append(row["elements"])
                     ys.append(r["best_s"] / row["elements"] * 1e9)
             if xs:
-                ax.loglog(xs, ys, marker="o", label=p, color=colors[p], lw=2.5 if p.startswith("fastloss") else 1.2)
+                lw = 2.5 if p.startswith("fastloss") else 1.2
+                handles[p] = ax.loglog(xs, ys, marker="o", color=colors[p], lw=lw)[0]
         ax.set_title(case["name"])
         ax.set_xlabel("elements")
-        ax.set_ylabel("ns per element (value+grad)")
+        ax.set_ylabel("ns per element")
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7)
+    fig.legend([handles[p] for p in names if p in handles], [p for p in names if p in handles],
+               loc="lower center", ncol=len(handles), frameon=False)
     c = results["conditions"]
-    fig.suptitle(f"fastloss {c['fastloss']} - {c['cpu']}, {c['threads']} threads, {c['date'][:10]}", fontsize=9)
-    fig.tight_layout()
+    fig.suptitle(f"time per element of value + gradient (sgd: of one step), float32, best of {c['repeats']}\n"
+                 f"fastloss {c['fastloss']}, {c['cpu']}, {c['threads']} threads, {c['date'][:10]}", fontsize=10)
+    fig.tight_layout(rect=(0, 0.45 / height, 1, 1))
     fig.savefig(path, dpi=120)
     print(f"plot written to {path}")
+
+
+# ------------------------------------------------------------------ thread scaling
+class ScalingProblem(NamedTuple):
+    """One input of the thread-scaling report, timed at n_threads=1 and n_threads=N."""
+
+    case: str  # a Case's name; skipped when --only leaves that case out
+    shape: Shape
+    quick_shape: Shape
+    large: bool  # memory-bound: compared with STREAM's speedup; else small: must not get slower
+
+
+SCALING_PEER = "fastloss grad_out="  # value + grad into a preallocated gradient: no allocation timed
+SCALING_PROBLEMS: List[ScalingProblem] = [
+    ScalingProblem("cross_entropy", (4096, 32000), (1024, 32000), True),
+    ScalingProblem("mse", (16 * 10**6,), (4 * 10**6,), True),
+    *(ScalingProblem("mse", (n,), (n,), False) for n in (8, 1000, 65536, 262144)),
+    ScalingProblem("cross_entropy", (64, 1000), (64, 1000), False),
+    ScalingProblem("cross_entropy", (8192, 128), (8192, 128), False),
+    ScalingProblem("bce_with_logits", (65536,), (65536,), False),
+]
+SCALING_TARGET = 0.90  # large inputs: speedup >= 0.90 x STREAM's speedup (1 -> N threads)
+SMALL_TOLERANCE = 1.05  # small inputs: time with N threads <= 1.05 x time with 1 (5 % for timing noise)
+ONE_THREAD, N_THREADS = "1_thread", "n_threads"  # the keys of the two measurements in the report
+
+
+def scaling_problems(cases: List[Case]) -> List[Tuple[ScalingProblem, Case]]:
+    """The SCALING_PROBLEMS whose case is among `cases` (--only), each with its case."""
+    by_name = {case.name: case for case in cases}
+    return [(spec, by_name[spec.case]) for spec in SCALING_PROBLEMS
+            if spec.case in by_name and SCALING_PEER in by_name[spec.case].peers]
+
+
+def run_scaling(
+    cases: List[Case], quick: bool, threads: int, repeats: int, stream_n: int, rng: np.random.Generator
+) -> Dict[str, Any]:
+    """Time fastloss grad_out= at n_threads=1 and N on the SCALING_PROBLEMS of `cases`, and STREAM at 1 and N."""
+    progress("measuring thread scaling ...")
+    stream_load = OtherLoad()
+    stream = {ONE_THREAD: stream_gbs(stream_n, 1, repeats), N_THREADS: stream_gbs(stream_n, threads, repeats)}
+    stream_other_load = stream_load.cores()
+    stream_speedup = stream_reference(stream[N_THREADS]) / stream_reference(stream[ONE_THREAD])
+    rows, problems = [], []
+    for spec, case in scaling_problems(cases):
+        shape = spec.quick_shape if quick else spec.shape
+        inputs = case.make_inputs(shape, rng)
+        row: Dict[str, Any] = {"case": case.name, "shape": list(shape), "elements": math.prod(shape),
+                               "large": spec.large}
+        row_load = OtherLoad()
+        reference: List[np.ndarray] = []  # the 1-thread result; the N-thread one must match it
+        for key, n in ((ONE_THREAD, 1), (N_THREADS, threads)):
+            row[key] = entry = measure_peer(case.peers[SCALING_PEER], inputs, n, repeats, reference, case.check_rtol)
+            if (text := peer_problem(shape, f"{case.name} n_threads={n}", entry, "n_threads=1")) is not None:
+                problems.append(text)
+        row["other_load"] = row_load.cores()
+        if "best_s" in row[ONE_THREAD] and "best_s" in row[N_THREADS]:
+            row["speedup"] = speedup = row[ONE_THREAD]["best_s"] / row[N_THREADS]["best_s"]
+            if spec.large:
+                row["vs_stream"] = speedup / stream_speedup
+                row["ok"] = row["vs_stream"] >= SCALING_TARGET
+            else:
+                row["ok"] = 1 / speedup <= SMALL_TOLERANCE
+        rows.append(row)
+        del inputs, reference
+        gc.collect()
+    return {
+        "peer": SCALING_PEER,
+        "threads": [1, threads],
+        "stream_gbs_by_kernel": stream,
+        "stream_speedup": stream_speedup,
+        "stream_other_load": stream_other_load,
+        "target_vs_stream": SCALING_TARGET,
+        "small_tolerance": SMALL_TOLERANCE,
+        "rows": rows,
+        "problems": problems,
+    }
+
+
+def print_scaling(scaling: Dict[str, Any]) -> None:
+    """Two tables: large inputs against STREAM's speedup, small inputs against no slowdown."""
+    n = scaling["threads"][1]
+    s1, sn = scaling["stream_gbs_by_kernel"][ONE_THREAD], scaling["stream_gbs_by_kernel"][N_THREADS]
+    stream_speedup = scaling["stream_speedup"]
+    print(f"\nthread scaling: {scaling['peer']} (value + grad into a preallocated gradient) at n_threads=1 and {n}")
+    print(f"  speedup   time with 1 thread / time with {n} threads")
+    print(f"  STREAM    {stream_reference(s1):.1f} GB/s with 1 thread, {stream_reference(sn):.1f} with {n}: speedup "
+          f"{stream_speedup:.2f}x (the better kernel at each count; triad {sn['triad'] / s1['triad']:.2f}x, add "
+          f"{sn['add'] / s1['add']:.2f}x){'  <- BUSY machine' if is_busy(scaling['stream_other_load']) else ''}")
+    print(f"  large     memory-bound; target: speedup >= {scaling['target_vs_stream']:.2f} x STREAM's speedup, "
+          f"i.e. vs STREAM = speedup / {stream_speedup:.2f} >= {scaling['target_vs_stream']:.2f}")
+    print(f"  small     target: never slower with {n} threads, t{n}/t1 <= {scaling['small_tolerance']:.2f} "
+          "(5 % allowed for timing noise)")
+
+    def ms(row: Dict[str, Any], key: str) -> str:
+        return fmt_ms(row[key].get("best_s")) + ("" if row[key].get("check_ok", True) else "!")
+
+    for large in (True, False):
+        rows = [row for row in scaling["rows"] if row["large"] == large]
+        if not rows:
+            continue
+        last = "vs STREAM" if large else f"t{n}/t1"
+        print(f"\n{'case':>16}  {'size':>14}  {'1 thread ms':>11}  {f'{n} threads ms':>12}  {'speedup':>7}  {last:>9}")
+        for row in rows:
+            size = fmt_size(tuple(row["shape"])) + ("*" if is_busy(row["other_load"]) else "")
+            cells = [f"{row['case']:>16}", f"{size:>14}", f"{ms(row, ONE_THREAD):>11}", f"{ms(row, N_THREADS):>12}"]
+            if "speedup" in row:
+                value = row["vs_stream"] if large else 1 / row["speedup"]
+                cells += [f"{row['speedup']:>6.2f}x", f"{value:>9.2f}", "ok" if row["ok"] else "<- MISSED"]
+            print("  ".join(cells))
+    for text in scaling["problems"]:
+        print(f"  ! {text}")
 
 
 # --------------------------------------------------------------------------- main
@@ -908,37 +1090,17 @@ def run_case(
 ) -> Tuple[List[Dict[str, Any]], List[str]]:
     """Time every peer at every size; returns the rows and the problems met (mismatch, error)."""
     rows, problems = [], []
+    baseline = next(iter(case.peers))
     for shape in sizes:
         t0 = time.perf_counter()
         inputs = case.make_inputs(shape, rng)
         row: Dict[str, Any] = {"shape": list(shape), "elements": math.prod(shape), "peers": {}}
         load = OtherLoad()
-        reference = None
+        reference: List[np.ndarray] = []
         for name, build in case.peers.items():
-            entry: Dict[str, Any] = {}
-            row["peers"][name] = entry
-            try:
-                run = build(inputs, threads)
-                if run is None:
-                    entry["skipped"] = "not available"
-                    continue
-                result = run()  # first call: warm-up and correctness check
-                if reference is None:
-                    reference = [to_numpy(r).copy() for r in result]
-                elif case.check_rtol is not None:
-                    ok, err = check_result(result, reference, case.check_rtol)
-                    entry["check_ok"], entry["check_err"] = ok, err
-                    if not ok:
-                        problems.append(f"{fmt_size(shape)}: {name}'s result differs from {next(iter(case.peers))}'s "
-                                        f"(max error {err:.2g} relative to the largest |value|)")
-                del result
-                samples, number = time_per_call(run, repeats)
-            except Exception as exc:  # noqa: BLE001 - report it and go on with the other peers
-                entry["error"] = f"{type(exc).__name__}: {exc}"
-                problems.append(f"{fmt_size(shape)}: {name} failed: {entry['error']}")
-                continue
-            entry.update(best_s=min(samples), median_s=float(np.median(samples)), samples_s=samples, inner_loops=number)
-            del run
+            row["peers"][name] = entry = measure_peer(build, inputs, threads, repeats, reference, case.check_rtol)
+            if (problem := peer_problem(shape, name, entry, baseline)) is not None:
+                problems.append(problem)
         row["other_load"] = load.cores()
         del inputs, reference
         gc.collect()
@@ -966,6 +1128,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--json", metavar="PATH", help="write all raw numbers to this JSON file")
     parser.add_argument("--plot", metavar="PATH", help="write a log-log plot (needs matplotlib)")
     parser.add_argument("--only", metavar="NAMES", help="comma-separated case names to run (default: all)")
+    parser.add_argument("--no-scaling", action="store_true",
+                        help="skip the thread-scaling report (fastloss at n_threads=1 vs N, against STREAM)")
     parser.add_argument("--peak-memory-child", metavar="SPEC", help=argparse.SUPPRESS)  # internal
     args = parser.parse_args(argv)
     if args.peak_memory_child:
@@ -989,13 +1153,17 @@ def main(argv: Optional[List[str]] = None) -> int:
         cases = [c for c in cases if c.name in wanted]
     if torch is None:
         notes.append("torch is not installed: PyTorch peer skipped")
+    cond = conditions(threads, args)
     if jax is None:
         notes.append("jax is not installed: JAX peer skipped (pip install jax)")
     else:
-        notes.append("jax: XLA picks its own thread count (not limited by --threads)")
+        notes.append(f"jax: XLA sizes its own thread pool by the usable CPUs ({cond['usable_cpus']}), --threads "
+                     "cannot limit it (nor can XLA_FLAGS; taskset can)")
     notes.append("numpy: ufuncs run on one thread")
+    scaling_wanted = not args.no_scaling and threads > 1 and bool(scaling_problems(cases))
+    if not args.no_scaling and not scaling_wanted:
+        notes.append("thread scaling: skipped (--threads 1, or --only left none of its cases)")
 
-    cond = conditions(threads, args)
     print("fastloss benchmark: value + gradient (losses) and one in-place step (SGD), float32, reduction='mean'")
     print(f"  date      {cond['date']}")
     print(f"  cpu       {cond['cpu']} ({cond['logical_cpus']} logical CPUs, {cond['usable_cpus']} usable; "
@@ -1042,6 +1210,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     stream_busy = stream_busy or is_busy(stream_load_end.cores())
     stream = max(stream_reference(stream_start), stream_reference(stream_end))
     cond["other_load_during"] = during = run_load.cores()
+    if scaling_wanted:
+        results["scaling"] = run_scaling(cases, args.quick, threads, args.repeats, stream_n, rng)
 
     print(f"  STREAM    {stream:.1f} GB/s with {threads} thread(s): NumPy float64, 24 B/element, "
           f"3 x {stream_n * 8 / 2**20:.0f} MiB, best before and after the cases{'  <- BUSY machine' if stream_busy else ''}")
@@ -1063,6 +1233,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             print_peak_memory(entry["rows"])
         for problem in entry["problems"]:
             print(f"  ! {problem}")
+    if "scaling" in results:
+        print_scaling(results["scaling"])
 
     results["stream"] = {
         "kernels": {"triad": "a = b + s*c (NumPy, cache-sized chunks)", "add": "a = b + c (NumPy)"},
