@@ -310,11 +310,13 @@ def test_single_class_vs_torch(torch: Any) -> None:
                        expected=torch_reference(case, x, y, opts, reduction))
 
 
-_BIG_V = 50257
+# GPT-2's vocabulary (one pass per row), and one of more than two 2^16-class pieces with a
+# partial last piece (rows split into pieces that threads share, merged per row).
+_BIG_VS = [50257, 150001]
 
 
-def _big_vocab(case: ClassCase, dtype: Any) -> Tuple[np.ndarray, np.ndarray, Dict[str, Any]]:
-    shape = (2, 2, _BIG_V) if case.spec.sequence else (3, _BIG_V)
+def _big_vocab(case: ClassCase, dtype: Any, V: int) -> Tuple[np.ndarray, np.ndarray, Dict[str, Any]]:
+    shape = (2, 2, V) if case.spec.sequence else (3, V)
     return case.data(shape, dtype, seed=36)
 
 
@@ -323,19 +325,21 @@ _BIG_V_CASES = [ClassCase(CE, "plain"), ClassCase(CE, "smooth+weight+ignore"), C
 
 
 @dtypes
+@pytest.mark.parametrize("V", _BIG_VS)
 @pytest.mark.parametrize("case", _BIG_V_CASES, ids=case_id)
-def test_gpt2_vocabulary(case: ClassCase, dtype: Any) -> None:
-    x, y, opts = _big_vocab(case, dtype)
+def test_large_vocabulary(case: ClassCase, V: int, dtype: Any) -> None:
+    x, y, opts = _big_vocab(case, dtype, V)
     if case.class_targets and not case.spec.sequence:
-        y[0] = _BIG_V - 1  # the last class
+        y[0] = V - 1  # the last class
     for reduction in ("mean", "none"):
         loss, grad = case.call(x, y, opts, reduction=reduction, return_grad=True)
         assert_matches(case, x, y, opts, reduction, loss, grad, dtype, what=reduction)
 
 
+@pytest.mark.parametrize("V", _BIG_VS)
 @pytest.mark.parametrize("case", _BIG_V_CASES, ids=case_id)
-def test_gpt2_vocabulary_vs_torch(torch: Any, case: ClassCase) -> None:
-    x, y, opts = _big_vocab(case, np.float64)
+def test_large_vocabulary_vs_torch(torch: Any, case: ClassCase, V: int) -> None:
+    x, y, opts = _big_vocab(case, np.float64, V)
     loss, grad = case.call(x, y, opts, return_grad=True, grad_output=0.5)
     expected = torch_reference(case, x, y, opts, "mean", 0.5)
     assert_matches(case, x, y, opts, "mean", loss, grad, np.float64, grad_output=0.5, expected=expected)
@@ -795,6 +799,11 @@ _THREAD_CASES = [
     pytest.param(ClassCase(NLL, "weight+ignore"), (512, 1000), id="nll_loss-(512,1000)"),
     pytest.param(ClassCase(SEQ, "lengths+weight+smooth+ignore"), (4, 16, 16384), id="sequence-(4,16,16384)-rich"),
     pytest.param(ClassCase(SEQ, "plain"), (4, 16, 16384), id="sequence-(4,16,16384)"),
+    # rows longer than a 2^16-class piece: pieces of a row run on different threads
+    pytest.param(ClassCase(CE, "plain"), (1, 300001), id="cross_entropy-(1,300001)"),
+    pytest.param(ClassCase(CE, "smooth+weight+ignore"), (3, 150001), id="cross_entropy-(3,150001)-smooth+weight+ignore"),
+    pytest.param(ClassCase(CE, "probs+smooth+weight"), (3, 150001), id="cross_entropy-(3,150001)-probs"),
+    pytest.param(ClassCase(SEQ, "lengths+weight+smooth+ignore"), (2, 3, 150001), id="sequence-(2,3,150001)-rich"),
 ]
 
 

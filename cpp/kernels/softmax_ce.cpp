@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "fastloss/kernel_table.hpp"
 #include "fastloss/kernels.hpp"
@@ -15,8 +16,8 @@ namespace fastloss {
 namespace FASTLOSS_ISA_NS {
 namespace {
 
-constexpr std::int64_t kClassChunk = 2048;  // online log-sum-exp chunk: stays in L1
-constexpr std::int64_t kMaxStoredChunks = 256; // rows up to 512k classes keep one exp per logit
+constexpr std::int64_t kClassChunk = 2048;     // online log-sum-exp chunk: stays in L1
+constexpr std::int64_t kPieceClasses = 1 << 16;  // longer rows are split into pieces (long_rows)
 constexpr std::int64_t kTile = 64;          // positions per tile when the class axis is strided
 
 template <class T>
@@ -67,147 +68,241 @@ struct Smoothing {
   T spread;    // eps / C
 };
 
-// Writes g[c] = a p_c - scale w_c q'_c over [c0, c1), where q'_c is the part of the target that is
-// not at the class index (eps/C for class targets, the smoothed probability otherwise) and
-// p_c / f is either already in g (kStored: exp(x_c - shift) from the log-sum-exp pass, `a`
-// carrying the factor f = exp(shift - lse)) or computed here as exp(x_c - lse).
-template <bool kStored, class T>
-void write_grad_chunk(T* __restrict g, const T* __restrict x, const T* __restrict w, const T* __restrict y,
-                      std::int64_t c0, std::int64_t c1, T a, T lse, T scale, Smoothing<T> sm) {
-#define FASTLOSS_P(c) (kStored ? g[c] : vecmath::exp(x[c] - lse))
+// Writes g[c] = a g[c] - scale w_c q'_c over [c0, c1), where g[c] holds exp(x_c - shift) from the
+// log-sum-exp pass, `a` carries the factor exp(shift - lse) times the coefficient of p_c, and q'_c
+// is the part of the target that is not at the class index (eps/C for class targets, the
+// smoothed probability otherwise).
+template <class T>
+void write_grad_chunk(T* __restrict g, const T* __restrict w, const T* __restrict y, std::int64_t c0, std::int64_t c1,
+                      T a, T scale, Smoothing<T> sm) {
   // Separate loops with and without weight: a load under `w ? w[c] : 1` does not vectorise.
   if (y) {
     if (w) {
 #pragma omp simd
-      for (std::int64_t c = c0; c < c1; ++c) g[c] = a * FASTLOSS_P(c) - scale * w[c] * (y[c] * sm.keep + sm.spread);
+      for (std::int64_t c = c0; c < c1; ++c) g[c] = a * g[c] - scale * w[c] * (y[c] * sm.keep + sm.spread);
     } else {
 #pragma omp simd
-      for (std::int64_t c = c0; c < c1; ++c) g[c] = a * FASTLOSS_P(c) - scale * (y[c] * sm.keep + sm.spread);
+      for (std::int64_t c = c0; c < c1; ++c) g[c] = a * g[c] - scale * (y[c] * sm.keep + sm.spread);
     }
   } else {
     const T b = scale * sm.spread;
     if (w) {
 #pragma omp simd
-      for (std::int64_t c = c0; c < c1; ++c) g[c] = a * FASTLOSS_P(c) - b * w[c];
+      for (std::int64_t c = c0; c < c1; ++c) g[c] = a * g[c] - b * w[c];
     } else {
 #pragma omp simd
-      for (std::int64_t c = c0; c < c1; ++c) g[c] = a * FASTLOSS_P(c) - b;
+      for (std::int64_t c = c0; c < c1; ++c) g[c] = a * g[c] - b;
     }
   }
-#undef FASTLOSS_P
 }
 
-// Contiguous rows (class axis last): the common (N, C) and (B, T, V) layouts.
+// The online log-sum-exp of a range of a row's classes, with the extra sums the loss needs:
+// sum_c w_c x_c for smoothing; sum_c w_c q_c and sum_c w_c q_c x_c for probability targets.
+template <class T>
+struct RowSums {
+  T m = kNegInf<T>;  // the running max: every exp below is relative to it
+  double s = 0.0, wx = 0.0, wq = 0.0, wqx = 0.0;
+
+  // Rescales a sum of exp(x - m) to a larger max (nothing to rescale while it is empty).
+  static double rescaled(double sum, T from, T to) {
+    return sum != 0.0 ? sum * vecmath::exp(static_cast<double>(from) - static_cast<double>(to)) : sum;
+  }
+  void merge(const RowSums& o) {  // this range, then the range of `o`
+    if (o.m > m) {
+      s = rescaled(s, m, o.m) + o.s;
+      m = o.m;
+    } else {
+      s += rescaled(o.s, o.m, m);
+    }
+    wx += o.wx;
+    wq += o.wq;
+    wqx += o.wqx;
+  }
+};
+
+// The log-sum-exp pass over classes [c0, c1) of contiguous row r, in L1-sized chunks: one read
+// of the logits from memory. With a gradient to write, exp(x_c - shift) goes straight into it
+// and each chunk's shift into shifts[k] (k counted from c0), so the gradient pass only rescales:
+// one exp per logit.
 template <class T, class I>
-double contiguous_row(const ClassProblem<T, I>& p, std::int64_t r, Smoothing<T> sm, double weight_total) {
+RowSums<T> sum_exp_range(const ClassProblem<T, I>& p, std::int64_t r, std::int64_t c0, std::int64_t c1,
+                         Smoothing<T> sm, T* shifts) {
   const std::int64_t C = p.classes;
   const T* __restrict x = p.input + r * C;
   T* __restrict g = p.grad ? p.grad + r * C : nullptr;
   const T* __restrict w = p.weight;
-  std::int64_t t = 0;
-  if (!row_counts(p, r, t)) {
-    if (g) std::fill(g, g + C, T(0));  // ignored rows get a zero gradient, even for NaN logits
-    return 0.0;
-  }
-  const T scale = row_scale(p, r);
-  const T wt = (p.target && w) ? w[t] : T(1);
-
-  if (p.log_probs) {  // nll_loss: the input already is log p
-    if (g) {
-      std::fill(g, g + C, T(0));
-      g[t] = -scale * wt;
-    }
-    return -static_cast<double>(wt) * static_cast<double>(x[t]);
-  }
-
-  // Online log-sum-exp over L1-sized chunks: one read of the row from memory. The extra sums
-  // (sum_c w_c x_c for smoothing; sum_c w_c q_c and sum_c w_c q_c x_c for probability targets)
-  // are taken from the same chunk while it is in cache.
   const T* __restrict y = p.target_probs ? p.target_probs + r * C : nullptr;
   const bool smooth_sum = p.target && sm.spread != T(0);
-  // With a gradient to write, exp(x_c - shift) goes straight into g (and each chunk's shift into
-  // chunk_shift), so the gradient pass rescales instead of computing a second exp per logit.
-  const std::int64_t n_chunks = (C + kClassChunk - 1) / kClassChunk;
-  const bool store = g && n_chunks <= kMaxStoredChunks;
-  T chunk_shift[kMaxStoredChunks];
-  T m = kNegInf<T>;
-  double s = 0.0, wx = 0.0, wq = 0.0, wqx = 0.0;
-  for (std::int64_t c0 = 0, k = 0; c0 < C; c0 += kClassChunk, ++k) {
-    const std::int64_t c1 = std::min(C, c0 + kClassChunk);
-    const T cm = max_of(x + c0, c1 - c0);
-    if (cm > m) {
-      if (s != 0.0) s *= vecmath::exp(static_cast<double>(m) - static_cast<double>(cm));  // no libm call per row
-      m = cm;
+  RowSums<T> rs;
+  for (std::int64_t k0 = c0, k = 0; k0 < c1; k0 += kClassChunk, ++k) {
+    const std::int64_t k1 = std::min(c1, k0 + kClassChunk);
+    const T cm = max_of(x + k0, k1 - k0);
+    if (cm > rs.m) {
+      rs.s = RowSums<T>::rescaled(rs.s, rs.m, cm);
+      rs.m = cm;
     }
-    const T shift = m == kNegInf<T> ? T(0) : m;  // all -inf so far: exp(-inf - 0) = 0, not NaN
+    const T shift = rs.m == kNegInf<T> ? T(0) : rs.m;  // all -inf so far: exp(-inf - 0) = 0, not NaN
     T cs = 0;
-    if (store) {
-      chunk_shift[k] = shift;
+    if (g) {
+      shifts[k] = shift;
 #pragma omp simd reduction(+ : cs)
-      for (std::int64_t c = c0; c < c1; ++c) {
+      for (std::int64_t c = k0; c < k1; ++c) {
         const T e = vecmath::exp(x[c] - shift);
         g[c] = e;
         cs += e;
       }
     } else {
 #pragma omp simd reduction(+ : cs)
-      for (std::int64_t c = c0; c < c1; ++c) cs += vecmath::exp(x[c] - shift);
+      for (std::int64_t c = k0; c < k1; ++c) cs += vecmath::exp(x[c] - shift);
     }
-    s += static_cast<double>(cs);
+    rs.s += static_cast<double>(cs);
     if (smooth_sum) {
       T cwx = 0;
       if (w) {
 #pragma omp simd reduction(+ : cwx)
-        for (std::int64_t c = c0; c < c1; ++c) cwx += w[c] * x[c];
+        for (std::int64_t c = k0; c < k1; ++c) cwx += w[c] * x[c];
       } else {
 #pragma omp simd reduction(+ : cwx)
-        for (std::int64_t c = c0; c < c1; ++c) cwx += x[c];
+        for (std::int64_t c = k0; c < k1; ++c) cwx += x[c];
       }
-      wx += static_cast<double>(cwx);
+      rs.wx += static_cast<double>(cwx);
     }
     if (y) {
       T cwq = 0, cwqx = 0;
 #pragma omp simd reduction(+ : cwq, cwqx)
-      for (std::int64_t c = c0; c < c1; ++c) {
+      for (std::int64_t c = k0; c < k1; ++c) {
         const T wq_c = (w ? w[c] : T(1)) * (y[c] * sm.keep + sm.spread);
         cwq += wq_c;
         cwqx += wq_c * x[c];
       }
-      wq += static_cast<double>(cwq);
-      wqx += static_cast<double>(cwqx);
+      rs.wq += static_cast<double>(cwq);
+      rs.wqx += static_cast<double>(cwqx);
     }
   }
-  const double lse = static_cast<double>(m) + std::log(s);
+  return rs;
+}
 
-  double loss;
-  T total_wq;  // sum_c w_c q_c: the coefficient of p_j in the gradient
-  if (y) {
-    loss = wq * lse - wqx;
-    total_wq = static_cast<T>(wq);
-  } else {
-    const double keep_wt = static_cast<double>(sm.keep) * static_cast<double>(wt);
-    loss = keep_wt * (lse - static_cast<double>(x[t]));
-    if (smooth_sum) loss += static_cast<double>(sm.spread) * (weight_total * lse - wx);
-    total_wq = static_cast<T>(keep_wt + static_cast<double>(sm.spread) * weight_total);
-  }
+// The weight of row r's class index (1 without weights or class indices).
+template <class T, class I>
+T target_weight(const ClassProblem<T, I>& p, std::int64_t t) {
+  return (p.target && p.weight) ? p.weight[t] : T(1);
+}
 
-  if (g) {
-    const T a = scale * total_wq;
-    if (store) {
-      // exp(shift_k - lse) = exp(shift_k - m) / s: exactly 1 / s for the chunks shifted by the
-      // row max (all of them when the row is one chunk), so short rows need no exp here.
-      const double inv_s = 1.0 / s;
-      for (std::int64_t c0 = 0, k = 0; c0 < C; c0 += kClassChunk, ++k) {
-        const double shifted = static_cast<double>(chunk_shift[k]) - static_cast<double>(m);
-        const T factor = static_cast<T>(chunk_shift[k] == m ? inv_s : vecmath::exp(shifted) * inv_s);
-        write_grad_chunk<true>(g, x, w, y, c0, std::min(C, c0 + kClassChunk), a * factor, T(0), scale, sm);
-      }
-    } else {
-      write_grad_chunk<false>(g, x, w, y, 0, C, a, static_cast<T>(lse), scale, sm);
-    }
-    if (!y) g[t] -= scale * sm.keep * wt;
+// Row r's loss from the sums over all its classes; sets total_wq = sum_c w_c q_c, the
+// coefficient of p_j in the gradient.
+template <class T, class I>
+double row_loss_from_sums(const ClassProblem<T, I>& p, std::int64_t r, std::int64_t t, const RowSums<T>& rs,
+                          Smoothing<T> sm, double weight_total, T& total_wq) {
+  const double lse = static_cast<double>(rs.m) + std::log(rs.s);
+  if (p.target_probs) {
+    total_wq = static_cast<T>(rs.wq);
+    return rs.wq * lse - rs.wqx;
   }
+  const double keep_wt = static_cast<double>(sm.keep) * static_cast<double>(target_weight(p, t));
+  double loss = keep_wt * (lse - static_cast<double>(p.input[r * p.classes + t]));
+  if (p.target && sm.spread != T(0)) loss += static_cast<double>(sm.spread) * (weight_total * lse - rs.wx);
+  total_wq = static_cast<T>(keep_wt + static_cast<double>(sm.spread) * weight_total);
   return loss;
+}
+
+// The gradient pass over classes [c0, c1) of row r, whose pass over the same range left
+// exp(x_c - shifts[k]) in the gradient; `m` and `s` are the merged sums of the whole row.
+template <class T, class I>
+void write_grad_range(const ClassProblem<T, I>& p, std::int64_t r, std::int64_t t, std::int64_t c0, std::int64_t c1,
+                      const T* shifts, T m, double s, T total_wq, Smoothing<T> sm) {
+  T* __restrict g = p.grad + r * p.classes;
+  const T* __restrict y = p.target_probs ? p.target_probs + r * p.classes : nullptr;
+  const T scale = row_scale(p, r);
+  const T a = scale * total_wq;
+  // exp(shift_k - lse) = exp(shift_k - m) / s: exactly 1 / s for the chunks shifted by the row
+  // max (all of them when the range is one chunk), so short rows need no exp here.
+  const double inv_s = 1.0 / s;
+  for (std::int64_t k0 = c0, k = 0; k0 < c1; k0 += kClassChunk, ++k) {
+    const double shifted = static_cast<double>(shifts[k]) - static_cast<double>(m);
+    const T factor = static_cast<T>(shifts[k] == m ? inv_s : vecmath::exp(shifted) * inv_s);
+    write_grad_chunk(g, p.weight, y, k0, std::min(c1, k0 + kClassChunk), a * factor, scale, sm);
+  }
+  if (!y && t >= c0 && t < c1) g[t] -= scale * sm.keep * target_weight(p, t);
+}
+
+// Contiguous rows (class axis last) of up to kPieceClasses classes: the common (N, C) and
+// (B, T, V) layouts.
+template <class T, class I>
+double contiguous_row(const ClassProblem<T, I>& p, std::int64_t r, Smoothing<T> sm, double weight_total) {
+  const std::int64_t C = p.classes;
+  T* __restrict g = p.grad ? p.grad + r * C : nullptr;
+  std::int64_t t = 0;
+  if (!row_counts(p, r, t)) {
+    if (g) std::fill(g, g + C, T(0));  // ignored rows get a zero gradient, even for NaN logits
+    return 0.0;
+  }
+  if (p.log_probs) {  // nll_loss: the input already is log p
+    const T wt = target_weight(p, t);
+    if (g) {
+      std::fill(g, g + C, T(0));
+      g[t] = -row_scale(p, r) * wt;
+    }
+    return -static_cast<double>(wt) * static_cast<double>(p.input[r * C + t]);
+  }
+  T shifts[kPieceClasses / kClassChunk];
+  const RowSums<T> rs = sum_exp_range(p, r, 0, C, sm, shifts);
+  T total_wq;
+  const double loss = row_loss_from_sums(p, r, t, rs, sm, weight_total, total_wq);
+  if (g) write_grad_range(p, r, t, 0, C, shifts, rs.m, rs.s, total_wq, sm);
+  return loss;
+}
+
+// Rows of more than kPieceClasses classes, split into pieces of kPieceClasses: the log-sum-exp
+// passes of all pieces of all rows run in parallel, their sums are merged per row in piece
+// order, then the gradient passes run in parallel. So a single long row (a large vocabulary,
+// one sequence step) uses every thread, and the pieces depend only on the shape: the result is
+// the same for any thread count.
+template <class T, class I>
+double long_rows(const ClassProblem<T, I>& p, Smoothing<T> sm, double weight_total) {
+  constexpr std::int64_t kChunksPerPiece = kPieceClasses / kClassChunk;
+  const std::int64_t C = p.classes, rows = p.rows();
+  const std::int64_t pieces = (C + kPieceClasses - 1) / kPieceClasses, items = rows * pieces;
+  std::vector<RowSums<T>> sums(static_cast<std::size_t>(items));
+  std::vector<T> shifts(static_cast<std::size_t>(items * kChunksPerPiece));
+  std::vector<std::int64_t> cls(static_cast<std::size_t>(rows), 0);
+  std::vector<char> counts(static_cast<std::size_t>(rows));
+  for (std::int64_t r = 0; r < rows; ++r) counts[r] = row_counts(p, r, cls[r]);
+  const int n_threads = threads_for(rows * C * 4, items, p.n_threads);  // an exp per logit: 4x mse's work
+
+  auto for_each_piece = [&](auto&& piece_fn) {
+#pragma omp parallel for schedule(static) num_threads(n_threads) if (n_threads > 1)
+    for (std::int64_t i = 0; i < items; ++i) {
+      const std::int64_t r = i / pieces, c0 = (i % pieces) * kPieceClasses;
+      piece_fn(i, r, c0, std::min(C, c0 + kPieceClasses));
+    }
+  };
+  for_each_piece([&](std::int64_t i, std::int64_t r, std::int64_t c0, std::int64_t c1) {
+    if (counts[r]) {
+      sums[i] = sum_exp_range(p, r, c0, c1, sm, &shifts[i * kChunksPerPiece]);
+    } else if (p.grad) {
+      std::fill(p.grad + r * C + c0, p.grad + r * C + c1, T(0));
+    }
+  });
+
+  double acc = 0.0;
+  std::vector<T> total_wq(static_cast<std::size_t>(rows));
+  for (std::int64_t r = 0; r < rows; ++r) {
+    double loss = 0.0;
+    if (counts[r]) {
+      RowSums<T>& row = sums[r * pieces];
+      for (std::int64_t k = 1; k < pieces; ++k) row.merge(sums[r * pieces + k]);
+      loss = row_loss_from_sums(p, r, cls[r], row, sm, weight_total, total_wq[r]);
+    }
+    if (p.row_loss) p.row_loss[r] = loss;
+    acc += loss;
+  }
+  if (p.grad) {
+    for_each_piece([&](std::int64_t i, std::int64_t r, std::int64_t c0, std::int64_t c1) {
+      const RowSums<T>& row = sums[r * pieces];
+      if (counts[r]) write_grad_range(p, r, cls[r], c0, c1, &shifts[i * kChunksPerPiece], row.m, row.s, total_wq[r], sm);
+    });
+  }
+  return acc;
 }
 
 // A tile of up to kTile positions (n, d0 .. d0+len) of an (N, C, d1, ...) input: the class axis
@@ -321,6 +416,11 @@ KernelResult run_softmax_ce(const ClassProblem<T, I>& p) {
   }
   const Smoothing<T> sm{T(1) - p.label_smoothing, C > 0 ? p.label_smoothing / static_cast<T>(C) : T(0)};
 
+  KernelResult result;
+  if (p.inner == 1 && !p.log_probs && C > kPieceClasses) {
+    result.sum = long_rows(p, sm, weight_total);
+    return result;
+  }
   auto block = [&](std::int64_t lo, std::int64_t hi) -> double {
     double acc = 0.0;
     if (p.inner == 1) {
@@ -341,7 +441,6 @@ KernelResult run_softmax_ce(const ClassProblem<T, I>& p) {
   };
   // Blocks of whole rows, sized by the class count only: the same partition for any thread count.
   const std::int64_t rows_per_block = std::max<std::int64_t>(1, kBlockSize / std::max<std::int64_t>(C, 1));
-  KernelResult result;
   // An exp per logit: threads pay off at a quarter of the elementwise threshold.
   result.sum = blocked_sum(rows, p.n_threads, block, rows_per_block, rows * C * 4);
   return result;
