@@ -9,6 +9,7 @@
 #include <fstream>
 #include <string>
 
+#include "fastloss/parallel.hpp"
 #include "fastloss/streaming.hpp"
 
 namespace fastloss {
@@ -130,16 +131,26 @@ std::int64_t last_level_cache_bytes() {
   return best > 0 ? best : std::int64_t{32} << 20;
 }
 
-std::atomic<std::int64_t>& threshold() {
+std::atomic<std::int64_t>& streaming_bytes() {
   static std::atomic<std::int64_t> bytes{last_level_cache_bytes()};
   return bytes;
 }
 
+std::atomic<std::int64_t>& parallel_work() {
+  static std::atomic<std::int64_t> elements{kDefaultMinParallelWork};
+  return elements;
+}
+
 }  // namespace
 
-std::int64_t streaming_threshold() { return threshold().load(std::memory_order_relaxed); }
+std::int64_t min_parallel_work() { return parallel_work().load(std::memory_order_relaxed); }
+void set_min_parallel_work(std::int64_t elements) {
+  parallel_work().store(elements < 0 ? kDefaultMinParallelWork : elements, std::memory_order_relaxed);
+}
+
+std::int64_t streaming_threshold() { return streaming_bytes().load(std::memory_order_relaxed); }
 void set_streaming_threshold(std::int64_t bytes) {
-  threshold().store(bytes < 0 ? last_level_cache_bytes() : bytes, std::memory_order_relaxed);
+  streaming_bytes().store(bytes < 0 ? last_level_cache_bytes() : bytes, std::memory_order_relaxed);
 }
 
 }  // namespace fastloss

@@ -148,3 +148,32 @@ def test_gil_is_released_during_the_kernel() -> None:
     worker.join()
     # holding the GIL for the whole kernel would stall this loop for ~kernel_time
     assert max_gap < 0.5 * kernel_time, (max_gap, kernel_time)
+
+
+@pytest.mark.parametrize("case", [c for c in PLAIN_AND_RICH], ids=case_id)
+def test_threads_below_the_threshold_give_the_same_bits(case: Case) -> None:
+    """With the threading threshold off, a problem of a few blocks is split across threads and
+    still sums in block order: bitwise the result of one thread."""
+    from fastloss import _core
+
+    shape = (5, 7000)  # 35000 elements: 3 blocks
+    x, y, opts = case.data(shape, np.float32, seed=202)
+    want = case.call(x, y, opts, reduction="mean", return_grad=True, n_threads=1)
+    _core.set_min_parallel_work(0)
+    try:
+        got = case.call(x, y, opts, reduction="mean", return_grad=True, n_threads=2)
+    finally:
+        _core.set_min_parallel_work(-1)
+    assert_bitwise(got[0], want[0], "loss")
+    assert_bitwise(got[1], want[1], "grad")
+
+
+def test_min_parallel_work_can_be_set_and_reset() -> None:
+    from fastloss import _core
+
+    default = _core.min_parallel_work()
+    assert default == 1 << 15
+    _core.set_min_parallel_work(5)
+    assert _core.min_parallel_work() == 5
+    _core.set_min_parallel_work(-1)
+    assert _core.min_parallel_work() == default

@@ -4,6 +4,7 @@
 #include <pybind11/stl.h>
 
 #include "fastloss/dispatch.hpp"
+#include "fastloss/parallel.hpp"
 #include "fastloss/streaming.hpp"
 
 namespace py = pybind11;
@@ -38,6 +39,10 @@ PYBIND11_MODULE(_core, m) {
       },
       py::arg("level"),
       "Switch every kernel to another ISA level (for tests and comparisons; not while kernels run).");
+  m.def("min_parallel_work", &fastloss::min_parallel_work,
+        "Problems below this many mse-equivalent elements run on one thread (bench/threshold.py measures it).");
+  m.def("set_min_parallel_work", &fastloss::set_min_parallel_work, py::arg("elements"),
+        "Set the threading threshold (-1: back to the default; for tests and bench/threshold.py).");
   m.def("streaming_threshold", &fastloss::streaming_threshold,
         "Gradients of more bytes than this are written with streaming stores (default: the last-level cache).");
   m.def("set_streaming_threshold", &fastloss::set_streaming_threshold, py::arg("bytes"),

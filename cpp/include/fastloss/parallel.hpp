@@ -10,6 +10,16 @@
 #include <vector>
 
 namespace fastloss {
+
+// The threading threshold in mse-equivalent elements: kDefaultMinParallelWork, or what
+// set_min_parallel_work() set. Defined in dispatch.cpp (one value for all ISA levels).
+// bench/threshold.py measured on the development machine (2-core EPYC) that two threads are
+// faster for every kernel from the smallest problem of two blocks on (2^15 elements:
+// t2/t1 0.52-0.78), so the default threads exactly from there.
+inline constexpr std::int64_t kDefaultMinParallelWork = std::int64_t{1} << 15;
+std::int64_t min_parallel_work();
+void set_min_parallel_work(std::int64_t elements);
+
 namespace FASTLOSS_ISA_NS {
 
 // Elements per reduction block. Block boundaries depend only on the problem size, and the
@@ -17,13 +27,12 @@ namespace FASTLOSS_ISA_NS {
 // the same for any thread count (the thread that computes a block does not matter).
 inline constexpr std::int64_t kBlockSize = std::int64_t{1} << 14;
 
-// Below this many elements, waking a second thread costs more than it saves.
-inline constexpr std::int64_t kMinParallelSize = std::int64_t{1} << 16;
-
 // Threads to use for `work_items` units of `n` elements in all: `requested` <= 0 means the
-// OpenMP default (OMP_NUM_THREADS, threadpoolctl), never more threads than work items.
+// OpenMP default (OMP_NUM_THREADS, threadpoolctl), never more threads than work items. Below
+// min_parallel_work() mse-equivalent elements (kernels scale n by their cost per element),
+// waking a second thread costs more than it saves.
 inline int threads_for(std::int64_t n, std::int64_t work_items, int requested) {
-  if (n < kMinParallelSize || work_items < 2) return 1;
+  if (n < min_parallel_work() || work_items < 2) return 1;
   const int wanted = requested > 0 ? requested : omp_get_max_threads();
   return static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(wanted, work_items)));
 }
