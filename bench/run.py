@@ -49,6 +49,9 @@ against STREAM's speedup measured just before: target speedup / STREAM's speedup
 Small inputs (mse 8 ... 262144, cross_entropy (64, 1000) and (8192, 128), bce_with_logits
 65536) must not get slower: target time(N) / time(1) <= 1.05 (5 % for timing noise).
 
+Per-call overhead (last): mse value + gradient on 8 elements against the forward alone of
+the NumPy expression (target: at most a quarter of it) and of PyTorch (target: below it).
+
 Plot (--plot): one log-log panel per case, ns per element vs elements, a line per peer.
 
 Adding a benchmark: add a Case to the list that build_cases() returns (a name, the
@@ -1081,6 +1084,45 @@ def print_scaling(scaling: Dict[str, Any]) -> None:
 
 
 # --------------------------------------------------------------------------- main
+# ------------------------------------------------------------------ per-call overhead
+OVERHEAD_TARGET = 0.25  # fastloss value+grad on a tiny input vs the NumPy expression's forward alone
+
+
+def run_overhead(threads: int, repeats: int) -> Dict[str, Any]:
+    """The cost of a call on a tiny input: fastloss's mse value + gradient on 8 elements, and
+    the forward alone of the NumPy expression and of PyTorch, best of `repeats`."""
+    progress("measuring per-call overhead ...")
+    rng = np.random.default_rng(8)
+    x, y = rng.random(8, dtype=np.float32), rng.random(8, dtype=np.float32)
+    runs: Dict[str, Run] = {
+        "fastloss value+grad": lambda: fl.mse_loss(x, y, return_grad=True, n_threads=threads),
+        "numpy forward": lambda: np.mean((x - y) ** 2),
+    }
+    if torch is not None:
+        xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+        runs["torch forward"] = lambda: torch.nn.functional.mse_loss(xt, yt)
+    best: Dict[str, float] = {}
+    for name, run in runs.items():
+        run()
+        samples, _ = time_per_call(run, repeats)
+        best[name] = min(samples)
+    return {"elements": 8, "best_s": best, "target_vs_numpy_forward": OVERHEAD_TARGET}
+
+
+def print_overhead(overhead: Dict[str, Any]) -> None:
+    best = overhead["best_s"]
+    mine = best["fastloss value+grad"]
+    print(f"\nper-call overhead: mse on {overhead['elements']} float32 elements, time per call")
+    for name, seconds in best.items():
+        print(f"  {name:22s} {seconds * 1e6:7.2f} us")
+    ratio = mine / best["numpy forward"]
+    print(f"  fastloss value+grad / NumPy forward alone = {ratio:.2f} "
+          f"(target <= {overhead['target_vs_numpy_forward']:.2f}){'' if ratio <= OVERHEAD_TARGET else '  <- MISSED'}")
+    if "torch forward" in best:
+        ratio = mine / best["torch forward"]
+        print(f"  fastloss value+grad / torch forward alone = {ratio:.2f} (target < 1){'' if ratio < 1 else '  <- MISSED'}")
+
+
 def progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -1212,6 +1254,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     cond["other_load_during"] = during = run_load.cores()
     if scaling_wanted:
         results["scaling"] = run_scaling(cases, args.quick, threads, args.repeats, stream_n, rng)
+    results["overhead"] = run_overhead(threads, args.repeats)
 
     print(f"  STREAM    {stream:.1f} GB/s with {threads} thread(s): NumPy float64, 24 B/element, "
           f"3 x {stream_n * 8 / 2**20:.0f} MiB, best before and after the cases{'  <- BUSY machine' if stream_busy else ''}")
@@ -1235,6 +1278,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             print(f"  ! {problem}")
     if "scaling" in results:
         print_scaling(results["scaling"])
+    print_overhead(results["overhead"])
 
     results["stream"] = {
         "kernels": {"triad": "a = b + s*c (NumPy, cache-sized chunks)", "add": "a = b + c (NumPy)"},

@@ -47,6 +47,8 @@ def _thread_count(fn: str, n_threads: Optional[int]) -> int:
     """0 means the OpenMP default (OMP_NUM_THREADS, threadpoolctl)."""
     if n_threads is None:
         return 0
+    if type(n_threads) is int and n_threads >= 1:  # the common case, without the isinstance checks
+        return n_threads
     if isinstance(n_threads, (bool, np.bool_)) or not isinstance(n_threads, (int, np.integer)) or n_threads < 1:
         raise ValueError(f"{fn}: n_threads must be None or a positive int; got {n_threads!r}")
     return int(n_threads)
