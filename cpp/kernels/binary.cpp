@@ -20,7 +20,7 @@ struct BinaryCrossEntropy {
   static void eval(T x, T y, T w, T, T& loss, T& dloss) {
     // torch clamps each log at -100 so that x in {0, 1} gives a finite loss.
     const T log_x = std::max(vecmath::log(x), T(-100));
-    const T log_1mx = std::max(vecmath::log1p(-x), T(-100));
+    const T log_1mx = std::max(vecmath::log1m_unit(x), T(-100));
     loss = w * ((y - T(1)) * log_1mx - y * log_x);
     // torch's gradient: (x - y) / max(x (1 - x), 1e-12), so 0 where x == y in {0, 1}.
     dloss = w * (x - y) / std::max((T(1) - x) * x, T(1e-12));
