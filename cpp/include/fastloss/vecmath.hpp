@@ -3,6 +3,9 @@
 // range: float32 within 2 ulp, float64 within 1 ulp of the correctly rounded result.
 // Special values follow IEEE/libm: NaN propagates, exp overflows to inf and underflows through
 // the subnormals to 0, log(0) = -inf, log(x < 0) = NaN, log(inf) = inf.
+// Two restricted forms for the BCE kernels skip the general special cases and log1p's
+// correction division: log1p_unit (log(1 + e), e in [0, 1]) and log1m_unit (log(1 - p), p in
+// [0, 1]).
 #pragma once
 
 #include "fastloss/isa.hpp"
