@@ -45,6 +45,36 @@ RANGES = {
 }
 REFERENCE = {"exp": np.exp, "log": np.log, "log1p": np.log1p}
 
+# The restricted forms inside the BCE kernels, on their domain [0, 1]: log1p_unit (log(1 + e)
+# for e = exp(-|x|)) within 1.5 ulp, log1m_unit (log(1 - p)) within 1 ulp, both dtypes. The
+# samples include the branch points sqrt(2) - 1, 1 - sqrt(1/2) and 1/2 and values near 0 and 1.
+RESTRICTED = {"log1p_unit": (np.log1p, 1.5), "log1m_unit": (lambda v: np.log1p(-v), 1.0)}
+
+
+def unit_interval(rng: np.random.Generator, dtype: Any) -> np.ndarray:
+    tiny = np.finfo(dtype).tiny
+    edges = np.array([0.0, 1.0, 0.5, np.sqrt(2) - 1, 1 - np.sqrt(0.5), tiny], dtype=dtype)
+    near = np.concatenate([np.nextafter(edges, dtype(0)), np.nextafter(edges, dtype(1))])
+    return np.concatenate([edges, near, rng.random(200_000).astype(dtype),
+                           sample(rng, float(tiny), 1.0, 50_000, True, dtype),
+                           (1 - sample(rng, float(np.finfo(dtype).eps), 1.0, 50_000, True, dtype)).astype(dtype)])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("function", sorted(RESTRICTED))
+def test_restricted_forms_on_the_unit_interval(level: str, function: str, dtype: Any) -> None:
+    reference, max_ulp = RESTRICTED[function]
+    x = unit_interval(np.random.default_rng(9), dtype)
+    got = _core.vector_math(function, x)
+    with np.errstate(divide="ignore"):
+        ref = reference(x.astype(np.longdouble))
+    finite = np.isfinite(ref) & (ref != 0)
+    np.testing.assert_array_equal(got[~finite], ref[~finite].astype(dtype))  # log(1 - 1) = -inf, 0 at 0
+    err = ulp_error(got[finite], ref[finite], dtype)
+    worst = int(np.argmax(err))
+    assert err[worst] <= max_ulp, f"{function} {np.dtype(dtype)} at {level}: {float(err[worst]):.3f} ulp at x={x[finite][worst]!r}"
+    assert np.isnan(_core.vector_math(function, np.array([np.nan], dtype=dtype))).all()
+
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("function", ["exp", "log", "log1p"])

@@ -9,7 +9,10 @@ MathFunction math_function(const std::string& name) {
   if (name == "exp") return MathFunction::Exp;
   if (name == "log") return MathFunction::Log;
   if (name == "log1p") return MathFunction::Log1p;
-  throw py::value_error("vector_math: function must be 'exp', 'log' or 'log1p'; got '" + name + "'");
+  if (name == "log1p_unit") return MathFunction::Log1pUnit;  // x in [0, 1] only
+  if (name == "log1m_unit") return MathFunction::Log1mUnit;  // log(1 - x), x in [0, 1] only
+  throw py::value_error("vector_math: function must be 'exp', 'log', 'log1p', 'log1p_unit' or 'log1m_unit'; got '" +
+                        name + "'");
 }
 
 template <class T>

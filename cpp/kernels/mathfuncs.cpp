@@ -24,6 +24,8 @@ void run_math(const MathProblem<T>& p) {
     case MathFunction::Exp: return apply(p, [](T v) { return vecmath::exp(v); });
     case MathFunction::Log: return apply(p, [](T v) { return vecmath::log(v); });
     case MathFunction::Log1p: return apply(p, [](T v) { return vecmath::log1p(v); });
+    case MathFunction::Log1pUnit: return apply(p, [](T v) { return vecmath::log1p_unit(v); });
+    case MathFunction::Log1mUnit: return apply(p, [](T v) { return vecmath::log1m_unit(v); });
   }
 }
 

@@ -5,6 +5,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 _Array = NDArray[Any]
+# The loss: a NumPy scalar of the input's dtype when reduced without out=, else an array.
 
 def _elementwise(
     input: _Array,
@@ -17,7 +18,7 @@ def _elementwise(
     out: Optional[_Array],
     grad_out: Optional[_Array],
     n_threads: int,
-) -> Tuple[Union[float, _Array], Optional[_Array]]: ...
+) -> Tuple[Union[np.floating[Any], _Array], Optional[_Array]]: ...
 
 mse_loss = _elementwise
 l1_loss = _elementwise
@@ -46,7 +47,7 @@ def cross_entropy(
     out: Optional[_Array],
     grad_out: Optional[_Array],
     n_threads: int,
-) -> Tuple[Union[float, _Array], Optional[_Array]]: ...
+) -> Tuple[Union[np.floating[Any], _Array], Optional[_Array]]: ...
 def sequence_cross_entropy(
     logits: _Array,
     targets: _Array,
@@ -60,7 +61,7 @@ def sequence_cross_entropy(
     out: Optional[_Array],
     grad_out: Optional[_Array],
     n_threads: int,
-) -> Tuple[Union[float, _Array], Optional[_Array]]: ...
+) -> Tuple[Union[np.floating[Any], _Array], Optional[_Array]]: ...
 def sgd_update(
     param: _Array,
     grad: _Array,

@@ -99,7 +99,9 @@ struct SumSquaresProblem {
   int n_threads = 0;
 };
 
-enum class MathFunction : int { Exp = 0, Log = 1, Log1p = 2 };
+// exp, log, log1p; and the restricted forms the BCE kernels use: log(1 + x) and log(1 - x) for
+// x in [0, 1] (exposed so that their accuracy is tested like the others').
+enum class MathFunction : int { Exp = 0, Log = 1, Log1p = 2, Log1pUnit = 3, Log1mUnit = 4 };
 
 // y = f(x) elementwise with the vector math of vecmath.hpp.
 template <class T>
