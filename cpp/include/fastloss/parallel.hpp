@@ -15,7 +15,7 @@ namespace fastloss {
 // set_min_parallel_work() set. Defined in dispatch.cpp (one value for all ISA levels).
 // bench/threshold.py measured on the development machine (2-core EPYC) that two threads are
 // faster for every kernel from the smallest problem of two blocks on (2^15 elements:
-// t2/t1 0.52-0.78), so the default threads exactly from there.
+// t2/t1 0.52-0.80), so the default threads exactly from there.
 inline constexpr std::int64_t kDefaultMinParallelWork = std::int64_t{1} << 15;
 std::int64_t min_parallel_work();
 void set_min_parallel_work(std::int64_t elements);
