@@ -7,7 +7,6 @@
 
 #include <cstdint>
 #include <sstream>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,19 +49,6 @@ inline py::object c_contiguous_if_array(py::object obj) {
   if (!py::isinstance<py::array>(obj)) return obj;
   return c_contiguous(py::reinterpret_steal<py::array>(obj.release()));
 }
-
-// Releases the GIL while a kernel runs, unless the problem is so small (fewer than 2^14
-// elements, a few microseconds) that releasing and re-taking the GIL is a measurable share of
-// the call: other Python threads then wait for at most that long.
-class KernelGilRelease {
- public:
-  explicit KernelGilRelease(std::int64_t elements) {
-    if (elements >= (std::int64_t{1} << 14)) release_.emplace();
-  }
-
- private:
-  std::optional<py::gil_scoped_release> release_;
-};
 
 // The reduced loss: a NumPy scalar of the input's dtype, like torch's 0-d tensor of the
 // input's dtype. Indexing a 0-d array with () makes a new scalar from its value, ~10x cheaper

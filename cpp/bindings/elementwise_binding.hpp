@@ -65,7 +65,7 @@ py::tuple run_elementwise_binding(const char* fn, ElementwiseKernel<T> kernel, c
 
   KernelResult r;
   {
-    KernelGilRelease release(p.n);
+    py::gil_scoped_release release;
     r = kernel(p);
   }
   if (r.first_invalid >= 0) {
