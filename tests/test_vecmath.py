@@ -77,6 +77,21 @@ def test_restricted_forms_on_the_unit_interval(level: str, function: str, dtype:
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_exp_normal_on_its_range(level: str, dtype: Any) -> None:
+    """exp_normal, cross-entropy's exp for chunks whose results are all normal numbers: the
+    accuracy of exp over [kExpNormalMin, 0], its ends included, and bitwise exp's results."""
+    lo = -87.0 if dtype == np.float32 else -708.0
+    rng = np.random.default_rng(10)
+    x = np.concatenate([np.array([lo, 0.0, -0.0, np.nextafter(dtype(0), dtype(-1))], dtype=dtype),
+                        sample(rng, lo, 0.0, 200_000, False, dtype), -sample(rng, 1e-30, -lo, 50_000, True, dtype)])
+    got = _core.vector_math("exp_normal", x)
+    err = ulp_error(got, np.exp(x.astype(np.longdouble)), dtype)
+    assert err.max() <= MAX_ULP[dtype], f"{float(err.max()):.3f} ulp at x={x[int(np.argmax(err))]!r}"
+    np.testing.assert_array_equal(got, _core.vector_math("exp", x))
+    assert np.isnan(_core.vector_math("exp_normal", np.array([np.nan], dtype=dtype))).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("function", ["exp", "log", "log1p"])
 def test_accuracy_in_ulp(level: str, function: str, dtype: Any) -> None:
     rng = np.random.default_rng(7)

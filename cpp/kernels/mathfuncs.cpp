@@ -26,6 +26,7 @@ void run_math(const MathProblem<T>& p) {
     case MathFunction::Log1p: return apply(p, [](T v) { return vecmath::log1p(v); });
     case MathFunction::Log1pUnit: return apply(p, [](T v) { return vecmath::log1p_unit(v); });
     case MathFunction::Log1mUnit: return apply(p, [](T v) { return vecmath::log1m_unit(v); });
+    case MathFunction::ExpNormal: return apply(p, [](T v) { return vecmath::exp_normal(v); });
   }
 }
 

@@ -23,25 +23,60 @@ constexpr std::int64_t kTile = 64;          // positions per tile when the class
 template <class T>
 constexpr T kNegInf = -std::numeric_limits<T>::infinity();
 
-// max(x[0..n)), ignoring NaN (a NaN logit reaches the loss through its exp instead). Written
-// as lane-wise maxima rather than an `omp simd reduction(max)`, which GCC leaves scalar for
-// floating point without -ffast-math: this is one vmaxps per vector.
+// The smallest and largest of x[0..n), ignoring NaN (a NaN logit reaches the loss through its
+// exp instead). Written as lane-wise minima and maxima rather than an `omp simd reduction`,
+// which GCC leaves scalar for floating point without -ffast-math: one vminps and one vmaxps
+// per vector.
 template <class T>
-T max_of(const T* __restrict x, std::int64_t n) {
+struct Range {
+  T lo, hi;
+};
+
+template <class T>
+Range<T> range_of(const T* __restrict x, std::int64_t n) {
   constexpr std::int64_t kLanes = 128 / sizeof(T);  // several registers' worth, for parallel chains
-  T lane[kLanes];
-  for (std::int64_t j = 0; j < kLanes; ++j) lane[j] = kNegInf<T>;
+  T lo[kLanes], hi[kLanes];
+  for (std::int64_t j = 0; j < kLanes; ++j) lo[j] = -kNegInf<T>, hi[j] = kNegInf<T>;
   std::int64_t i = 0;
   for (; i + kLanes <= n; i += kLanes) {
-    for (std::int64_t j = 0; j < kLanes; ++j) lane[j] = x[i + j] > lane[j] ? x[i + j] : lane[j];
+    for (std::int64_t j = 0; j < kLanes; ++j) {
+      lo[j] = x[i + j] < lo[j] ? x[i + j] : lo[j];
+      hi[j] = x[i + j] > hi[j] ? x[i + j] : hi[j];
+    }
   }
-  for (std::int64_t j = 0; i + j < n; ++j) lane[j] = x[i + j] > lane[j] ? x[i + j] : lane[j];
+  for (std::int64_t j = 0; i + j < n; ++j) {
+    lo[j] = x[i + j] < lo[j] ? x[i + j] : lo[j];
+    hi[j] = x[i + j] > hi[j] ? x[i + j] : hi[j];
+  }
   // Halving steps, so the lanes fold vector by vector (a linear scan of them costs more than
-  // the whole row's maxima for a 128-class row).
+  // the whole row's work for a 128-class row).
   for (std::int64_t width = kLanes / 2; width > 0; width /= 2) {
-    for (std::int64_t j = 0; j < width; ++j) lane[j] = lane[j + width] > lane[j] ? lane[j + width] : lane[j];
+    for (std::int64_t j = 0; j < width; ++j) {
+      lo[j] = lo[j + width] < lo[j] ? lo[j + width] : lo[j];
+      hi[j] = hi[j + width] > hi[j] ? hi[j + width] : hi[j];
+    }
   }
-  return lane[0];
+  return {lo[0], hi[0]};
+}
+
+// sum_c exp(x_c - shift) over [c0, c1), each term also stored in g when there is one.
+// kNormal: the caller checked that every term is a normal number, so the cheaper exp_normal
+// gives the same values as exp.
+template <bool kNormal, class T>
+T sum_exp_shifted(const T* __restrict x, T* __restrict g, std::int64_t c0, std::int64_t c1, T shift) {
+  T cs = 0;
+  if (g) {
+#pragma omp simd reduction(+ : cs)
+    for (std::int64_t c = c0; c < c1; ++c) {
+      const T e = kNormal ? vecmath::exp_normal(x[c] - shift) : vecmath::exp(x[c] - shift);
+      g[c] = e;
+      cs += e;
+    }
+  } else {
+#pragma omp simd reduction(+ : cs)
+    for (std::int64_t c = c0; c < c1; ++c) cs += kNormal ? vecmath::exp_normal(x[c] - shift) : vecmath::exp(x[c] - shift);
+  }
+  return cs;
 }
 
 // Whether row r counts (not masked by lengths, not ignore_index), and its class index.
@@ -136,25 +171,16 @@ RowSums<T> sum_exp_range(const ClassProblem<T, I>& p, std::int64_t r, std::int64
   RowSums<T> rs;
   for (std::int64_t k0 = c0, k = 0; k0 < c1; k0 += kClassChunk, ++k) {
     const std::int64_t k1 = std::min(c1, k0 + kClassChunk);
-    const T cm = max_of(x + k0, k1 - k0);
-    if (cm > rs.m) {
-      rs.s = RowSums<T>::rescaled(rs.s, rs.m, cm);
-      rs.m = cm;
+    const Range<T> range = range_of(x + k0, k1 - k0);
+    if (range.hi > rs.m) {
+      rs.s = RowSums<T>::rescaled(rs.s, rs.m, range.hi);
+      rs.m = range.hi;
     }
     const T shift = rs.m == kNegInf<T> ? T(0) : rs.m;  // all -inf so far: exp(-inf - 0) = 0, not NaN
-    T cs = 0;
-    if (g) {
-      shifts[k] = shift;
-#pragma omp simd reduction(+ : cs)
-      for (std::int64_t c = k0; c < k1; ++c) {
-        const T e = vecmath::exp(x[c] - shift);
-        g[c] = e;
-        cs += e;
-      }
-    } else {
-#pragma omp simd reduction(+ : cs)
-      for (std::int64_t c = k0; c < k1; ++c) cs += vecmath::exp(x[c] - shift);
-    }
+    if (g) shifts[k] = shift;
+    // Logits within ~87 (float32) of the row max, the usual case, have only normal exps.
+    const bool normal = range.lo - shift >= vecmath::Traits<T>::kExpNormalMin;
+    const T cs = normal ? sum_exp_shifted<true>(x, g, k0, k1, shift) : sum_exp_shifted<false>(x, g, k0, k1, shift);
     rs.s += static_cast<double>(cs);
     if (smooth_sum) {
       T cwx = 0;

@@ -99,9 +99,10 @@ struct SumSquaresProblem {
   int n_threads = 0;
 };
 
-// exp, log, log1p; and the restricted forms the BCE kernels use: log(1 + x) and log(1 - x) for
-// x in [0, 1] (exposed so that their accuracy is tested like the others').
-enum class MathFunction : int { Exp = 0, Log = 1, Log1p = 2, Log1pUnit = 3, Log1mUnit = 4 };
+// exp, log, log1p; and the restricted forms the kernels use: log(1 + x) and log(1 - x) for x in
+// [0, 1] (BCE), exp(x) for x in [kExpNormalMin, 0] (cross-entropy); exposed so that their
+// accuracy is tested like the others'.
+enum class MathFunction : int { Exp = 0, Log = 1, Log1p = 2, Log1pUnit = 3, Log1mUnit = 4, ExpNormal = 5 };
 
 // y = f(x) elementwise with the vector math of vecmath.hpp.
 template <class T>
