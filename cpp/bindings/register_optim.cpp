@@ -39,7 +39,6 @@ void sgd_update_typed(py::array param, const py::array& grad, const py::object& 
 
 template <class T>
 py::tuple sum_squares_typed(const py::array& w, double grad_scale, bool want_grad, int n_threads) {
-  if (!is_c_contiguous(w)) throw py::value_error("l2_penalty: params must be C-contiguous");
   const auto shape = shape_of(w);
   py::object grad_obj = py::none();
   T* grad = nullptr;
@@ -62,8 +61,9 @@ py::tuple sum_squares_typed(const py::array& w, double grad_scale, bool want_gra
 void register_optim(py::module_& m) {
   m.def(
       "sgd_update",
-      [](py::array param, py::array grad, py::object buffer, double lr, double momentum, double dampening,
+      [](py::array param, py::array grad_given, py::object buffer, double lr, double momentum, double dampening,
          double weight_decay, bool nesterov, bool maximize, bool first_step, int n_threads) {
+        const py::array grad = c_contiguous(std::move(grad_given));  // params are checked: updated in place
         if (has_dtype<float>(param)) {
           sgd_update_typed<float>(param, grad, buffer, lr, momentum, dampening, weight_decay, nesterov, maximize,
                                   first_step, n_threads);
@@ -79,7 +79,8 @@ void register_optim(py::module_& m) {
       py::arg("n_threads"));
   m.def(
       "sum_squares",
-      [](py::array w, double grad_scale, bool want_grad, int n_threads) {
+      [](py::array w_given, double grad_scale, bool want_grad, int n_threads) {
+        const py::array w = c_contiguous(std::move(w_given));
         if (has_dtype<float>(w)) return sum_squares_typed<float>(w, grad_scale, want_grad, n_threads);
         if (has_dtype<double>(w)) return sum_squares_typed<double>(w, grad_scale, want_grad, n_threads);
         throw py::type_error("l2_penalty: params must be float32 or float64 arrays; got dtype " + dtype_str(w));

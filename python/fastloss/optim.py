@@ -36,8 +36,7 @@ def l2_penalty(params: Params, lam: float, return_grad: bool = False, n_threads:
     for w in arrays:
         if w.dtype not in (np.float32, np.float64):
             raise TypeError(f"l2_penalty: params must be float32 or float64 arrays; got dtype {w.dtype}")
-        s, g = _core.sum_squares(w if w.flags.c_contiguous else np.ascontiguousarray(w), 2.0 * lam,
-                                 bool(return_grad), threads)
+        s, g = _core.sum_squares(w, 2.0 * lam, bool(return_grad), threads)  # copies a non-contiguous w
         total += float(s)
         if g is not None:
             grads.append(g)
@@ -112,7 +111,7 @@ def sgd_step(
         if not (p.flags.c_contiguous and p.flags.writeable):
             raise ValueError("sgd_step: params are updated in place and must be C-contiguous, writeable arrays; got a "
                              f"{'read-only' if not p.flags.writeable else 'non-contiguous'} array of shape {p.shape}")
-        grad_arrays.append(g_arr if g_arr.flags.c_contiguous else np.ascontiguousarray(g_arr))
+        grad_arrays.append(g_arr)  # the binding copies a non-contiguous grad
     for i, (p, g_arr) in enumerate(zip(params, grad_arrays)):
         buf = momentum_buffers[i]
         first = buf is None
