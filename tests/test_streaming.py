@@ -1,10 +1,11 @@
 """Streaming (non-temporal) gradient stores give the same bits as cached stores.
 
-mse and l1 gradients larger than the last-level cache are written with streaming stores
-from an L1 tile (cpp/include/fastloss/streaming.hpp). The threshold is lowered here so that
-small arrays take that path, and every case is compared bit for bit with the cached path:
-unaligned starts and lengths that leave head and tail pieces, both dtypes, 1 and 2 threads,
-every reduction and an upstream gradient array.
+mse, l1 and cross-entropy gradients larger than the last-level cache are written with
+streaming stores from an L1 tile or a scratch row (cpp/include/fastloss/streaming.hpp). The
+threshold is lowered here so that small arrays take that path, and every case is compared bit
+for bit with the cached path: unaligned starts and lengths that leave head and tail pieces,
+both dtypes, 1 and 2 threads, every reduction and an upstream gradient array; for
+cross-entropy also ignored and masked rows, weights, label smoothing and probability targets.
 """
 from __future__ import annotations
 
@@ -67,6 +68,60 @@ def test_streaming_with_grad_output_and_no_reduction(threshold: None, name: str)
     streamed = _run(fn, x, y, 1, True, reduction="none", grad_output=go)
     assert cached[0].tobytes() == streamed[0].tobytes()
     assert cached[1].tobytes() == streamed[1].tobytes()
+
+
+CE_CASES = {
+    "plain": {},
+    "weight+smoothing": {"weight": True, "label_smoothing": 0.1},
+    "ignored rows": {"ignore": True},
+    "probabilities": {"probs": True, "label_smoothing": 0.05},
+}
+
+
+@pytest.mark.parametrize("case", sorted(CE_CASES))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(3, 1), (5, 7), (64, 130), (2, 5000)])
+@pytest.mark.parametrize("offset", [0, 1, 3])
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_cross_entropy_streaming_matches_cached(threshold: None, case: str, dtype: Any, shape: Any, offset: int,
+                                                n_threads: int) -> None:
+    opts = dict(CE_CASES[case])
+    rng = np.random.default_rng(shape[0] * shape[1] + offset)
+    n, c = shape
+    x = (3 * rng.standard_normal(shape)).astype(dtype)
+    target: Any = rng.integers(0, c, n)
+    kw: dict[str, Any] = {"n_threads": n_threads, "label_smoothing": opts.get("label_smoothing", 0.0)}
+    if opts.get("weight"):
+        kw["weight"] = rng.uniform(0.5, 2.0, c).astype(dtype)
+    if opts.get("ignore"):
+        target[::3] = -100
+    if opts.get("probs"):
+        target = rng.dirichlet(np.ones(c), n).astype(dtype)
+    fn = lambda x, y, **k: fl.cross_entropy(x, y, **k)  # noqa: E731
+    cached = _run(fn, x, target, offset, False, **kw)
+    streamed = _run(fn, x, target, offset, True, **kw)
+    assert cached[0].tobytes() == streamed[0].tobytes()
+    assert cached[1].tobytes() == streamed[1].tobytes()
+    # the streamed gradient is the softmax minus the target, not merely the cached one
+    if not opts:
+        x64 = x.astype(np.float64)
+        p = np.exp(x64 - x64.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        p[np.arange(n), target] -= 1
+        np.testing.assert_allclose(streamed[1], p / n, rtol=1e-5, atol=1e-7 if dtype == np.float32 else 1e-15)
+
+
+def test_sequence_cross_entropy_streaming_matches_cached(threshold: None) -> None:
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((3, 7, 300)).astype(np.float32)
+    t = rng.integers(0, 300, (3, 7))
+    lengths = np.array([7, 2, 0])
+    fn = lambda x, y, **k: fl.sequence_cross_entropy(x, y, lengths=lengths, **k)  # noqa: E731
+    cached = _run(fn, x, t, 1, False, n_threads=2)
+    streamed = _run(fn, x, t, 1, True, n_threads=2)
+    assert cached[0].tobytes() == streamed[0].tobytes()
+    assert cached[1].tobytes() == streamed[1].tobytes()
+    assert not streamed[1][1, 2:].any() and not streamed[1][2].any()  # masked steps: zero gradient
 
 
 def test_streaming_threshold_defaults_to_a_cache_size(threshold: None) -> None:
