@@ -71,11 +71,11 @@ template <bool kNormal, class T>
 T sum_exp_shifted(const T* __restrict x, T* __restrict g, std::int64_t n, T shift) {
   T cs = 0;
   if constexpr (kNormal) {
-    const std::int64_t half = n / 2, c0 = 0, c1 = n, c2 = half;
+    const std::int64_t half = n / 2;
     T cs2 = 0;
     if (g) {
 #pragma omp simd reduction(+ : cs, cs2)
-      for (std::int64_t c = c0; c < c2; ++c) {
+      for (std::int64_t c = 0; c < half; ++c) {
         T e, e2;
         vecmath::exp_normal_pair(x[c] - shift, x[c + half] - shift, e, e2);
         g[c] = e;
@@ -85,16 +85,16 @@ T sum_exp_shifted(const T* __restrict x, T* __restrict g, std::int64_t n, T shif
       }
     } else {
 #pragma omp simd reduction(+ : cs, cs2)
-      for (std::int64_t c = c0; c < c2; ++c) {
+      for (std::int64_t c = 0; c < half; ++c) {
         T e, e2;
         vecmath::exp_normal_pair(x[c] - shift, x[c + half] - shift, e, e2);
         cs += e;
         cs2 += e2;
       }
     }
-    if (c2 + half < c1) {  // odd length: the last term
-      const T e = vecmath::exp_normal(x[c1 - 1] - shift);
-      if (g) g[c1 - 1] = e;
+    if (n % 2 != 0) {  // the last term
+      const T e = vecmath::exp_normal(x[n - 1] - shift);
+      if (g) g[n - 1] = e;
       cs2 += e;
     }
     return cs + cs2;
@@ -137,32 +137,30 @@ struct Smoothing {
   T spread;    // eps / C
 };
 
-// Writes g[c] = a g[c] - scale w_c q'_c over [c0, c1), where g[c] holds exp(x_c - shift) from the
+// Writes g[c] = a g[c] - scale w_c q'_c over [0, n) (w and y start where g does), where g[c] holds exp(x_c - shift) from the
 // log-sum-exp pass, `a` carries the factor exp(shift - lse) times the coefficient of p_c, and q'_c
 // is the part of the target that is not at the class index (eps/C for class targets, the
 // smoothed probability otherwise).
 template <class T>
 void write_grad_chunk(T* __restrict g, const T* __restrict w, const T* __restrict y, std::int64_t n, T a, T scale,
                       Smoothing<T> sm) {
-  constexpr std::int64_t c0 = 0;
-  const std::int64_t c1 = n;
   // Separate loops with and without weight: a load under `w ? w[c] : 1` does not vectorise.
   if (y) {
     if (w) {
 #pragma omp simd
-      for (std::int64_t c = c0; c < c1; ++c) g[c] = a * g[c] - scale * w[c] * (y[c] * sm.keep + sm.spread);
+      for (std::int64_t c = 0; c < n; ++c) g[c] = a * g[c] - scale * w[c] * (y[c] * sm.keep + sm.spread);
     } else {
 #pragma omp simd
-      for (std::int64_t c = c0; c < c1; ++c) g[c] = a * g[c] - scale * (y[c] * sm.keep + sm.spread);
+      for (std::int64_t c = 0; c < n; ++c) g[c] = a * g[c] - scale * (y[c] * sm.keep + sm.spread);
     }
   } else {
     const T b = scale * sm.spread;
     if (w) {
 #pragma omp simd
-      for (std::int64_t c = c0; c < c1; ++c) g[c] = a * g[c] - b * w[c];
+      for (std::int64_t c = 0; c < n; ++c) g[c] = a * g[c] - b * w[c];
     } else {
 #pragma omp simd
-      for (std::int64_t c = c0; c < c1; ++c) g[c] = a * g[c] - b;
+      for (std::int64_t c = 0; c < n; ++c) g[c] = a * g[c] - b;
     }
   }
 }
@@ -191,11 +189,7 @@ struct RowSums {
   }
 };
 
-// The log-sum-exp pass over classes [c0, c1) of contiguous row r, in L1-sized chunks: one read
-// of the logits from memory. With a gradient to write, exp(x_c - shift) goes into exps[c - c0]
-// (the gradient itself, or a scratch row for streaming stores) and each chunk's shift into
-// shifts[k] (k counted from c0), so the gradient pass only rescales: one exp per logit.
-// A finished gradient row waiting in a scratch row to be streamed out: chunk by chunk during
+// A finished gradient row waiting in a scratch row to be streamed out: block by block during
 // the next row's log-sum-exp pass, so that the streaming stores overlap with the exps.
 template <class T>
 struct PendingRow {
@@ -203,6 +197,11 @@ struct PendingRow {
   const T* src = nullptr;
 };
 
+// The log-sum-exp pass over classes [c0, c1) of contiguous row r, in L1-sized chunks: one read
+// of the logits from memory. With a gradient to write, exp(x_c - shift) goes into exps[c - c0]
+// (the gradient itself, or a scratch row for streaming stores) and each chunk's shift into
+// shifts[k] (k counted from c0), so the gradient pass only rescales: one exp per logit. A
+// `pending` row (of c1 - c0 elements) is streamed out along the way.
 template <class T, class I>
 RowSums<T> sum_exp_range(const ClassProblem<T, I>& p, std::int64_t r, std::int64_t c0, std::int64_t c1,
                          Smoothing<T> sm, T* shifts, T* exps, PendingRow<T> pending = {}) {
@@ -408,7 +407,7 @@ double long_rows(const ClassProblem<T, I>& p, Smoothing<T> sm, double weight_tot
       const RowSums<T>& row = sums[r * pieces];
       if (counts[r]) {
         write_grad_range(p, r, cls[r], c0, c1, &shifts[i * kChunksPerPiece], row.m, row.s, total_wq[r], sm,
-                                p.grad + r * C + c0);
+                         p.grad + r * C + c0);
       }
     });
   }
@@ -535,7 +534,8 @@ KernelResult run_softmax_ce(const ClassProblem<T, I>& p) {
   // scratch row, so its cache lines are not read for ownership: 8 instead of 12 bytes of memory
   // traffic per logit. Measured on (4096, 32000) float32, 2 threads: 97 -> 92 ms (streamed
   // in one burst after each row instead of during the next row's exps, it gained nothing).
-  // nll_loss's gradient is mostly zeros and keeps plain stores.
+  // nll_loss's gradient is mostly zeros and keeps plain stores, and so do rows longer than
+  // kPieceClasses (long_rows: their pieces' two passes can run on different threads).
   const bool stream = p.grad && p.inner == 1 && !p.log_probs &&
                       rows * C * static_cast<std::int64_t>(sizeof(T)) > streaming_threshold();
   auto rows_of = [&](auto stream_tag, std::int64_t lo, std::int64_t hi) -> double {
