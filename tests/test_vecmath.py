@@ -89,6 +89,10 @@ def test_exp_normal_on_its_range(level: str, dtype: Any) -> None:
     assert err.max() <= MAX_ULP[dtype], f"{float(err.max()):.3f} ulp at x={x[int(np.argmax(err))]!r}"
     np.testing.assert_array_equal(got, _core.vector_math("exp", x))
     assert np.isnan(_core.vector_math("exp_normal", np.array([np.nan], dtype=dtype))).all()
+    # cross-entropy computes it in interleaved pairs: the same bits (odd and even lengths)
+    np.testing.assert_array_equal(_core.vector_math("exp_normal_pair", x), got)
+    np.testing.assert_array_equal(_core.vector_math("exp_normal_pair", x[:-1]), got[:-1])
+    assert np.isnan(_core.vector_math("exp_normal_pair", np.array([np.nan, -1.0, np.nan], dtype=dtype))[::2]).all()
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -18,6 +18,19 @@ void apply(const MathProblem<T>& p, F f) {
   });
 }
 
+// exp_normal_pair as cross-entropy runs it: the two halves of each block side by side.
+template <class T>
+void apply_exp_normal_pairs(const MathProblem<T>& p) {
+  const T* __restrict x = p.x;
+  T* __restrict y = p.y;
+  blocked_for(p.n, p.n_threads, [&](std::int64_t lo, std::int64_t hi) {
+    const std::int64_t half = (hi - lo) / 2;
+#pragma omp simd
+    for (std::int64_t i = lo; i < lo + half; ++i) vecmath::exp_normal_pair(x[i], x[i + half], y[i], y[i + half]);
+    if ((hi - lo) % 2 != 0) y[hi - 1] = vecmath::exp_normal(x[hi - 1]);
+  });
+}
+
 template <class T>
 void run_math(const MathProblem<T>& p) {
   switch (p.function) {
@@ -27,6 +40,7 @@ void run_math(const MathProblem<T>& p) {
     case MathFunction::Log1pUnit: return apply(p, [](T v) { return vecmath::log1p_unit(v); });
     case MathFunction::Log1mUnit: return apply(p, [](T v) { return vecmath::log1m_unit(v); });
     case MathFunction::ExpNormal: return apply(p, [](T v) { return vecmath::exp_normal(v); });
+    case MathFunction::ExpNormalPair: return apply_exp_normal_pairs(p);
   }
 }
 
