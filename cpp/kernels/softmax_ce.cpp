@@ -49,9 +49,19 @@ Range<T> range_of(const T* __restrict x, std::int64_t n) {
       hi[j] = x[i + j] > hi[j] ? x[i + j] : hi[j];
     }
   }
-  for (std::int64_t j = 0; i + j < n; ++j) {
-    lo[j] = x[i + j] < lo[j] ? x[i + j] : lo[j];
-    hi[j] = x[i + j] > hi[j] ? x[i + j] : hi[j];
+  // The tail: min and max do not mind seeing an element twice, so a full block ending at n
+  // covers it with the vector code (a scalar tail loop cost more than a short row's exps).
+  if (i < n && n >= kLanes) {
+    i = n - kLanes;
+    for (std::int64_t j = 0; j < kLanes; ++j) {
+      lo[j] = x[i + j] < lo[j] ? x[i + j] : lo[j];
+      hi[j] = x[i + j] > hi[j] ? x[i + j] : hi[j];
+    }
+  } else {
+    for (std::int64_t j = 0; i + j < n; ++j) {
+      lo[j] = x[i + j] < lo[j] ? x[i + j] : lo[j];
+      hi[j] = x[i + j] > hi[j] ? x[i + j] : hi[j];
+    }
   }
   // Halving steps, so the lanes fold vector by vector (a linear scan of them costs more than
   // the whole row's work for a 128-class row).
@@ -72,32 +82,29 @@ T sum_exp_shifted(const T* __restrict x, T* __restrict g, std::int64_t n, T shif
   T cs = 0;
   if constexpr (kNormal) {
     const std::int64_t half = n / 2;
-    T cs2 = 0;
     if (g) {
-#pragma omp simd reduction(+ : cs, cs2)
+#pragma omp simd reduction(+ : cs)
       for (std::int64_t c = 0; c < half; ++c) {
         T e, e2;
         vecmath::exp_normal_pair(x[c] - shift, x[c + half] - shift, e, e2);
         g[c] = e;
         g[c + half] = e2;
-        cs += e;
-        cs2 += e2;
+        cs += e + e2;
       }
     } else {
-#pragma omp simd reduction(+ : cs, cs2)
+#pragma omp simd reduction(+ : cs)
       for (std::int64_t c = 0; c < half; ++c) {
         T e, e2;
         vecmath::exp_normal_pair(x[c] - shift, x[c + half] - shift, e, e2);
-        cs += e;
-        cs2 += e2;
+        cs += e + e2;
       }
     }
     if (n % 2 != 0) {  // the last term
       const T e = vecmath::exp_normal(x[n - 1] - shift);
       if (g) g[n - 1] = e;
-      cs2 += e;
+      cs += e;
     }
-    return cs + cs2;
+    return cs;
   }
   if (g) {
 #pragma omp simd reduction(+ : cs)
