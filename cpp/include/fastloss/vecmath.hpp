@@ -80,6 +80,31 @@ inline T exp_reduced(T r) {
   return T(1) + (r + (r * r) * q);
 }
 
+// x = n ln2 + r with n = round(x / ln2) and |r| <= ln2/2 (Cody-Waite: ln2 in two parts). n is
+// also read as an integer, ni, from the low mantissa bits of the rounding sum t.
+template <class T>
+struct ExpReduction {
+  T n, r;
+  typename Traits<T>::Int ni;
+};
+
+template <class T>
+inline ExpReduction<T> reduce_exp(T x) {
+  using Tr = Traits<T>;
+  using Int = typename Tr::Int;
+  const T t = x * T(1.44269504088896340736) + Tr::kRound;
+  const T n = t - Tr::kRound;
+  return {n, (x - n * Tr::kLn2Hi) - n * Tr::kLn2Lo, bit_cast<Int>(t) - bit_cast<Int>(Tr::kRound)};
+}
+
+// 2^n for n in the normal exponent range, built from its bits.
+template <class T>
+inline T pow2(typename Traits<T>::Int n) {
+  using Tr = Traits<T>;
+  using Int = typename Tr::Int;
+  return bit_cast<T>(static_cast<Int>((n + Int(Tr::kBias)) << Tr::kMantissa));
+}
+
 template <class T>
 inline T exp(T x) {
   using Tr = Traits<T>;
@@ -88,21 +113,14 @@ inline T exp(T x) {
   // underflows to 0 by itself: two min/max instead of fixing up the results (NaN stays NaN).
   T xc = x < Tr::kExpMin - T(1) ? Tr::kExpMin - T(1) : x;
   xc = xc > Tr::kExpMax + T(1) ? Tr::kExpMax + T(1) : xc;
-  // x = n ln2 + r, n = round(x / ln2), read from the low mantissa bits of t.
-  const T t = xc * T(1.44269504088896340736) + Tr::kRound;
-  const T n = t - Tr::kRound;
-  const Int ni = bit_cast<Int>(t) - bit_cast<Int>(Tr::kRound);
-  const T r = (xc - n * Tr::kLn2Hi) - n * Tr::kLn2Lo;
-  const T p = exp_reduced(r);
+  const ExpReduction<T> red = reduce_exp(xc);
+  const T p = exp_reduced(red.r);
   // 2^n as 2^n1 * 2^n2 with n1 = round(n / 2): both factors are normal numbers over the whole
   // clamped range, and the product with p rounds once (into the subnormals, or to 0 or inf
   // past the ends). The exponent bits come from the same rounding-constant trick as n (an
   // arithmetic shift of int64 has no AVX2 instruction).
-  const Int e1 = bit_cast<Int>(n * T(0.5) + Tr::kRound) - bit_cast<Int>(Tr::kRound);
-  const Int e2 = ni - e1;
-  const T s1 = bit_cast<T>(static_cast<Int>((e1 + Int(Tr::kBias)) << Tr::kMantissa));
-  const T s2 = bit_cast<T>(static_cast<Int>((e2 + Int(Tr::kBias)) << Tr::kMantissa));
-  return p * s1 * s2;
+  const Int n1 = bit_cast<Int>(red.n * T(0.5) + Tr::kRound) - bit_cast<Int>(Tr::kRound);
+  return p * pow2<T>(n1) * pow2<T>(red.ni - n1);
 }
 
 // exp(x) for x in [kExpNormalMin, 0] (or NaN), where the result is a normal number: the same
@@ -111,13 +129,8 @@ inline T exp(T x) {
 // exp(x - max) over a chunk whose range allows it). Outside that range the result is wrong.
 template <class T>
 inline T exp_normal(T x) {
-  using Tr = Traits<T>;
-  using Int = typename Tr::Int;
-  const T t = x * T(1.44269504088896340736) + Tr::kRound;
-  const T n = t - Tr::kRound;
-  const Int ni = bit_cast<Int>(t) - bit_cast<Int>(Tr::kRound);
-  const T r = (x - n * Tr::kLn2Hi) - n * Tr::kLn2Lo;
-  return exp_reduced(r) * bit_cast<T>(static_cast<Int>((ni + Int(Tr::kBias)) << Tr::kMantissa));
+  const ExpReduction<T> red = reduce_exp(x);
+  return exp_reduced(red.r) * pow2<T>(red.ni);
 }
 
 // exp_normal of two independent arguments, statement by statement interleaved: the
@@ -127,21 +140,17 @@ inline T exp_normal(T x) {
 // Bitwise the same results as two calls.
 template <class T>
 inline void exp_normal_pair(T x0, T x1, T& e0, T& e1) {
-  using Tr = Traits<T>;
-  using Int = typename Tr::Int;
   using P = ExpPoly<T>;
-  const T t0 = x0 * T(1.44269504088896340736) + Tr::kRound, t1 = x1 * T(1.44269504088896340736) + Tr::kRound;
-  const T n0 = t0 - Tr::kRound, n1 = t1 - Tr::kRound;
-  const Int i0 = bit_cast<Int>(t0) - bit_cast<Int>(Tr::kRound), i1 = bit_cast<Int>(t1) - bit_cast<Int>(Tr::kRound);
-  const T r0 = (x0 - n0 * Tr::kLn2Hi) - n0 * Tr::kLn2Lo, r1 = (x1 - n1 * Tr::kLn2Hi) - n1 * Tr::kLn2Lo;
+  const ExpReduction<T> red0 = reduce_exp(x0), red1 = reduce_exp(x1);
+  const T r0 = red0.r, r1 = red1.r;
   T q0 = P::c[P::kTerms - 1], q1 = P::c[P::kTerms - 1];
   for (int i = P::kTerms - 2; i >= 0; --i) {
     q0 = q0 * r0 + P::c[i];
     q1 = q1 * r1 + P::c[i];
   }
   const T p0 = T(1) + (r0 + (r0 * r0) * q0), p1 = T(1) + (r1 + (r1 * r1) * q1);
-  e0 = p0 * bit_cast<T>(static_cast<Int>((i0 + Int(Tr::kBias)) << Tr::kMantissa));
-  e1 = p1 * bit_cast<T>(static_cast<Int>((i1 + Int(Tr::kBias)) << Tr::kMantissa));
+  e0 = p0 * pow2<T>(red0.ni);
+  e1 = p1 * pow2<T>(red1.ni);
 }
 
 // log(1 + f) for f in [sqrt(1/2) - 1, sqrt(2) - 1], the log of the reduced mantissa.
