@@ -129,6 +129,7 @@ def _elementwise(
     pos_weight: Optional[ArrayLike] = None,
 ) -> LossResult:
     x, code, threads = _prepare(fn, input, reduction, n_threads)
+    # an ndarray or None as is, without a call (see _prepare)
     operands = (target if type(target) is np.ndarray else _as_operand(target, x.dtype),
                 None if weight is None else _as_operand(weight, x.dtype),
                 None if pos_weight is None else _as_operand(pos_weight, x.dtype), code)
@@ -279,6 +280,7 @@ def _class_loss(
     """The cross-entropy family's call: `variant` is log_probs (cross_entropy / nll_loss) or
     the lengths array (sequence_cross_entropy)."""
     x, code, threads = _prepare(fn, input, reduction, n_threads, reductions)
+    # an ndarray or None as is, without a call (see _prepare)
     operands = (target if type(target) is np.ndarray else _as_class_target(target, x.dtype),
                 None if weight is None else _as_operand(weight, x.dtype), int(ignore_index), code,
                 float(label_smoothing), variant)
