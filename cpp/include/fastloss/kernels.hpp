@@ -100,10 +100,12 @@ struct SumSquaresProblem {
 };
 
 // exp, log, log1p; and the restricted forms the kernels use: log(1 + x) and log(1 - x) for x in
-// [0, 1] (BCE), exp(x) for x in [kExpNormalMin, 0] (cross-entropy; also in the interleaved pairs
-// it uses: each block's two halves side by side); exposed so that their
-// accuracy is tested like the others'.
-enum class MathFunction : int { Exp = 0, Log = 1, Log1p = 2, Log1pUnit = 3, Log1mUnit = 4, ExpNormal = 5, ExpNormalPair = 6 };
+// [0, 1] (BCE), exp(x) for x in [kExpNormalMin, 0] (cross-entropy, also in the interleaved pairs
+// it runs: each block's two halves side by side); exposed so that their accuracy is tested like
+// the others'.
+enum class MathFunction : int {
+  Exp = 0, Log = 1, Log1p = 2, Log1pUnit = 3, Log1mUnit = 4, ExpNormal = 5, ExpNormalPair = 6
+};
 
 // y = f(x) elementwise with the vector math of vecmath.hpp.
 template <class T>
