@@ -601,13 +601,14 @@ def test_load_state_dict_errors() -> None:
         fl.SGD([np.ones(3), np.ones((2, 2))], lr=0.1, momentum=0.9).load_state_dict(bad)
 
 
-@pytest.mark.parametrize("bad", [0, -1, 1.5, "2"], ids=repr)
-def test_bad_n_threads_is_value_error(bad: Any) -> None:
-    with raises(ValueError, "n_threads"):
+@pytest.mark.parametrize("bad, error", [(0, ValueError), (-1, ValueError), (1.5, TypeError), ("2", TypeError)],
+                         ids=repr)
+def test_bad_n_threads(bad: Any, error: Any) -> None:
+    with raises(error, "n_threads"):
         fl.l2_penalty(np.ones(3), 0.1, n_threads=bad)
-    with raises(ValueError, "n_threads"):
+    with raises(error, "n_threads"):
         fl.sgd_step([np.ones(3)], [np.ones(3)], 0.1, n_threads=bad)
-    with raises(ValueError, "n_threads"):
+    with raises(error, "n_threads"):
         fl.SGD([np.ones(3)], lr=0.1, n_threads=bad).step([np.ones(3)])
 
 

@@ -5,6 +5,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <sstream>
 #include <string>
@@ -34,14 +35,19 @@ bool has_dtype(const py::handle& h) {
   return py::isinstance<py::array_t<T>>(h);
 }
 
-inline bool is_c_contiguous(const py::array& a) { return (a.flags() & py::array::c_style) != 0; }
+// NumPy's NPY_ARRAY_ALIGNED: the data pointer and strides are multiples of the dtype's alignment.
+// Kernels read through typed pointers, so an unaligned buffer is never handed to them.
+constexpr int kNpyAligned = 0x0100;
 
-// The array itself if it is C-contiguous, else a C-contiguous copy: a non-contiguous operand is
-// the one thing ever copied. Checked here rather than in Python, where reading `a.flags` costs
-// more than this whole test.
+inline bool is_c_contiguous(const py::array& a) { return (a.flags() & py::array::c_style) != 0; }
+inline bool is_aligned(const py::array& a) { return (a.flags() & kNpyAligned) != 0; }
+
+// The array itself if it is C-contiguous and aligned, else an aligned C-contiguous copy: a
+// non-contiguous or misaligned operand is the one thing ever copied. Checked here rather than in
+// Python, where reading `a.flags` costs more than this whole test.
 inline py::array c_contiguous(py::array a) {
-  if (is_c_contiguous(a)) return a;
-  return py::module_::import("numpy").attr("ascontiguousarray")(a).cast<py::array>();
+  if (is_c_contiguous(a) && is_aligned(a)) return a;
+  return py::module_::import("numpy").attr("array")(a, py::arg("order") = "C").cast<py::array>();
 }
 
 // c_contiguous for an optional operand (None) or a scalar-or-array (grad_output).
@@ -117,11 +123,12 @@ T* output_buffer(const char* fn, const char* name, const py::object& obj, const 
     if (!has_dtype<T>(a)) problem = "dtype " + dtype_str(a);
     else if (shape_of(a) != expected) problem = "shape " + shape_str(shape_of(a));
     else if (!is_c_contiguous(a)) problem = "a non-contiguous array";
+    else if (!is_aligned(a)) problem = "a misaligned array";
     else if (!a.writeable()) problem = "a read-only array";
     else return static_cast<T*>(a.mutable_data());
   }
   // The message is built only on the error path: this check runs on every call.
-  throw py::value_error(std::string(fn) + ": " + name + " must be a C-contiguous, writeable " +
+  throw py::value_error(std::string(fn) + ": " + name + " must be a C-contiguous, aligned, writeable " +
                         py::str(py::dtype::of<T>()).cast<std::string>() + " array of shape " + shape_str(expected) +
                         "; got " + problem);
 }
@@ -189,6 +196,84 @@ inline std::vector<std::int64_t> broadcast_strides(const char* fn, const char* n
     step *= shape[d_src];
   }
   return strides;
+}
+
+// ---------------------------------------------------------------------------------- aliasing
+// An array argument of a call, for the overlap check: `output` if the call writes it.
+struct ArrayArg {
+  const char* name;
+  py::handle obj;  // anything: only NumPy arrays with elements take part
+  bool output = false;
+};
+
+// The bytes an array's elements span, [lo, hi); empty for an array without elements.
+struct ByteSpan {
+  std::uintptr_t lo = 0, hi = 0;
+};
+
+inline ByteSpan byte_span(const py::array& a) {
+  const auto base = reinterpret_cast<std::uintptr_t>(a.data());
+  std::intptr_t lo = 0, hi = 0;
+  for (py::ssize_t d = 0; d < a.ndim(); ++d) {
+    if (a.shape(d) == 0) return {};
+    const std::intptr_t reach = static_cast<std::intptr_t>((a.shape(d) - 1) * a.strides(d));
+    (reach < 0 ? lo : hi) += reach;
+  }
+  return {base + static_cast<std::uintptr_t>(lo), base + static_cast<std::uintptr_t>(hi + a.itemsize())};
+}
+
+// The very same view of memory: data pointer, dtype, shape and strides.
+inline bool same_view(const py::array& a, const py::array& b) {
+  if (a.data() != b.data() || a.ndim() != b.ndim() || !a.dtype().is(b.dtype())) return false;
+  for (py::ssize_t d = 0; d < a.ndim(); ++d) {
+    if (a.shape(d) != b.shape(d) || a.strides(d) != b.strides(d)) return false;
+  }
+  return true;
+}
+
+// The aliasing rule: an output may not share memory (by byte range, as np.may_share_memory
+// judges) with an input or with another output, with one exception: `args[alias_out]` may be
+// the very same view as `args[alias_in]` (grad_out=input: the gradient overwrites the input;
+// the kernels read each part of the input before they write its gradient). Inputs may overlap
+// each other. ValueError naming both arguments, raised before anything is written. Sorted by
+// address, so a list of thousands of arrays (an optimizer step) costs n log n.
+inline void check_no_overlap(const char* fn, const std::vector<ArrayArg>& args, int alias_in = -1,
+                             int alias_out = -1) {
+  struct Entry {
+    ByteSpan span;
+    int arg;
+  };
+  std::vector<Entry> entries;
+  entries.reserve(args.size());
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (!py::isinstance<py::array>(args[i].obj)) continue;
+    const ByteSpan span = byte_span(py::reinterpret_borrow<py::array>(args[i].obj));
+    if (span.hi > span.lo) entries.push_back({span, static_cast<int>(i)});
+  }
+  if (entries.size() < 2) return;
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.span.lo < b.span.lo; });
+  const bool alias_ok = alias_in >= 0 && alias_out >= 0 &&
+                        py::isinstance<py::array>(args[alias_in].obj) && py::isinstance<py::array>(args[alias_out].obj) &&
+                        same_view(py::reinterpret_borrow<py::array>(args[alias_in].obj),
+                                  py::reinterpret_borrow<py::array>(args[alias_out].obj));
+  std::vector<const Entry*> open;  // entries whose span reaches past the current start
+  for (const Entry& e : entries) {
+    open.erase(std::remove_if(open.begin(), open.end(), [&](const Entry* o) { return o->span.hi <= e.span.lo; }),
+               open.end());
+    for (const Entry* o : open) {
+      const ArrayArg &a = args[static_cast<std::size_t>(o->arg)], &b = args[static_cast<std::size_t>(e.arg)];
+      if (!a.output && !b.output) continue;
+      const bool allowed = alias_ok && ((o->arg == alias_in && e.arg == alias_out) ||
+                                        (o->arg == alias_out && e.arg == alias_in));
+      if (allowed) continue;
+      const ArrayArg& out = a.output ? a : b;
+      const ArrayArg& other = a.output ? b : a;
+      throw py::value_error(std::string(fn) + ": " + out.name + " shares memory with " + other.name +
+                            "; an output may not overlap an input or another output (only grad_out may be the very "
+                            "input array, to overwrite it with the gradient)");
+    }
+    open.push_back(&e);
+  }
 }
 
 }  // namespace fastloss::bindings

@@ -99,6 +99,9 @@ inline void def_elementwise(py::module_& m, const char* name, ElementwiseKernel<
       name,
       [name, f32, f64](py::array input, py::array target, py::object weight, py::object pos_weight, int reduction,
                        bool return_grad, py::object grad_output, py::object out, py::object grad_out, int n_threads) {
+        check_no_overlap(name, {{"input", input}, {"target", target}, {"weight", weight}, {"pos_weight", pos_weight},
+                                {"grad_output", grad_output}, {"out", out, true}, {"grad_out", grad_out, true}},
+                         0, 6);
         return call_elementwise(
             name, f32, f64,
             ElementwiseCall{c_contiguous(std::move(input)), c_contiguous(std::move(target)),

@@ -1,5 +1,5 @@
 // fastloss._core: the one extension module. Each family registers its own functions.
-#include <omp.h>
+#include <algorithm>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
@@ -24,7 +24,10 @@ PYBIND11_MODULE(_core, m) {
   fastloss::bindings::register_softmax_ce(m);
   fastloss::bindings::register_optim(m);
   fastloss::bindings::register_mathfuncs(m);
-  m.def("max_threads", &omp_get_max_threads, "The OpenMP default thread count (honours OMP_NUM_THREADS).");
+  m.def(
+      "max_threads", [] { return std::min(fastloss::default_threads(), fastloss::usable_cpus()); },
+      "The default thread count: OpenMP's (OMP_NUM_THREADS, threadpoolctl), at most the usable CPUs.");
+  m.def("usable_cpus", &fastloss::usable_cpus, "The CPUs this process may run on (its affinity mask).");
   m.def("simd_level", &fastloss::simd_level, "The ISA level of the kernels in use: 'baseline', 'avx2' or 'avx512'.");
   m.def("supported_simd_levels", &fastloss::supported_simd_levels, "The ISA levels this CPU runs, lowest first.");
   m.def(

@@ -19,12 +19,14 @@ MathFunction math_function(const std::string& name) {
 }
 
 template <class T>
-py::array apply(MathFunction f, const py::array& x, int n_threads) {
-  if (!is_c_contiguous(x)) throw py::value_error("vector_math: x must be C-contiguous");
+py::array apply(MathFunction f, const py::array& x_given, int n_threads) {
+  const py::array x = c_contiguous(x_given);
   py::array_t<T> y(shape_of(x));
   const MathProblem<T> p{static_cast<const T*>(x.data()), y.mutable_data(), element_count(shape_of(x)), f, n_threads};
-  py::gil_scoped_release release;
-  math_kernel(p);
+  {
+    py::gil_scoped_release release;  // only the kernel: returning y touches its reference count
+    math_kernel(p);
+  }
   return y;
 }
 

@@ -1,4 +1,8 @@
 // Bindings for the L2 penalty and the SGD update (cpp/kernels/optim.cpp).
+#include <pybind11/stl.h>
+
+#include <tuple>
+
 #include "checks.hpp"
 #include "fastloss/dispatch.hpp"
 
@@ -11,10 +15,11 @@ void sgd_update_typed(py::array param, const py::array& grad, const py::object& 
                       int n_threads) {
   const char* fn = "sgd_step";
   const auto shape = shape_of(param);
-  if (!is_c_contiguous(param) || !param.writeable()) {
-    throw py::value_error(std::string(fn) + ": params are updated in place and must be C-contiguous, writeable "
-                          "arrays; got a " + (param.writeable() ? "non-contiguous" : "read-only") + " array of shape " +
-                          shape_str(shape));
+  if (!is_c_contiguous(param) || !is_aligned(param) || !param.writeable()) {
+    throw py::value_error(std::string(fn) + ": params are updated in place and must be C-contiguous, aligned, "
+                          "writeable arrays; got a " +
+                          (!param.writeable() ? "read-only" : is_c_contiguous(param) ? "misaligned" : "non-contiguous") +
+                          " array of shape " + shape_str(shape));
   }
   if (!has_dtype<T>(grad)) {
     throw py::type_error(std::string(fn) + ": grad dtype " + dtype_str(grad) + " does not match its param's dtype " +
@@ -33,7 +38,7 @@ void sgd_update_typed(py::array param, const py::array& grad, const py::object& 
   p.maximize = maximize;
   p.first_step = first_step;
   p.n_threads = n_threads;
-  py::gil_scoped_release release;
+  py::gil_scoped_release release;  // the last statement: no Python object is touched after it
   sgd_kernel(p);
 }
 
@@ -60,9 +65,20 @@ py::tuple sum_squares_typed(const py::array& w, double grad_scale, bool want_gra
 
 void register_optim(py::module_& m) {
   m.def(
+      "check_no_overlap",
+      [](const std::string& fn, const std::vector<std::tuple<std::string, py::object, bool>>& arrays) {
+        std::vector<ArrayArg> args;
+        args.reserve(arrays.size());
+        for (const auto& [name, obj, output] : arrays) args.push_back({name.c_str(), obj, output});
+        check_no_overlap(fn.c_str(), args);
+      },
+      py::arg("fn"), py::arg("arrays"),
+      "ValueError if an output (name, array, True) shares memory with any other array of the list.");
+  m.def(
       "sgd_update",
       [](py::array param, py::array grad_given, py::object buffer, double lr, double momentum, double dampening,
          double weight_decay, bool nesterov, bool maximize, bool first_step, int n_threads) {
+        check_no_overlap("sgd_step", {{"param", param, true}, {"grad", grad_given}, {"momentum_buffer", buffer, true}});
         const py::array grad = c_contiguous(std::move(grad_given));  // params are checked: updated in place
         if (has_dtype<float>(param)) {
           sgd_update_typed<float>(param, grad, buffer, lr, momentum, dampening, weight_decay, nesterov, maximize,

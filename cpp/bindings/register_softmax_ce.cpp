@@ -212,7 +212,11 @@ void register_softmax_ce(py::module_& m) {
       [](py::array input, py::array target, py::object weight, std::int64_t ignore_index, int reduction,
          double label_smoothing, bool log_probs, bool return_grad, py::object grad_output, py::object out,
          py::object grad_out, int n_threads) {
-        return class_axis_loss(ClassCall{log_probs ? "nll_loss" : "cross_entropy", c_contiguous(std::move(input)),
+        const char* fn = log_probs ? "nll_loss" : "cross_entropy";
+        check_no_overlap(fn, {{"input", input}, {"target", target}, {"weight", weight}, {"grad_output", grad_output},
+                              {"out", out, true}, {"grad_out", grad_out, true}},
+                         0, 5);
+        return class_axis_loss(ClassCall{fn, c_contiguous(std::move(input)),
                                          c_contiguous(std::move(target)), c_contiguous_if_array(std::move(weight)),
                                          ignore_index, reduction, label_smoothing, log_probs, py::none(), return_grad,
                                          c_contiguous_if_array(std::move(grad_output)), std::move(out),
@@ -226,6 +230,10 @@ void register_softmax_ce(py::module_& m) {
       [](py::array logits, py::array targets, py::object weight, std::int64_t ignore_index, int reduction,
          double label_smoothing, py::object lengths, bool return_grad, py::object grad_output, py::object out,
          py::object grad_out, int n_threads) {
+        check_no_overlap("sequence_cross_entropy",
+                         {{"logits", logits}, {"targets", targets}, {"weight", weight}, {"lengths", lengths},
+                          {"grad_output", grad_output}, {"out", out, true}, {"grad_out", grad_out, true}},
+                         0, 6);
         return sequence_loss(ClassCall{"sequence_cross_entropy", c_contiguous(std::move(logits)),
                                        c_contiguous(std::move(targets)), c_contiguous_if_array(std::move(weight)),
                                        ignore_index, reduction, label_smoothing, false,

@@ -173,26 +173,39 @@ void write_grad_chunk(T* __restrict g, const T* __restrict w, const T* __restric
 }
 
 // The online log-sum-exp of a range of a row's classes, with the extra sums the loss needs:
-// sum_c w_c x_c for smoothing; sum_c w_c q_c and sum_c w_c q_c x_c for probability targets.
+// sum_c w_c and sum_c w_c x_c for smoothing; sum_c w_c q_c and sum_c w_c q_c x_c for
+// probability targets. Every sum of logits is kept relative to the running max (ref()), like
+// the exps: the loss is then log s - (x_t - ref) and never a difference of two numbers of the
+// logits' magnitude, so a common offset of 1e30 loses nothing (lse - x_t computed as
+// (m + log s) - x_t would round log s away).
 template <class T>
 struct RowSums {
-  T m = kNegInf<T>;  // the running max: every exp below is relative to it
-  double s = 0.0, wx = 0.0, wq = 0.0, wqx = 0.0;
+  T m = kNegInf<T>;   // the running max
+  double s = 0.0;     // sum_c exp(x_c - ref())
+  double w = 0.0;     // sum_c w_c                       (smoothing)
+  double wd = 0.0;    // sum_c w_c (x_c - ref())         (smoothing)
+  double wq = 0.0;    // sum_c w_c q_c                   (probability targets)
+  double wqd = 0.0;   // sum_c w_c q_c (x_c - ref())     (probability targets)
 
-  // Rescales a sum of exp(x - m) to a larger max (nothing to rescale while it is empty).
-  static double rescaled(double sum, T from, T to) {
-    return sum != 0.0 ? sum * vecmath::exp(static_cast<double>(from) - static_cast<double>(to)) : sum;
+  // What the sums are relative to: the max, or 0 while every logit so far is -inf (or NaN).
+  T ref() const { return m == kNegInf<T> ? T(0) : m; }
+
+  // Moves the reference to a larger max (sums still empty need nothing: 0 * inf is NaN).
+  void raise_max(T new_max) {
+    const double d = static_cast<double>(ref()) - static_cast<double>(new_max);
+    if (s != 0.0) s *= vecmath::exp(d);
+    if (w != 0.0) wd += w * d;
+    if (wq != 0.0) wqd += wq * d;
+    m = new_max;
   }
-  void merge(const RowSums& o) {  // this range, then the range of `o`
-    if (o.m > m) {
-      s = rescaled(s, m, o.m) + o.s;
-      m = o.m;
-    } else {
-      s += rescaled(o.s, o.m, m);
-    }
-    wx += o.wx;
+  void merge(RowSums o) {  // this range, then the range of `o`
+    if (o.m > m) raise_max(o.m);
+    else if (m > o.m) o.raise_max(m);
+    s += o.s;
+    w += o.w;
+    wd += o.wd;
     wq += o.wq;
-    wqx += o.wqx;
+    wqd += o.wqd;
   }
 };
 
@@ -208,26 +221,28 @@ struct PendingRow {
 // of the logits from memory. With a gradient to write, exp(x_c - shift) goes into exps[c - c0]
 // (the gradient itself, or a scratch row for streaming stores) and each chunk's shift into
 // shifts[k] (k counted from c0), so the gradient pass only rescales: one exp per logit. A
-// `pending` row (of c1 - c0 elements) is streamed out along the way.
+// `pending` row (of c1 - c0 elements) is streamed out along the way. `logits`, if given, holds
+// a copy of the range's logits to read instead of the input (which the exps overwrite when the
+// gradient is the input itself).
 template <class T, class I>
 RowSums<T> sum_exp_range(const ClassProblem<T, I>& p, std::int64_t r, std::int64_t c0, std::int64_t c1,
-                         Smoothing<T> sm, T* shifts, T* exps, PendingRow<T> pending = {}) {
-  const std::int64_t C = p.classes;
-  const T* __restrict x = p.input + r * C;
-  const std::int64_t x_end = (p.rows() - r) * C;  // x[x_end] is past the input's end
-  const T* __restrict w = p.weight;
-  const T* __restrict y = p.target_probs ? p.target_probs + r * C : nullptr;
+                         Smoothing<T> sm, T* shifts, T* exps, PendingRow<T> pending = {},
+                         const T* logits = nullptr) {
+  const std::int64_t C = p.classes, n = c1 - c0;
+  // Indices below are relative to c0. Not __restrict: exps may be the input itself (when the
+  // logits were copied); sum_exp_shifted's parameters are, and there they never alias.
+  const T* x = logits ? logits : p.input + r * C + c0;
+  const std::int64_t x_end = logits ? n : (p.rows() - r) * C - c0;  // x[x_end] is past the end
+  const T* w = p.weight ? p.weight + c0 : nullptr;
+  const T* y = p.target_probs ? p.target_probs + r * C + c0 : nullptr;
   const bool smooth_sum = p.target && sm.spread != T(0);
   RowSums<T> rs;
-  for (std::int64_t k0 = c0, k = 0; k0 < c1; k0 += kClassChunk, ++k) {
-    const std::int64_t k1 = std::min(c1, k0 + kClassChunk);
+  for (std::int64_t k0 = 0, k = 0; k0 < n; k0 += kClassChunk, ++k) {
+    const std::int64_t k1 = std::min(n, k0 + kClassChunk);
     const Range<T> range = range_of(x + k0, k1 - k0);
-    if (range.hi > rs.m) {
-      rs.s = RowSums<T>::rescaled(rs.s, rs.m, range.hi);
-      rs.m = range.hi;
-    }
-    const T shift = rs.m == kNegInf<T> ? T(0) : rs.m;  // all -inf so far: exp(-inf - 0) = 0, not NaN
-    T* e = exps ? exps + (k0 - c0) : nullptr;
+    if (range.hi > rs.m) rs.raise_max(range.hi);
+    const T shift = rs.ref();  // all -inf so far: exp(-inf - 0) = 0, not NaN
+    T* e = exps ? exps + k0 : nullptr;
     if (e) shifts[k] = shift;
     // Logits within ~87 (float32) of the row max, the usual case, have only normal exps.
     const bool normal = range.lo - shift >= vecmath::Traits<T>::kExpNormalMin;
@@ -242,30 +257,35 @@ RowSums<T> sum_exp_range(const ClassProblem<T, I>& p, std::int64_t r, std::int64
       for (std::int64_t c = j0 + kClassChunk; c < pf1; c += kLineElements<T>) __builtin_prefetch(x + c);
       T* ej = e ? e + (j0 - k0) : nullptr;
       cs += normal ? sum_exp_shifted<true>(x + j0, ej, j1 - j0, shift) : sum_exp_shifted<false>(x + j0, ej, j1 - j0, shift);
-      if (pending.dst) stream_copy(pending.dst + (j0 - c0), pending.src + (j0 - c0), j1 - j0);
+      if (pending.dst) stream_copy(pending.dst + j0, pending.src + j0, j1 - j0);
     }
     rs.s += static_cast<double>(cs);
     if (smooth_sum) {
-      T cwx = 0;
+      T cw = 0, cwd = 0;
       if (w) {
-#pragma omp simd reduction(+ : cwx)
-        for (std::int64_t c = k0; c < k1; ++c) cwx += w[c] * x[c];
+#pragma omp simd reduction(+ : cw, cwd)
+        for (std::int64_t c = k0; c < k1; ++c) {
+          cw += w[c];
+          cwd += w[c] * (x[c] - shift);
+        }
       } else {
-#pragma omp simd reduction(+ : cwx)
-        for (std::int64_t c = k0; c < k1; ++c) cwx += x[c];
+        cw = static_cast<T>(k1 - k0);
+#pragma omp simd reduction(+ : cwd)
+        for (std::int64_t c = k0; c < k1; ++c) cwd += x[c] - shift;
       }
-      rs.wx += static_cast<double>(cwx);
+      rs.w += static_cast<double>(cw);
+      rs.wd += static_cast<double>(cwd);
     }
     if (y) {
-      T cwq = 0, cwqx = 0;
-#pragma omp simd reduction(+ : cwq, cwqx)
+      T cwq = 0, cwqd = 0;
+#pragma omp simd reduction(+ : cwq, cwqd)
       for (std::int64_t c = k0; c < k1; ++c) {
         const T wq_c = (w ? w[c] : T(1)) * (y[c] * sm.keep + sm.spread);
         cwq += wq_c;
-        cwqx += wq_c * x[c];
+        cwqd += wq_c * (x[c] - shift);
       }
       rs.wq += static_cast<double>(cwq);
-      rs.wqx += static_cast<double>(cwqx);
+      rs.wqd += static_cast<double>(cwqd);
     }
   }
   return rs;
@@ -277,19 +297,20 @@ T target_weight(const ClassProblem<T, I>& p, std::int64_t t) {
   return (p.target && p.weight) ? p.weight[t] : T(1);
 }
 
-// Row r's loss from the sums over all its classes; sets total_wq = sum_c w_c q_c, the
-// coefficient of p_j in the gradient.
+// A row's loss from the sums over all its classes, x_t being its target's logit (read before
+// anything was written: the gradient may overwrite the input); sets total_wq = sum_c w_c q_c,
+// the coefficient of p_j in the gradient. lse - x_c = log s - (x_c - ref) for every term.
 template <class T, class I>
-double row_loss_from_sums(const ClassProblem<T, I>& p, std::int64_t r, std::int64_t t, const RowSums<T>& rs,
-                          Smoothing<T> sm, double weight_total, T& total_wq) {
-  const double lse = static_cast<double>(rs.m) + std::log(rs.s);
+double row_loss_from_sums(const ClassProblem<T, I>& p, std::int64_t t, T x_t, const RowSums<T>& rs, Smoothing<T> sm,
+                          double weight_total, T& total_wq) {
+  const double log_s = std::log(rs.s);
   if (p.target_probs) {
     total_wq = static_cast<T>(rs.wq);
-    return rs.wq * lse - rs.wqx;
+    return rs.wq * log_s - rs.wqd;
   }
   const double keep_wt = static_cast<double>(sm.keep) * static_cast<double>(target_weight(p, t));
-  double loss = keep_wt * (lse - static_cast<double>(p.input[r * p.classes + t]));
-  if (p.target && sm.spread != T(0)) loss += static_cast<double>(sm.spread) * (weight_total * lse - rs.wx);
+  double loss = keep_wt * (log_s - (static_cast<double>(x_t) - static_cast<double>(rs.ref())));
+  if (p.target && sm.spread != T(0)) loss += static_cast<double>(sm.spread) * (rs.w * log_s - rs.wd);
   total_wq = static_cast<T>(keep_wt + static_cast<double>(sm.spread) * weight_total);
   return loss;
 }
@@ -334,7 +355,7 @@ template <bool kStream, class T, class I>
 double contiguous_row(const ClassProblem<T, I>& p, std::int64_t r, Smoothing<T> sm, double weight_total, T* scratch,
                       PendingRow<T>& pending) {
   const std::int64_t C = p.classes;
-  T* __restrict g = p.grad ? p.grad + r * C : nullptr;
+  T* g = p.grad ? p.grad + r * C : nullptr;  // may be the input row itself: see run_softmax_ce
   std::int64_t t = 0;
   if (!row_counts(p, r, t)) {
     // Ignored rows get a zero gradient, even for NaN logits.
@@ -347,19 +368,20 @@ double contiguous_row(const ClassProblem<T, I>& p, std::int64_t r, Smoothing<T> 
     }
     return 0.0;
   }
+  const T x_t = p.target ? p.input[r * C + t] : T(0);  // before the row's gradient is written
   if (p.log_probs) {  // nll_loss: the input already is log p
     const T wt = target_weight(p, t);
     if (g) {
       std::fill(g, g + C, T(0));
       g[t] = -row_scale(p, r) * wt;
     }
-    return -static_cast<double>(wt) * static_cast<double>(p.input[r * C + t]);
+    return -static_cast<double>(wt) * static_cast<double>(x_t);
   }
   T shifts[kPieceClasses / kClassChunk];
   T* exps = kStream ? scratch : g;
   const RowSums<T> rs = sum_exp_range(p, r, 0, C, sm, shifts, exps, kStream ? pending : PendingRow<T>{});
   T total_wq;
-  const double loss = row_loss_from_sums(p, r, t, rs, sm, weight_total, total_wq);
+  const double loss = row_loss_from_sums(p, t, x_t, rs, sm, weight_total, total_wq);
   if (g) write_grad_range(p, r, t, 0, C, shifts, rs.m, rs.s, total_wq, sm, exps);
   if constexpr (kStream) pending = {g, scratch};
   return loss;
@@ -379,19 +401,31 @@ double long_rows(const ClassProblem<T, I>& p, Smoothing<T> sm, double weight_tot
   std::vector<T> shifts(static_cast<std::size_t>(items * kChunksPerPiece));
   std::vector<std::int64_t> cls(static_cast<std::size_t>(rows), 0);
   std::vector<char> counts(static_cast<std::size_t>(rows));
-  for (std::int64_t r = 0; r < rows; ++r) counts[r] = row_counts(p, r, cls[r]);
+  std::vector<T> x_t(static_cast<std::size_t>(rows), T(0));  // read before any gradient is written
+  for (std::int64_t r = 0; r < rows; ++r) {
+    counts[r] = row_counts(p, r, cls[r]);
+    if (counts[r] && p.target) x_t[r] = p.input[r * C + cls[r]];
+  }
+  // grad_out=input: each piece's logits are copied to a scratch row (in L2) first and read from
+  // there, while its exps overwrite the input.
+  const bool in_place = p.grad == p.input;
   const int n_threads = threads_for(rows * C * 4, items, p.n_threads);  // an exp per logit: 4x mse's work
 
   auto for_each_piece = [&](auto&& piece_fn) {
-#pragma omp parallel for schedule(static) num_threads(n_threads) if (n_threads > 1)
-    for (std::int64_t i = 0; i < items; ++i) {
+    parallel_for(items, n_threads, [&](std::int64_t i) {
       const std::int64_t r = i / pieces, c0 = (i % pieces) * kPieceClasses;
       piece_fn(i, r, c0, std::min(C, c0 + kPieceClasses));
-    }
+    });
   };
   for_each_piece([&](std::int64_t i, std::int64_t r, std::int64_t c0, std::int64_t c1) {
     if (counts[r]) {
-      sums[i] = sum_exp_range(p, r, c0, c1, sm, &shifts[i * kChunksPerPiece], p.grad ? p.grad + r * C + c0 : nullptr);
+      T* logits = nullptr;
+      if (in_place) {
+        logits = thread_scratch<T>(c1 - c0);
+        std::copy(p.input + r * C + c0, p.input + r * C + c1, logits);
+      }
+      sums[i] = sum_exp_range(p, r, c0, c1, sm, &shifts[i * kChunksPerPiece], p.grad ? p.grad + r * C + c0 : nullptr,
+                              PendingRow<T>{}, logits);
     } else if (p.grad) {
       std::fill(p.grad + r * C + c0, p.grad + r * C + c1, T(0));
     }
@@ -404,7 +438,7 @@ double long_rows(const ClassProblem<T, I>& p, Smoothing<T> sm, double weight_tot
     if (counts[r]) {
       RowSums<T>& row = sums[r * pieces];
       for (std::int64_t k = 1; k < pieces; ++k) row.merge(sums[r * pieces + k]);
-      loss = row_loss_from_sums(p, r, cls[r], row, sm, weight_total, total_wq[r]);
+      loss = row_loss_from_sums(p, cls[r], x_t[r], row, sm, weight_total, total_wq[r]);
     }
     if (p.row_loss) p.row_loss[r] = loss;
     acc += loss;
@@ -427,15 +461,19 @@ template <class T, class I>
 double strided_tile(const ClassProblem<T, I>& p, std::int64_t n, std::int64_t d0, std::int64_t len, Smoothing<T> sm,
                     double weight_total) {
   const std::int64_t C = p.classes, D = p.inner, r0 = n * D + d0;
-  const T* __restrict base = p.input + n * C * D + d0;
-  T* __restrict gbase = p.grad ? p.grad + n * C * D + d0 : nullptr;
+  // Not __restrict: the gradient may be the input itself. Every logit of the tile is read (and
+  // the target logits used) before the first gradient element is written.
+  const T* base = p.input + n * C * D + d0;
+  T* gbase = p.grad ? p.grad + n * C * D + d0 : nullptr;
   const T* __restrict ybase = p.target_probs ? p.target_probs + n * C * D + d0 : nullptr;
   const T* __restrict w = p.weight;
 
   bool counts[kTile];
   std::int64_t cls[kTile];
   T scale[kTile], wt[kTile];
-  double m[kTile], s[kTile], wx[kTile], wq[kTile], wqx[kTile], lse[kTile];
+  // Online log-sum-exp per position, every sum relative to ref = the running max (0 while it is
+  // -inf), as RowSums: a large common offset of the logits loses nothing.
+  double m[kTile], s[kTile], wsum[kTile], wd[kTile], wq[kTile], wqd[kTile], log_s[kTile];
   for (std::int64_t k = 0; k < len; ++k) {
     cls[k] = 0;
     counts[k] = row_counts(p, r0 + k, cls[k]);
@@ -443,8 +481,10 @@ double strided_tile(const ClassProblem<T, I>& p, std::int64_t n, std::int64_t d0
     scale[k] = counts[k] ? row_scale(p, r0 + k) : T(0);
     wt[k] = (p.target && w) ? w[cls[k]] : T(1);
     m[k] = -std::numeric_limits<double>::infinity();
-    s[k] = wx[k] = wq[k] = wqx[k] = 0.0;
+    s[k] = wsum[k] = wd[k] = wq[k] = wqd[k] = log_s[k] = 0.0;
   }
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  auto ref = [&](std::int64_t k) { return m[k] == -kInf ? 0.0 : m[k]; };
 
   if (!p.log_probs) {
     const bool smooth_sum = p.target && sm.spread != T(0);
@@ -453,21 +493,27 @@ double strided_tile(const ClassProblem<T, I>& p, std::int64_t n, std::int64_t d0
       const double wc = w ? static_cast<double>(w[c]) : 1.0;
       for (std::int64_t k = 0; k < len; ++k) {
         const double v = xc[k];
-        if (v > m[k]) {  // online log-sum-exp update
-          s[k] = s[k] * vecmath::exp(m[k] - v) + 1.0;
+        if (v > m[k]) {  // online log-sum-exp update: move the reference to the new max
+          const double d = ref(k) - v;
+          s[k] = s[k] * vecmath::exp(d) + 1.0;
+          if (wsum[k] != 0.0) wd[k] += wsum[k] * d;
+          if (wq[k] != 0.0) wqd[k] += wq[k] * d;
           m[k] = v;
         } else {
-          s[k] += vecmath::exp(v - (m[k] == -std::numeric_limits<double>::infinity() ? 0.0 : m[k]));
+          s[k] += vecmath::exp(v - ref(k));
         }
-        if (smooth_sum) wx[k] += wc * v;
+        if (smooth_sum) {
+          wsum[k] += wc;
+          wd[k] += wc * (v - ref(k));
+        }
         if (ybase) {
           const double wq_c = wc * static_cast<double>(ybase[c * D + k] * sm.keep + sm.spread);
           wq[k] += wq_c;
-          wqx[k] += wq_c * v;
+          wqd[k] += wq_c * (v - ref(k));
         }
       }
     }
-    for (std::int64_t k = 0; k < len; ++k) lse[k] = m[k] + std::log(s[k]);
+    for (std::int64_t k = 0; k < len; ++k) log_s[k] = std::log(s[k]);
   }
 
   double acc = 0.0;
@@ -478,12 +524,12 @@ double strided_tile(const ClassProblem<T, I>& p, std::int64_t n, std::int64_t d0
       if (p.log_probs) {
         loss = -static_cast<double>(wt[k]) * static_cast<double>(base[cls[k] * D + k]);
       } else if (ybase) {
-        loss = wq[k] * lse[k] - wqx[k];
+        loss = wq[k] * log_s[k] - wqd[k];
         coef[k] = static_cast<T>(static_cast<double>(scale[k]) * wq[k]);
       } else {
         const double keep_wt = static_cast<double>(sm.keep) * static_cast<double>(wt[k]);
-        loss = keep_wt * (lse[k] - static_cast<double>(base[cls[k] * D + k]));
-        if (sm.spread != T(0)) loss += static_cast<double>(sm.spread) * (weight_total * lse[k] - wx[k]);
+        loss = keep_wt * (log_s[k] - (static_cast<double>(base[cls[k] * D + k]) - ref(k)));
+        if (sm.spread != T(0)) loss += static_cast<double>(sm.spread) * (wsum[k] * log_s[k] - wd[k]);
         coef[k] = static_cast<T>(static_cast<double>(scale[k]) *
                                  (keep_wt + static_cast<double>(sm.spread) * weight_total));
       }
@@ -494,22 +540,23 @@ double strided_tile(const ClassProblem<T, I>& p, std::int64_t n, std::int64_t d0
   }
 
   if (gbase) {
-    T lse_t[kTile];
-    for (std::int64_t k = 0; k < len; ++k) lse_t[k] = static_cast<T>(lse[k]);
+    // p_c = exp((x_c - ref) - log s): the difference first, so a large offset cancels exactly.
+    T ref_t[kTile], log_s_t[kTile];
+    for (std::int64_t k = 0; k < len; ++k) ref_t[k] = static_cast<T>(ref(k)), log_s_t[k] = static_cast<T>(log_s[k]);
     for (std::int64_t c = 0; c < C; ++c) {
-      const T* __restrict xc = base + c * D;
-      T* __restrict gc = gbase + c * D;
+      const T* xc = base + c * D;
+      T* gc = gbase + c * D;
       const T wc = w ? w[c] : T(1);
       if (p.log_probs) {
         for (std::int64_t k = 0; k < len; ++k) gc[k] = T(0);
       } else if (ybase) {
         for (std::int64_t k = 0; k < len; ++k) {
-          const T v = coef[k] * vecmath::exp(xc[k] - lse_t[k]) - scale[k] * wc * (ybase[c * D + k] * sm.keep + sm.spread);
+          const T v = coef[k] * vecmath::exp((xc[k] - ref_t[k]) - log_s_t[k]) - scale[k] * wc * (ybase[c * D + k] * sm.keep + sm.spread);
           gc[k] = counts[k] ? v : T(0);
         }
       } else {
         for (std::int64_t k = 0; k < len; ++k) {
-          const T v = coef[k] * vecmath::exp(xc[k] - lse_t[k]) - scale[k] * sm.spread * wc;
+          const T v = coef[k] * vecmath::exp((xc[k] - ref_t[k]) - log_s_t[k]) - scale[k] * sm.spread * wc;
           gc[k] = counts[k] ? v : T(0);
         }
       }
@@ -543,8 +590,12 @@ KernelResult run_softmax_ce(const ClassProblem<T, I>& p) {
   // in one burst after each row instead of during the next row's exps, it gained nothing).
   // nll_loss's gradient is mostly zeros and keeps plain stores, and so do rows longer than
   // kPieceClasses (long_rows: their pieces' two passes can run on different threads).
+  //
+  // grad_out=input takes the streaming path at any size: there each row's gradient waits in the
+  // scratch row until the next row's pass, so no logit is overwritten before it was read, and
+  // the results are those of the separate-buffer call.
   const bool stream = p.grad && p.inner == 1 && !p.log_probs &&
-                      rows * C * static_cast<std::int64_t>(sizeof(T)) > streaming_threshold();
+                      (p.grad == p.input || rows * C * static_cast<std::int64_t>(sizeof(T)) > streaming_threshold());
   auto rows_of = [&](auto stream_tag, std::int64_t lo, std::int64_t hi) -> double {
     constexpr bool kStream = decltype(stream_tag)::value;
     // Two scratch rows: one being filled, one waiting to be streamed out.

@@ -43,24 +43,69 @@ def _reduction_code(fn: str, reduction: str, allowed_codes: Dict[str, int] = _RE
     return code
 
 
+#: Thread counts above this are passed as this: the kernels clamp any count to the CPUs the
+#: process may use (its affinity mask), and the bindings take a C int.
+_THREADS_CAP = 1 << 30
+
+
 def _thread_count(fn: str, n_threads: Optional[int]) -> int:
-    """0 means the OpenMP default (OMP_NUM_THREADS, threadpoolctl)."""
+    """0 means the default (OMP_NUM_THREADS, threadpoolctl); a positive int of any size is
+    clamped (by the kernels) to the CPUs this process may use."""
     if n_threads is None:
         return 0
-    if type(n_threads) is int and n_threads >= 1:  # the common case, without the isinstance checks
+    if type(n_threads) is int and 1 <= n_threads <= _THREADS_CAP:  # the common case, without isinstance
         return n_threads
-    if isinstance(n_threads, (bool, np.bool_)) or not isinstance(n_threads, (int, np.integer)) or n_threads < 1:
+    if isinstance(n_threads, (bool, np.bool_)) or not isinstance(n_threads, (int, np.integer)):
+        raise TypeError(f"{fn}: n_threads must be None or a positive int; got {type(n_threads).__name__} "
+                        f"{n_threads!r}")
+    if n_threads < 1:
         raise ValueError(f"{fn}: n_threads must be None or a positive int; got {n_threads!r}")
-    return int(n_threads)
+    return int(min(n_threads, _THREADS_CAP))
 
 
-def _as_input(x: ArrayLike) -> NDArray[Any]:
-    """An ndarray (the bindings copy a non-contiguous one, the one thing ever copied).
-    A list or scalar of Python numbers becomes float64 (an integer *array* stays an error)."""
+def _index_argument(fn: str, name: str, value: Any) -> int:
+    """An integer argument (ignore_index): int or NumPy integer, within int64."""
+    if type(value) is not int:
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"{fn}: {name} must be an int; got {type(value).__name__} {value!r}")
+        value = int(value)
+    if not -(1 << 63) <= value < (1 << 63):
+        raise ValueError(f"{fn}: {name} must fit in int64; got {value!r}")
+    return value
+
+
+def _real_argument(fn: str, name: str, value: Any) -> float:
+    """A real-valued argument (label_smoothing): a Python or NumPy number (its range is the
+    kernels' check)."""
+    if type(value) is float:
+        return value
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{fn}: {name} must be a float; got {type(value).__name__} {value!r}")
+    return float(value)
+
+
+def _as_input(fn: str, x: ArrayLike) -> NDArray[Any]:
+    """An ndarray (the bindings copy a non-contiguous or misaligned one, the one thing ever
+    copied). A list or scalar of Python numbers becomes float64 (an integer *array* stays an
+    error); anything that is not numbers is a TypeError naming `input`."""
     if isinstance(x, np.ndarray):
         return x
-    a = np.asarray(x)
+    a = _numeric_array(fn, "input", x)
     return a.astype(np.float64) if a.dtype.kind in "biu" else a
+
+
+def _numeric_array(fn: str, name: str, x: Any, dtype: Optional[np.dtype[Any]] = None) -> NDArray[Any]:
+    """np.asarray(x, dtype) of a non-ndarray argument, or a TypeError naming the argument if x
+    is not numbers (None, strings, objects)."""
+    a = None
+    if x is not None:  # np.asarray(None, float) is nan, np.asarray("2", float) is 2.0: both refused
+        try:
+            a = np.asarray(x)
+        except (TypeError, ValueError):
+            pass
+    if a is None or a.dtype.kind not in "biuf":
+        raise TypeError(f"{fn}: {name} must be an array of numbers; got {type(x).__name__} {x!r:.60}")
+    return a if dtype is None else a.astype(dtype, copy=False)
 
 
 def _prepare(fn: str, input: ArrayLike, reduction: str, n_threads: Optional[int],
@@ -71,30 +116,39 @@ def _prepare(fn: str, input: ArrayLike, reduction: str, n_threads: Optional[int]
     code = reductions.get(reduction) if type(reduction) is str else None
     if code is None:
         code = _reduction_code(fn, reduction, reductions)
-    threads = n_threads if type(n_threads) is int and n_threads >= 1 else _thread_count(fn, n_threads)
-    x = input if type(input) is np.ndarray else _as_input(input)
+    threads = n_threads if type(n_threads) is int and 1 <= n_threads <= _THREADS_CAP else _thread_count(fn, n_threads)
+    x = input if type(input) is np.ndarray else _as_input(fn, input)
     return x, code, threads
 
 
-def _as_operand(x: Optional[ArrayLike], dtype: np.dtype[Any]) -> Optional[NDArray[Any]]:
-    """target / weight: an ndarray keeps its dtype (a mismatch is the caller's TypeError);
-    a list or scalar is converted to the input's dtype."""
-    if x is None or isinstance(x, np.ndarray):
+def _as_operand(fn: str, name: str, x: Optional[ArrayLike], dtype: np.dtype[Any],
+                optional: bool = True) -> Optional[NDArray[Any]]:
+    """target / weight: an ndarray keeps its dtype (a mismatch is the binding's TypeError);
+    a list or scalar is converted to the input's dtype (TypeError naming it if it is not numbers)."""
+    if isinstance(x, np.ndarray) or (x is None and optional):
         return x
-    return np.asarray(x, dtype=dtype)
+    return _numeric_array(fn, name, x, dtype)
 
 
-def _as_grad_output(g: ArrayLike, dtype: np.dtype[Any]) -> Union[float, NDArray[Any]]:
+def _as_grad_output(fn: str, g: ArrayLike, dtype: np.dtype[Any]) -> Union[float, NDArray[Any]]:
     if type(g) is float or type(g) is int:  # the common case first: np.ndim costs microseconds
         return float(g)
-    if isinstance(g, np.ndarray):
-        return float(g) if g.ndim == 0 else g
-    if np.ndim(g) == 0:
-        return float(g)  # type: ignore[arg-type]
-    return np.asarray(g, dtype=dtype)
+    if not isinstance(g, np.ndarray):
+        try:
+            a = np.asarray(g)
+        except (TypeError, ValueError):
+            a = np.asarray(None)
+        if a.dtype.kind not in "biuf":
+            raise ValueError(f"{fn}: grad_output must be a number or an array of numbers; got "
+                             f"{type(g).__name__} {g!r:.60}")
+        g = a.astype(dtype, copy=False)
+    if g.ndim == 0 and g.dtype.kind in "biuf":
+        return float(g)
+    return g  # an array: the binding checks its dtype and shape
 
 
 def _run(
+    fn: str,
     kernel: Callable[..., Tuple[Any, Any]],
     x: NDArray[Any],
     operands: Tuple[Any, ...],
@@ -109,7 +163,7 @@ def _run(
     if not return_grad:
         go: Union[float, NDArray[Any]] = 1.0
     else:
-        go = grad_output if type(grad_output) is float else _as_grad_output(grad_output, x.dtype)
+        go = grad_output if type(grad_output) is float else _as_grad_output(fn, grad_output, x.dtype)
     loss, grad = kernel(x, *operands, bool(return_grad), go, out, grad_out, threads)
     return (loss, grad) if return_grad else loss
 
@@ -130,10 +184,10 @@ def _elementwise(
 ) -> LossResult:
     x, code, threads = _prepare(fn, input, reduction, n_threads)
     # an ndarray or None as is, without a call (see _prepare)
-    operands = (target if type(target) is np.ndarray else _as_operand(target, x.dtype),
-                None if weight is None else _as_operand(weight, x.dtype),
-                None if pos_weight is None else _as_operand(pos_weight, x.dtype), code)
-    return _run(kernel, x, operands, return_grad, grad_output, out, grad_out, threads)
+    operands = (target if type(target) is np.ndarray else _as_operand(fn, "target", target, x.dtype, False),
+                None if weight is None else _as_operand(fn, "weight", weight, x.dtype),
+                None if pos_weight is None else _as_operand(fn, "pos_weight", pos_weight, x.dtype), code)
+    return _run(fn, kernel, x, operands, return_grad, grad_output, out, grad_out, threads)
 
 
 def mse_loss(
@@ -251,12 +305,12 @@ _CLASS_REDUCTIONS = {"none": 0, "mean": 1, "sum": 2}
 _SEQUENCE_REDUCTIONS = {"none": 0, "mean": 1, "sum": 2, "batchmean": 3, "sequence": 4}
 
 
-def _as_class_target(t: ArrayLike, dtype: np.dtype[Any]) -> NDArray[Any]:
+def _as_class_target(fn: str, t: ArrayLike, dtype: np.dtype[Any]) -> NDArray[Any]:
     """Class indices keep their integer dtype (int32 / int64, checked by the kernel); float
     lists become probabilities of the input's dtype."""
     if isinstance(t, np.ndarray):
         return t
-    a = np.asarray(t)
+    a = _numeric_array(fn, "target", t)
     return a.astype(dtype) if a.dtype.kind == "f" else a
 
 
@@ -281,10 +335,13 @@ def _class_loss(
     the lengths array (sequence_cross_entropy)."""
     x, code, threads = _prepare(fn, input, reduction, n_threads, reductions)
     # an ndarray or None as is, without a call (see _prepare)
-    operands = (target if type(target) is np.ndarray else _as_class_target(target, x.dtype),
-                None if weight is None else _as_operand(weight, x.dtype), int(ignore_index), code,
-                float(label_smoothing), variant)
-    return _run(kernel, x, operands, return_grad, grad_output, out, grad_out, threads)
+    ignore = ignore_index if type(ignore_index) is int and -(1 << 63) <= ignore_index < (1 << 63) \
+        else _index_argument(fn, "ignore_index", ignore_index)
+    smoothing = label_smoothing if type(label_smoothing) is float \
+        else _real_argument(fn, "label_smoothing", label_smoothing)
+    operands = (target if type(target) is np.ndarray else _as_class_target(fn, target, x.dtype),
+                None if weight is None else _as_operand(fn, "weight", weight, x.dtype), ignore, code, smoothing, variant)
+    return _run(fn, kernel, x, operands, return_grad, grad_output, out, grad_out, threads)
 
 
 def cross_entropy(

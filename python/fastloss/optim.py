@@ -96,22 +96,41 @@ def sgd_step(
         momentum_buffers = [None] * len(params)
     elif len(momentum_buffers) != len(params):
         raise ValueError(f"sgd_step: expected one momentum buffer per param ({len(params)}); got {len(momentum_buffers)}")
-    # Check every (param, grad) pair before updating any param: a bad grad never leaves a step
-    # half applied or a momentum buffer half initialised.
+    # Check everything -- every param, grad and momentum buffer, and that no array that is
+    # written shares memory with any other -- before updating any param: a bad argument never
+    # leaves a step half applied (a retry would step the first params twice).
     grad_arrays = []
-    for p, g in zip(params, grads):
+    for i, (p, g) in enumerate(zip(params, grads)):
         if not isinstance(p, np.ndarray):
-            raise ValueError(f"sgd_step: params must be NumPy arrays (updated in place); got {type(p).__name__}")
+            raise ValueError(f"sgd_step: params[{i}] must be a NumPy array (updated in place); got {type(p).__name__}")
+        if p.dtype not in (np.float32, np.float64):
+            raise TypeError(f"sgd_step: params[{i}] must be a float32 or float64 array; got dtype {p.dtype}")
+        if not (p.flags.c_contiguous and p.flags.aligned and p.flags.writeable):
+            problem = ("read-only" if not p.flags.writeable else "non-contiguous" if not p.flags.c_contiguous
+                       else "misaligned")
+            raise ValueError(f"sgd_step: params are updated in place and must be C-contiguous, aligned, writeable "
+                             f"arrays; params[{i}] is a {problem} array of shape {p.shape}")
         g_arr = g if isinstance(g, np.ndarray) else np.asarray(g, dtype=p.dtype)
         if g_arr.dtype != p.dtype:
-            raise TypeError(f"sgd_step: grad dtype {g_arr.dtype} does not match its param's dtype {p.dtype}; "
-                            "convert it with grad.astype(param.dtype)")
+            raise TypeError(f"sgd_step: grad dtype {g_arr.dtype} (grads[{i}]) does not match its param's dtype "
+                            f"{p.dtype}; convert it with grad.astype(param.dtype)")
         if g_arr.shape != p.shape:
-            raise ValueError(f"sgd_step: grad shape {g_arr.shape} must equal its param's shape {p.shape}")
-        if not (p.flags.c_contiguous and p.flags.writeable):
-            raise ValueError("sgd_step: params are updated in place and must be C-contiguous, writeable arrays; got a "
-                             f"{'read-only' if not p.flags.writeable else 'non-contiguous'} array of shape {p.shape}")
-        grad_arrays.append(g_arr)  # the binding copies a non-contiguous grad
+            raise ValueError(f"sgd_step: grad shape {g_arr.shape} (grads[{i}]) must equal its param's shape {p.shape}")
+        buf = momentum_buffers[i]
+        if momentum != 0 and buf is not None and not (
+                isinstance(buf, np.ndarray) and buf.dtype == p.dtype and buf.shape == p.shape
+                and buf.flags.c_contiguous and buf.flags.aligned and buf.flags.writeable):
+            got = (f"{type(buf).__name__}" if not isinstance(buf, np.ndarray) else
+                   f"a {'' if buf.flags.writeable else 'read-only '}{buf.dtype} array of shape {buf.shape}"
+                   f"{'' if buf.flags.c_contiguous else ', non-contiguous'}{'' if buf.flags.aligned else ', misaligned'}")
+            raise ValueError(f"sgd_step: momentum_buffers[{i}] must be None or a C-contiguous, aligned, writeable "
+                             f"{p.dtype} array of shape {p.shape}; got {got}")
+        grad_arrays.append(g_arr)  # the binding copies a non-contiguous or misaligned grad
+    written = [(f"params[{i}]", p, True) for i, p in enumerate(params)]
+    read = [(f"grads[{i}]", g, False) for i, g in enumerate(grad_arrays)]
+    buffers = [(f"momentum_buffers[{i}]", b, True) for i, b in enumerate(momentum_buffers)
+               if momentum != 0 and b is not None]
+    _core.check_no_overlap("sgd_step", written + read + buffers)
     for i, (p, g_arr) in enumerate(zip(params, grad_arrays)):
         buf = momentum_buffers[i]
         first = buf is None

@@ -67,24 +67,53 @@ inline void eval_tile(std::int64_t n, const T* __restrict x, const T* __restrict
   }
 }
 
+// Lowers `first_invalid` to the first i in [lo, hi) whose input or target is outside Op's domain.
+template <class Op, class T>
+inline void note_first_invalid(const T* __restrict x, const T* __restrict y, std::int64_t lo, std::int64_t hi,
+                               std::atomic<std::int64_t>& first_invalid) {
+  int bad = 0;
+#pragma omp simd reduction(| : bad)
+  for (std::int64_t i = lo; i < hi; ++i) bad |= Op::invalid(x[i], y[i]) ? 1 : 0;
+  if (!bad) return;
+  for (std::int64_t i = lo; i < hi; ++i) {  // rare path: find where, keep the smallest index
+    if (Op::invalid(x[i], y[i])) {
+      std::int64_t cur = first_invalid.load();
+      while (i < cur && !first_invalid.compare_exchange_weak(cur, i)) {
+      }
+      return;
+    }
+  }
+}
+
+// The first element outside Op's domain, or -1: a reading pass, for calls that must not write
+// anything before they know (the gradient overwrites the input).
+template <class Op, class T>
+std::int64_t find_first_invalid(const ElementwiseProblem<T>& p) {
+  std::atomic<std::int64_t> first{std::numeric_limits<std::int64_t>::max()};
+  blocked_for(p.n, p.n_threads, [&](std::int64_t lo, std::int64_t hi) { note_first_invalid<Op>(p.input, p.target, lo, hi, first); });
+  const std::int64_t bad = first.load();
+  return bad == std::numeric_limits<std::int64_t>::max() ? -1 : bad;
+}
+
 template <class Op, class T, bool kOut, bool kGrad, bool kGradArray, bool kWeight, bool kPosWeight, bool kStream>
 KernelResult run_elementwise_pass(const ElementwiseProblem<T>& p) {
   std::atomic<std::int64_t> first_invalid{std::numeric_limits<std::int64_t>::max()};
-  const T* __restrict x = p.input;
-  const T* __restrict y = p.target;
-  const T* __restrict w = p.weight;
-  const T* __restrict pw = p.pos_weight;
-  const T* __restrict go = p.grad_output;
-  T* __restrict out = p.loss_out;
-  T* __restrict grad = p.grad;
+  // Not __restrict: grad may be the input (see run_elementwise); eval_tile's parameters are.
+  const T* x = p.input;
+  const T* y = p.target;
+  const T* w = p.weight;
+  const T* pw = p.pos_weight;
+  const T* go = p.grad_output;
+  T* out = p.loss_out;
+  T* grad = p.grad;
   const T scale = p.grad_scale;
 
   auto block = [&](std::int64_t lo, std::int64_t hi) -> double {
     double acc = 0.0;
     auto segment = [&](std::int64_t first, std::int64_t len, const BroadcastLayout::Offsets& off,
                        const BroadcastLayout::Offsets& step) {
-      const T* __restrict ws = kWeight ? w + off[0] : nullptr;
-      const T* __restrict pws = kPosWeight ? pw + off[1] : nullptr;
+      const T* ws = kWeight ? w + off[0] : nullptr;
+      const T* pws = kPosWeight ? pw + off[1] : nullptr;
       const std::int64_t w_step = step[0], pw_step = step[1];
       // Tiles of kTile elements: the math loop writes the per-element losses to an L1 buffer and
       // a second, simple loop adds them in float64. Kept apart, both loops vectorise (a float64
@@ -93,6 +122,8 @@ KernelResult run_elementwise_pass(const ElementwiseProblem<T>& p) {
       T tile_loss[kTile], tile_grad[kTile];
       for (std::int64_t t0 = 0; t0 < len; t0 += kTile) {
         const std::int64_t n_tile = std::min(len - t0, kTile), i0 = first + t0;
+        // Before the tile's gradient is written: grad_out may be the input itself.
+        if constexpr (Op::kChecksDomain) note_first_invalid<Op>(x, y, i0, i0 + n_tile, first_invalid);
         T* loss_dst = kOut ? out + i0 : tile_loss;
         T* grad_dst = !kGrad ? nullptr : (kStream ? tile_grad : grad + i0);
         eval_tile<Op, kGrad, kGradArray, kWeight, kPosWeight>(
@@ -104,21 +135,6 @@ KernelResult run_elementwise_pass(const ElementwiseProblem<T>& p) {
 #pragma omp simd reduction(+ : tile_acc)
           for (std::int64_t k = 0; k < n_tile; ++k) tile_acc += static_cast<double>(tile_loss[k]);
           acc += tile_acc;
-        }
-        if constexpr (Op::kChecksDomain) {
-          int bad = 0;
-#pragma omp simd reduction(| : bad)
-          for (std::int64_t i = i0; i < i0 + n_tile; ++i) bad |= Op::invalid(x[i], y[i]) ? 1 : 0;
-          if (bad) {  // rare path: find where, keep the smallest index
-            for (std::int64_t i = i0; i < i0 + n_tile; ++i) {
-              if (Op::invalid(x[i], y[i])) {
-                std::int64_t cur = first_invalid.load();
-                while (i < cur && !first_invalid.compare_exchange_weak(cur, i)) {
-                }
-                break;
-              }
-            }
-          }
         }
       }
     };
@@ -145,10 +161,24 @@ KernelResult run_elementwise_pass(const ElementwiseProblem<T>& p) {
 // memory-bound losses: for exp/log-bound ones (BCE) the extra copy measured a few % slower.
 // A template flag, not a runtime one: a runtime test in the tile loop made GCC's code for the
 // cached case twice as slow in L1.
+//
+// grad_out=input (p.grad == p.input) takes the same path, for every loss: each tile's gradient
+// is computed in the L1 tile after the tile's input was read, then copied over it, so no
+// element is read through one pointer after it was written through the other, and the results
+// are those of the separate-buffer call. A loss that checks its domain (BCE) checks the whole
+// input first: an error must leave the caller's input as it was.
 template <class Op, class T, bool kOut, bool kGrad, bool kGradArray, bool kWeight, bool kPosWeight>
 KernelResult run_elementwise(const ElementwiseProblem<T>& p) {
-  if constexpr (kGrad && Op::kWorkPerElement <= 2) {
-    if (p.n * static_cast<std::int64_t>(sizeof(T)) > streaming_threshold()) {
+  if constexpr (kGrad) {
+    const bool in_place = p.grad == p.input;
+    if constexpr (Op::kChecksDomain) {
+      if (in_place) {
+        KernelResult invalid;
+        invalid.first_invalid = find_first_invalid<Op>(p);
+        if (invalid.first_invalid >= 0) return invalid;
+      }
+    }
+    if (in_place || (Op::kWorkPerElement <= 2 && p.n * static_cast<std::int64_t>(sizeof(T)) > streaming_threshold())) {
       return run_elementwise_pass<Op, T, kOut, kGrad, kGradArray, kWeight, kPosWeight, true>(p);
     }
   }

@@ -1,12 +1,11 @@
-// Blocked, fixed-order parallel reduction: the building block of every reduced loss.
+// Blocked, fixed-order parallel work: the building block of every kernel that uses threads.
 #pragma once
 
 #include "fastloss/isa.hpp"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 namespace fastloss {
@@ -20,6 +19,18 @@ inline constexpr std::int64_t kDefaultMinParallelWork = std::int64_t{1} << 15;
 std::int64_t min_parallel_work();
 void set_min_parallel_work(std::int64_t elements);
 
+// The CPUs this process may run on (its affinity mask): no call uses more threads.
+int usable_cpus();
+// The default thread count: OpenMP's (OMP_NUM_THREADS, or what threadpoolctl set).
+int default_threads();
+
+// Runs fn(ctx, i) for every i in [0, n_items), each exactly once, on the calling thread and up
+// to n_threads - 1 pool threads (thread_pool.cpp). Items are claimed one at a time, the caller
+// claiming too, so a pool thread that the OS has not scheduled never delays the call. fn must
+// not throw; it may run on any of the threads, in any order.
+using ItemFn = void (*)(void* ctx, std::int64_t item);
+void run_parallel(std::int64_t n_items, int n_threads, ItemFn fn, void* ctx);
+
 namespace FASTLOSS_ISA_NS {
 
 // Elements per reduction block. Block boundaries depend only on the problem size, and the
@@ -28,13 +39,21 @@ namespace FASTLOSS_ISA_NS {
 inline constexpr std::int64_t kBlockSize = std::int64_t{1} << 14;
 
 // Threads to use for `work_items` units of `n` elements in all: `requested` <= 0 means the
-// OpenMP default (OMP_NUM_THREADS, threadpoolctl), never more threads than work items. Below
+// default (default_threads()); never more threads than work items or usable CPUs. Below
 // min_parallel_work() mse-equivalent elements (kernels scale n by their cost per element),
 // waking a second thread costs more than it saves.
 inline int threads_for(std::int64_t n, std::int64_t work_items, int requested) {
   if (n < min_parallel_work() || work_items < 2) return 1;
-  const int wanted = requested > 0 ? requested : omp_get_max_threads();
-  return static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(wanted, work_items)));
+  const std::int64_t wanted = requested > 0 ? requested : default_threads();
+  return static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>({wanted, work_items, usable_cpus()})));
+}
+
+// Calls item(i) for i in [0, n_items) on up to n_threads threads (see run_parallel).
+template <class ItemFnT>
+void parallel_for(std::int64_t n_items, int n_threads, ItemFnT&& item) {
+  using F = std::remove_reference_t<ItemFnT>;
+  run_parallel(n_items, n_threads, [](void* ctx, std::int64_t i) { (*static_cast<F*>(ctx))(i); },
+               const_cast<void*>(static_cast<const void*>(&item)));
 }
 
 // Sums block(lo, hi) over consecutive blocks of `block_size` items of [0, n) and returns the
@@ -48,10 +67,9 @@ double blocked_sum(std::int64_t n, int requested_threads, BlockFn&& block, std::
   if (n_blocks == 1) return block(std::int64_t{0}, n);
   std::vector<double> partial(static_cast<std::size_t>(n_blocks));
   const int n_threads = threads_for(work < 0 ? n : work, n_blocks, requested_threads);
-#pragma omp parallel for schedule(static) num_threads(n_threads) if (n_threads > 1)
-  for (std::int64_t b = 0; b < n_blocks; ++b) {
+  parallel_for(n_blocks, n_threads, [&](std::int64_t b) {
     partial[static_cast<std::size_t>(b)] = block(b * block_size, std::min(n, (b + 1) * block_size));
-  }
+  });
   double total = 0.0;
   for (const double p : partial) total += p;
   return total;
@@ -62,9 +80,8 @@ double blocked_sum(std::int64_t n, int requested_threads, BlockFn&& block, std::
 template <class BlockFn>
 void blocked_for(std::int64_t n, int requested_threads, BlockFn&& block) {
   const std::int64_t n_blocks = (n + kBlockSize - 1) / kBlockSize;
-  const int n_threads = threads_for(n, n_blocks, requested_threads);
-#pragma omp parallel for schedule(static) num_threads(n_threads) if (n_threads > 1)
-  for (std::int64_t b = 0; b < n_blocks; ++b) block(b * kBlockSize, std::min(n, (b + 1) * kBlockSize));
+  parallel_for(n_blocks, threads_for(n, n_blocks, requested_threads),
+               [&](std::int64_t b) { block(b * kBlockSize, std::min(n, (b + 1) * kBlockSize)); });
 }
 
 }  // namespace FASTLOSS_ISA_NS

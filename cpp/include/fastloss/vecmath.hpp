@@ -88,21 +88,33 @@ struct ExpReduction {
   typename Traits<T>::Int ni;
 };
 
+// The integer in the low mantissa bits of t = n + kRound. The bit patterns are subtracted as
+// unsigned integers: for a NaN or out-of-range x they are arbitrary, and a signed overflow
+// would be undefined behaviour (the result is garbage then, but the caller's result is NaN or
+// documented as wrong outside the range).
+template <class T>
+inline typename Traits<T>::Int rounded_int(T t) {
+  using Int = typename Traits<T>::Int;
+  using UInt = std::make_unsigned_t<Int>;
+  return static_cast<Int>(bit_cast<UInt>(t) - bit_cast<UInt>(Traits<T>::kRound));
+}
+
 template <class T>
 inline ExpReduction<T> reduce_exp(T x) {
   using Tr = Traits<T>;
-  using Int = typename Tr::Int;
   const T t = x * T(1.44269504088896340736) + Tr::kRound;
   const T n = t - Tr::kRound;
-  return {n, (x - n * Tr::kLn2Hi) - n * Tr::kLn2Lo, bit_cast<Int>(t) - bit_cast<Int>(Tr::kRound)};
+  return {n, (x - n * Tr::kLn2Hi) - n * Tr::kLn2Lo, rounded_int(t)};
 }
 
-// 2^n for n in the normal exponent range, built from its bits.
+// 2^n for n in the normal exponent range, built from its bits. Unsigned arithmetic: n comes
+// from arbitrary bits when exp sees a NaN, and shifting a negative or overflowing signed
+// integer is undefined behaviour.
 template <class T>
 inline T pow2(typename Traits<T>::Int n) {
   using Tr = Traits<T>;
-  using Int = typename Tr::Int;
-  return bit_cast<T>(static_cast<Int>((n + Int(Tr::kBias)) << Tr::kMantissa));
+  using UInt = std::make_unsigned_t<typename Tr::Int>;
+  return bit_cast<T>(static_cast<UInt>((static_cast<UInt>(n) + UInt(Tr::kBias)) << Tr::kMantissa));
 }
 
 template <class T>
@@ -119,7 +131,7 @@ inline T exp(T x) {
   // clamped range, and the product with p rounds once (into the subnormals, or to 0 or inf
   // past the ends). The exponent bits come from the same rounding-constant trick as n (an
   // arithmetic shift of int64 has no AVX2 instruction).
-  const Int n1 = bit_cast<Int>(red.n * T(0.5) + Tr::kRound) - bit_cast<Int>(Tr::kRound);
+  const Int n1 = rounded_int(red.n * T(0.5) + Tr::kRound);
   return p * pow2<T>(n1) * pow2<T>(red.ni - n1);
 }
 
