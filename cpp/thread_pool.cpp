@@ -45,6 +45,10 @@ inline void cpu_relax() {
 // its workers awake (waking a sleeping thread costs tens of microseconds).
 constexpr auto kWorkerSpin = std::chrono::microseconds(100);
 constexpr auto kCallerSpin = std::chrono::microseconds(20);
+// A job of fewer items is shared only with workers that are still awake (polling): waking a
+// sleeping thread costs a system call and, under load, a scheduling decision that can put the
+// worker on the caller's own core; a few blocks finish sooner on the caller alone.
+constexpr std::int64_t kWakeMinItems = 8;
 
 // Spins until done() or the time is up; false when it gave up.
 template <class Done>
@@ -74,7 +78,9 @@ class Pool {
       return;
     }
     publish(n_items, helpers, fn, ctx);
-    for (int w = 0; w < helpers; ++w) workers_[static_cast<std::size_t>(w)]->wake();
+    if (n_items >= kWakeMinItems) {
+      for (int w = 0; w < helpers; ++w) workers_[static_cast<std::size_t>(w)]->wake();
+    }
     work();
     wait_done(n_items);
   }
