@@ -68,10 +68,10 @@ def _index_argument(fn: str, name: str, value: Any) -> int:
     if type(value) is not int:
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
             raise TypeError(f"{fn}: {name} must be an int; got {type(value).__name__} {value!r}")
-        value = int(value)
-    if not -(1 << 63) <= value < (1 << 63):
+    index = int(value)
+    if not -(1 << 63) <= index < (1 << 63):
         raise ValueError(f"{fn}: {name} must fit in int64; got {value!r}")
-    return value
+    return index
 
 
 def _real_argument(fn: str, name: str, value: Any) -> float:
