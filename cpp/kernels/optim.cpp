@@ -10,7 +10,7 @@ namespace fastloss {
 namespace FASTLOSS_ISA_NS {
 namespace {
 
-template <class T, bool kMomentum, bool kFirst, bool kNesterov>
+template <class T, bool kDecay, bool kMomentum, bool kFirst, bool kNesterov>
 void sgd_block(const SgdProblem<T>& p, std::int64_t lo, std::int64_t hi) {
   T* __restrict w = p.param;
   const T* __restrict g = p.grad;
@@ -20,7 +20,10 @@ void sgd_block(const SgdProblem<T>& p, std::int64_t lo, std::int64_t hi) {
 #pragma omp simd
   for (std::int64_t i = lo; i < hi; ++i) {
     // torch's order: maximize, then weight decay, then momentum, then the step.
-    T d = sign * g[i] + wd * w[i];
+    // Without weight decay the term is absent (as in torch), not 0 * w: an infinite param
+    // stays infinite instead of turning NaN.
+    T d = sign * g[i];
+    if constexpr (kDecay) d += wd * w[i];
     if constexpr (kMomentum) {
       const T b = kFirst ? d : mom * buf[i] + keep * d;
       buf[i] = b;
@@ -30,11 +33,11 @@ void sgd_block(const SgdProblem<T>& p, std::int64_t lo, std::int64_t hi) {
   }
 }
 
-template <class T>
-void run_sgd(const SgdProblem<T>& p) {
+template <class T, bool kDecay>
+void run_sgd_decay(const SgdProblem<T>& p) {
   auto run = [&](auto momentum, auto first, auto nesterov) {
     blocked_for(p.n, p.n_threads, [&](std::int64_t lo, std::int64_t hi) {
-      sgd_block<T, decltype(momentum)::value, decltype(first)::value, decltype(nesterov)::value>(p, lo, hi);
+      sgd_block<T, kDecay, decltype(momentum)::value, decltype(first)::value, decltype(nesterov)::value>(p, lo, hi);
     });
   };
   using F = std::false_type;
@@ -42,6 +45,12 @@ void run_sgd(const SgdProblem<T>& p) {
   if (!p.momentum_buffer) return run(F{}, F{}, F{});
   if (p.first_step) return p.nesterov ? run(Tr{}, Tr{}, Tr{}) : run(Tr{}, Tr{}, F{});
   return p.nesterov ? run(Tr{}, F{}, Tr{}) : run(Tr{}, F{}, F{});
+}
+
+template <class T>
+void run_sgd(const SgdProblem<T>& p) {
+  if (p.weight_decay != T(0)) return run_sgd_decay<T, true>(p);
+  run_sgd_decay<T, false>(p);
 }
 
 template <class T>

@@ -260,32 +260,35 @@ RowSums<T> sum_exp_range(const ClassProblem<T, I>& p, std::int64_t r, std::int64
       if (pending.dst) stream_copy(pending.dst + j0, pending.src + j0, j1 - j0);
     }
     rs.s += static_cast<double>(cs);
+    // The weighted sums in float64 per term: a float32 product of a tiny (even subnormal) class
+    // weight would lose most of its digits, and the mean divides by the weights' sum.
     if (smooth_sum) {
-      T cw = 0, cwd = 0;
+      double cw = 0, cwd = 0;
       if (w) {
 #pragma omp simd reduction(+ : cw, cwd)
         for (std::int64_t c = k0; c < k1; ++c) {
-          cw += w[c];
-          cwd += w[c] * (x[c] - shift);
+          cw += static_cast<double>(w[c]);
+          cwd += static_cast<double>(w[c]) * static_cast<double>(x[c] - shift);
         }
       } else {
-        cw = static_cast<T>(k1 - k0);
+        cw = static_cast<double>(k1 - k0);
 #pragma omp simd reduction(+ : cwd)
-        for (std::int64_t c = k0; c < k1; ++c) cwd += x[c] - shift;
+        for (std::int64_t c = k0; c < k1; ++c) cwd += static_cast<double>(x[c] - shift);
       }
-      rs.w += static_cast<double>(cw);
-      rs.wd += static_cast<double>(cwd);
+      rs.w += cw;
+      rs.wd += cwd;
     }
     if (y) {
-      T cwq = 0, cwqd = 0;
+      double cwq = 0, cwqd = 0;
 #pragma omp simd reduction(+ : cwq, cwqd)
       for (std::int64_t c = k0; c < k1; ++c) {
-        const T wq_c = (w ? w[c] : T(1)) * (y[c] * sm.keep + sm.spread);
+        const double wq_c = (w ? static_cast<double>(w[c]) : 1.0) *
+                            static_cast<double>(y[c] * sm.keep + sm.spread);
         cwq += wq_c;
-        cwqd += wq_c * (x[c] - shift);
+        cwqd += wq_c * static_cast<double>(x[c] - shift);
       }
-      rs.wq += static_cast<double>(cwq);
-      rs.wqd += static_cast<double>(cwqd);
+      rs.wq += cwq;
+      rs.wqd += cwqd;
     }
   }
   return rs;
@@ -494,8 +497,8 @@ double strided_tile(const ClassProblem<T, I>& p, std::int64_t n, std::int64_t d0
       for (std::int64_t k = 0; k < len; ++k) {
         const double v = xc[k];
         if (v > m[k]) {  // online log-sum-exp update: move the reference to the new max
-          const double d = ref(k) - v;
-          s[k] = s[k] * vecmath::exp(d) + 1.0;
+          const double d = ref(k) - v;  // -inf from ref 0 to v = -1e30 is fine: nothing to rescale yet
+          s[k] = (s[k] != 0.0 ? s[k] * vecmath::exp(d) : 0.0) + 1.0;
           if (wsum[k] != 0.0) wd[k] += wsum[k] * d;
           if (wq[k] != 0.0) wqd[k] += wq[k] * d;
           m[k] = v;
