@@ -207,3 +207,21 @@ def test_none_input_and_target_are_type_errors(f: Callable[..., Any]) -> None:
         f(None, np.zeros(2))
     with _raises(TypeError, r"\btarget\b"):
         f(np.zeros((2, 2)), None)
+
+
+# ------------------------------------------------------------- the thread pool across fork()
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_gets_a_working_pool() -> None:
+    """The child has none of the parent's pool threads: it must start its own, not wait on them."""
+    x = np.linspace(-1, 1, 2**20, dtype=np.float32)
+    want = fl.mse_loss(x, x * 0.5, return_grad=True, n_threads=2)  # the parent's pool is running
+    pid = os.fork()
+    if pid == 0:  # child: exit status 0 only if the threaded call matches, never back to pytest
+        ok = False
+        try:
+            got = fl.mse_loss(x, x * 0.5, return_grad=True, n_threads=2)
+            ok = got[0] == want[0] and np.array_equal(got[1], want[1])
+        finally:
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
