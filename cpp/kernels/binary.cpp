@@ -16,8 +16,8 @@ struct BinaryCrossEntropy {
   static constexpr int kWorkPerElement = 8;  // measured: ~8 ns/element/thread
   static constexpr bool kChecksDomain = true;
   // Out of [0, 1] is an error; NaN is not (it propagates like in every other loss).
-  static bool invalid(T x, T y) { return x < T(0) || x > T(1) || y < T(0) || y > T(1); }
-  static void eval(T x, T y, T w, T, T& loss, T& dloss) {
+  FASTLOSS_FORCE_INLINE static bool invalid(T x, T y) { return x < T(0) || x > T(1) || y < T(0) || y > T(1); }
+  FASTLOSS_FORCE_INLINE static void eval(T x, T y, T w, T, T& loss, T& dloss) {
     // torch clamps each log at -100 so that x in {0, 1} gives a finite loss.
     const T log_x = std::max(vecmath::log(x), T(-100));
     const T log_1mx = std::max(vecmath::log1m_unit(x), T(-100));
@@ -32,8 +32,8 @@ struct BinaryCrossEntropyWithLogits {
   static constexpr bool kUsesWeights = true;
   static constexpr int kWorkPerElement = 8;  // measured: ~8 ns/element/thread
   static constexpr bool kChecksDomain = false;
-  static bool invalid(T, T) { return false; }
-  static void eval(T x, T y, T w, T pw, T& loss, T& dloss) {
+  FASTLOSS_FORCE_INLINE static bool invalid(T, T) { return false; }
+  FASTLOSS_FORCE_INLINE static void eval(T x, T y, T w, T pw, T& loss, T& dloss) {
     // -log sigmoid(x) = log1p(exp(-|x|)) + max(-x, 0): exp never overflows, any logit is finite.
     const T e = vecmath::exp(-std::abs(x));
     const T log_sigmoid_neg = vecmath::log1p_unit(e) + std::max(-x, T(0));  // -log sigmoid(x)

@@ -15,10 +15,12 @@
 #include <type_traits>
 #include <limits>
 
+// Every function here is called inside `#pragma omp simd` loops, which vectorise only if the
+// call is inlined: forced (see FASTLOSS_FORCE_INLINE).
 namespace fastloss::FASTLOSS_ISA_NS::vecmath {
 
 template <class To, class From>
-inline To bit_cast(From v) {
+FASTLOSS_FORCE_INLINE To bit_cast(From v) {
   static_assert(sizeof(To) == sizeof(From));
   To out;
   std::memcpy(&out, &v, sizeof(To));
@@ -73,7 +75,7 @@ struct ExpPoly<double> {
 
 // The last step keeps 1 + r exact-ish, so the rounding error stays below one ulp.
 template <class T>
-inline T exp_reduced(T r) {
+FASTLOSS_FORCE_INLINE T exp_reduced(T r) {
   using P = ExpPoly<T>;
   T q = P::c[P::kTerms - 1];
   for (int i = P::kTerms - 2; i >= 0; --i) q = q * r + P::c[i];
@@ -93,14 +95,14 @@ struct ExpReduction {
 // would be undefined behaviour (the result is garbage then, but the caller's result is NaN or
 // documented as wrong outside the range).
 template <class T>
-inline typename Traits<T>::Int rounded_int(T t) {
+FASTLOSS_FORCE_INLINE typename Traits<T>::Int rounded_int(T t) {
   using Int = typename Traits<T>::Int;
   using UInt = std::make_unsigned_t<Int>;
   return static_cast<Int>(bit_cast<UInt>(t) - bit_cast<UInt>(Traits<T>::kRound));
 }
 
 template <class T>
-inline ExpReduction<T> reduce_exp(T x) {
+FASTLOSS_FORCE_INLINE ExpReduction<T> reduce_exp(T x) {
   using Tr = Traits<T>;
   const T t = x * T(1.44269504088896340736) + Tr::kRound;
   const T n = t - Tr::kRound;
@@ -111,14 +113,14 @@ inline ExpReduction<T> reduce_exp(T x) {
 // from arbitrary bits when exp sees a NaN, and shifting a negative or overflowing signed
 // integer is undefined behaviour.
 template <class T>
-inline T pow2(typename Traits<T>::Int n) {
+FASTLOSS_FORCE_INLINE T pow2(typename Traits<T>::Int n) {
   using Tr = Traits<T>;
   using UInt = std::make_unsigned_t<typename Tr::Int>;
   return bit_cast<T>(static_cast<UInt>((static_cast<UInt>(n) + UInt(Tr::kBias)) << Tr::kMantissa));
 }
 
 template <class T>
-inline T exp(T x) {
+FASTLOSS_FORCE_INLINE T exp(T x) {
   using Tr = Traits<T>;
   using Int = typename Tr::Int;
   // Clamped one unit beyond the finite range, where the scaling below overflows to inf and
@@ -140,7 +142,7 @@ inline T exp(T x) {
 // scaling that subnormal, zero and infinite results need; a third cheaper (cross-entropy's
 // exp(x - max) over a chunk whose range allows it). Outside that range the result is wrong.
 template <class T>
-inline T exp_normal(T x) {
+FASTLOSS_FORCE_INLINE T exp_normal(T x) {
   const ExpReduction<T> red = reduce_exp(x);
   return exp_reduced(red.r) * pow2<T>(red.ni);
 }
@@ -151,7 +153,7 @@ inline T exp_normal(T x) {
 // iterations of the polynomial's long chain (measured 1.25 -> 1.03 ns per float32 exp).
 // Bitwise the same results as two calls.
 template <class T>
-inline void exp_normal_pair(T x0, T x1, T& e0, T& e1) {
+FASTLOSS_FORCE_INLINE void exp_normal_pair(T x0, T x1, T& e0, T& e1) {
   using P = ExpPoly<T>;
   const ExpReduction<T> red0 = reduce_exp(x0), red1 = reduce_exp(x1);
   const T r0 = red0.r, r1 = red1.r;
@@ -166,7 +168,7 @@ inline void exp_normal_pair(T x0, T x1, T& e0, T& e1) {
 }
 
 // log(1 + f) for f in [sqrt(1/2) - 1, sqrt(2) - 1], the log of the reduced mantissa.
-inline float log1p_reduced(float f) {
+FASTLOSS_FORCE_INLINE float log1p_reduced(float f) {
   // Cephes logf: log(1 + f) = f - f^2/2 + f^3 P(f).
   const float z = f * f;
   float p = 7.0376836292e-2f;
@@ -183,15 +185,15 @@ inline float log1p_reduced(float f) {
 
 // log(2^k (1 + f)) + c, where c is a small correction (log1p's rounding error of 1 + x).
 template <class T>
-inline T log_with_exponent(T f, T k, T c);
+FASTLOSS_FORCE_INLINE T log_with_exponent(T f, T k, T c);
 
 template <>
-inline float log_with_exponent(float f, float k, float c) {
+FASTLOSS_FORCE_INLINE float log_with_exponent(float f, float k, float c) {
   return log1p_reduced(f) + (k * Traits<float>::kLn2Lo + c) + k * Traits<float>::kLn2Hi;
 }
 
 template <>
-inline double log_with_exponent(double f, double k, double c) {
+FASTLOSS_FORCE_INLINE double log_with_exponent(double f, double k, double c) {
   // fdlibm's method: with s = f / (2 + f), log(1 + f) = f - hfsq + s (hfsq + R(s^2)),
   // R a minimax polynomial; k ln2 added in two parts.
   const double s = f / (2.0 + f), z = s * s, w = z * z;
@@ -207,7 +209,7 @@ inline double log_with_exponent(double f, double k, double c) {
 // Unsigned shifts and the 2^mantissa trick for int -> float keep every step vectorisable with
 // AVX2 (no 64-bit arithmetic shift or int64 -> double conversion there).
 template <class T>
-inline void split_exponent(T x, T& f, T& k) {
+FASTLOSS_FORCE_INLINE void split_exponent(T x, T& f, T& k) {
   using Tr = Traits<T>;
   using UInt = std::make_unsigned_t<typename Tr::Int>;
   const UInt bits = bit_cast<UInt>(x);
@@ -223,7 +225,7 @@ inline void split_exponent(T x, T& f, T& k) {
 
 // log(x) + c for a correction c much smaller than ulp(log x) (0 for a plain log).
 template <class T>
-inline T log_plus(T x, T c) {
+FASTLOSS_FORCE_INLINE T log_plus(T x, T c) {
   // Subnormals: scale into the normal range first.
   const bool sub = x < std::numeric_limits<T>::min();
   T f, k;
@@ -237,14 +239,14 @@ inline T log_plus(T x, T c) {
 }
 
 template <class T>
-inline T log(T x) {
+FASTLOSS_FORCE_INLINE T log(T x) {
   return log_plus(x, T(0));
 }
 
 // log(1 + x) accurate for small x: u = 1 + x rounds, and x - (u - 1) is that rounding error,
 // whose first-order effect on the log, (x - (u - 1)) / u, joins the sum before its last rounding.
 template <class T>
-inline T log1p(T x) {
+FASTLOSS_FORCE_INLINE T log1p(T x) {
   const T u = T(1) + x;
   const T y = log_plus(u, (x - (u - T(1))) / u);
   return u == T(1) ? x : (u == std::numeric_limits<T>::infinity() ? u : y);
@@ -254,7 +256,7 @@ inline T log1p(T x) {
 // The general log1p's special cases and its rounding correction drop out: for e <= sqrt(2) - 1 the
 // reduced argument is e itself, exactly; above it, 1 + e = 2 (1 + (e - 1) / 2). Within 1.5 ulp.
 template <class T>
-inline T log1p_unit(T e) {
+FASTLOSS_FORCE_INLINE T log1p_unit(T e) {
   const bool high = e > T(0.41421356237309504880);
   const T f = high ? (e - T(1)) * T(0.5) : e;
   return log_with_exponent(f, high ? T(1) : T(0), T(0));
@@ -265,7 +267,7 @@ inline T log1p_unit(T e) {
 // 1 - x = 2^-1 (1 + (1 - 2x)) with 1 - 2x exact; above 1/2, 1 - x itself is exact (Sterbenz)
 // and is split like any log argument. Measured within 0.9 ulp (float32 and float64); log(0) = -inf.
 template <class T>
-inline T log1m_unit(T x) {
+FASTLOSS_FORCE_INLINE T log1m_unit(T x) {
   const T u = T(1) - x;
   T f, k;
   split_exponent(u, f, k);
