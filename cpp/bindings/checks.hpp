@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <initializer_list>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -235,45 +236,64 @@ inline bool same_view(const py::array& a, const py::array& b) {
 // judges) with an input or with another output, with one exception: `args[alias_out]` may be
 // the very same view as `args[alias_in]` (grad_out=input: the gradient overwrites the input;
 // the kernels read each part of the input before they write its gradient). Inputs may overlap
-// each other. ValueError naming both arguments, raised before anything is written. Sorted by
-// address, so a list of thousands of arrays (an optimizer step) costs n log n.
-inline void check_no_overlap(const char* fn, const std::vector<ArrayArg>& args, int alias_in = -1,
+// each other. ValueError naming both arguments, raised before anything is written. A loss call
+// has a handful of arrays: compared pairwise on the stack (this runs on every call; heap
+// vectors cost a tiny call a quarter of its time). A long list (an optimizer step over
+// thousands of params) is sorted by address and swept: n log n.
+inline void check_no_overlap(const char* fn, const ArrayArg* args, std::size_t count, int alias_in = -1,
                              int alias_out = -1) {
   struct Entry {
     ByteSpan span;
     int arg;
   };
-  std::vector<Entry> entries;
-  entries.reserve(args.size());
-  for (std::size_t i = 0; i < args.size(); ++i) {
+  constexpr std::size_t kSmall = 12;
+  Entry small[kSmall];
+  std::vector<Entry> large;
+  Entry* entries = small;
+  if (count > kSmall) {
+    large.resize(count);
+    entries = large.data();
+  }
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < count; ++i) {
     if (!py::isinstance<py::array>(args[i].obj)) continue;
     const ByteSpan span = byte_span(py::reinterpret_borrow<py::array>(args[i].obj));
-    if (span.hi > span.lo) entries.push_back({span, static_cast<int>(i)});
+    if (span.hi > span.lo) entries[n++] = {span, static_cast<int>(i)};
   }
-  if (entries.size() < 2) return;
-  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.span.lo < b.span.lo; });
-  const bool alias_ok = alias_in >= 0 && alias_out >= 0 &&
-                        py::isinstance<py::array>(args[alias_in].obj) && py::isinstance<py::array>(args[alias_out].obj) &&
-                        same_view(py::reinterpret_borrow<py::array>(args[alias_in].obj),
-                                  py::reinterpret_borrow<py::array>(args[alias_out].obj));
+  const auto check_pair = [&](const Entry& e1, const Entry& e2) {
+    if (e1.span.hi <= e2.span.lo || e2.span.hi <= e1.span.lo) return;
+    const ArrayArg &a = args[static_cast<std::size_t>(e1.arg)], &b = args[static_cast<std::size_t>(e2.arg)];
+    if (!a.output && !b.output) return;
+    const bool alias_pair = (e1.arg == alias_in && e2.arg == alias_out) || (e1.arg == alias_out && e2.arg == alias_in);
+    if (alias_pair && same_view(py::reinterpret_borrow<py::array>(a.obj), py::reinterpret_borrow<py::array>(b.obj))) {
+      return;
+    }
+    const ArrayArg& out = a.output ? a : b;
+    const ArrayArg& other = a.output ? b : a;
+    throw py::value_error(std::string(fn) + ": " + out.name + " shares memory with " + other.name +
+                          "; an output may not overlap an input or another output (only grad_out may be the very "
+                          "input array, to overwrite it with the gradient)");
+  };
+  if (n <= kSmall) {
+    for (std::size_t i = 0; i < n; ++i) {
+      for (std::size_t j = i + 1; j < n; ++j) check_pair(entries[i], entries[j]);
+    }
+    return;
+  }
+  std::sort(entries, entries + n, [](const Entry& a, const Entry& b) { return a.span.lo < b.span.lo; });
   std::vector<const Entry*> open;  // entries whose span reaches past the current start
-  for (const Entry& e : entries) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const Entry& e = entries[i];
     open.erase(std::remove_if(open.begin(), open.end(), [&](const Entry* o) { return o->span.hi <= e.span.lo; }),
                open.end());
-    for (const Entry* o : open) {
-      const ArrayArg &a = args[static_cast<std::size_t>(o->arg)], &b = args[static_cast<std::size_t>(e.arg)];
-      if (!a.output && !b.output) continue;
-      const bool allowed = alias_ok && ((o->arg == alias_in && e.arg == alias_out) ||
-                                        (o->arg == alias_out && e.arg == alias_in));
-      if (allowed) continue;
-      const ArrayArg& out = a.output ? a : b;
-      const ArrayArg& other = a.output ? b : a;
-      throw py::value_error(std::string(fn) + ": " + out.name + " shares memory with " + other.name +
-                            "; an output may not overlap an input or another output (only grad_out may be the very "
-                            "input array, to overwrite it with the gradient)");
-    }
+    for (const Entry* o : open) check_pair(*o, e);
     open.push_back(&e);
   }
+}
+
+inline void check_no_overlap(const char* fn, std::initializer_list<ArrayArg> args, int alias_in = -1,
+                             int alias_out = -1) {
+  check_no_overlap(fn, args.begin(), args.size(), alias_in, alias_out);
 }
 
 }  // namespace fastloss::bindings

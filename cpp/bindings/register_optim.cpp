@@ -70,7 +70,7 @@ void register_optim(py::module_& m) {
         std::vector<ArrayArg> args;
         args.reserve(arrays.size());
         for (const auto& [name, obj, output] : arrays) args.push_back({name.c_str(), obj, output});
-        check_no_overlap(fn.c_str(), args);
+        check_no_overlap(fn.c_str(), args.data(), args.size());
       },
       py::arg("fn"), py::arg("arrays"),
       "ValueError if an output (name, array, True) shares memory with any other array of the list.");
