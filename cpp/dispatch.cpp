@@ -1,21 +1,19 @@
 // CPU feature detection and the per-ISA kernel tables (the NumPy / PyTorch approach: every
-// kernel compiled once per level, the best level the CPU runs picked once at import).
+// kernel compiled once per level, the best level the CPU runs picked once at import), and the
+// registry of elementwise losses per level. Nothing else: the tuning thresholds are in tuning.cpp.
 #include "fastloss/dispatch.hpp"
 
-#include <unistd.h>
-
-#include <atomic>
+#include <algorithm>
 #include <cstdlib>
-#include <fstream>
+#include <stdexcept>
 #include <string>
-
-#include "fastloss/parallel.hpp"
-#include "fastloss/streaming.hpp"
+#include <vector>
 
 namespace fastloss {
 namespace {
 
-#define FASTLOSS_FILL_SLOT(slot, ret, name, ...) table.slot = &ns::name;
+#define FASTLOSS_FILL_ONE(T, suffix, ret, name, Problem) table.suffix.name = &ns::name<T>;
+#define FASTLOSS_FILL_SLOT(ret, name, Problem) FASTLOSS_FOR_EACH_FLOAT(FASTLOSS_FILL_ONE, ret, name, Problem)
 
 template <int kLevel>
 struct TableOf;
@@ -67,10 +65,33 @@ int level_index(const std::string& name) {
   return -1;
 }
 
+// The elementwise losses each level's kernel files registered while the module was loaded.
+std::vector<ElementwiseLoss>& registry(int level) {
+  static std::vector<ElementwiseLoss> losses[3];
+  return losses[level];
+}
+
+// Sorts each level's losses by name and checks that every level has the same ones (the same
+// kernel files are compiled for each), so an index means the same loss at every level.
+void finish_registration() {
+  for (int level = 0; level < 3; ++level) {
+    std::sort(registry(level).begin(), registry(level).end(),
+              [](const ElementwiseLoss& a, const ElementwiseLoss& b) { return a.name < b.name; });
+  }
+  for (int level = 1; level <= cpu_level(); ++level) {
+    const auto &base = registry(0), &other = registry(level);
+    const bool same = base.size() == other.size() &&
+                      std::equal(base.begin(), base.end(), other.begin(),
+                                 [](const ElementwiseLoss& a, const ElementwiseLoss& b) { return a.name == b.name; });
+    if (!same) throw std::logic_error(std::string("fastloss: elementwise losses differ at level ") + kLevelNames[level]);
+  }
+}
+
 struct State {
   int level;
   KernelTable table;
   State() {
+    finish_registration();
     level = cpu_level();
     // FASTLOSS_SIMD lowers the level (for testing and for comparing paths); it never raises it.
     if (const char* forced = std::getenv("FASTLOSS_SIMD")) {
@@ -90,6 +111,13 @@ State& state() {
 
 const KernelTable& kernels() { return state().table; }
 
+const std::vector<ElementwiseLoss>& elementwise_losses() { return registry(state().level); }
+
+bool register_elementwise_loss(int level, ElementwiseLoss loss) {
+  registry(level).push_back(std::move(loss));
+  return true;
+}
+
 std::string simd_level() { return kLevelNames[state().level]; }
 
 std::vector<std::string> supported_simd_levels() {
@@ -104,53 +132,6 @@ bool set_simd_level(const std::string& name) {
   state().table = table_for(wanted);
   state().level = wanted;
   return true;
-}
-
-namespace {
-
-// The size of the highest cache level of CPU 0: Linux's sysfs, which reports what this CPU
-// shares (8 MiB per core complex on the development machine, where sysconf says 64 MiB for
-// the whole socket), else sysconf, else 32 MiB.
-std::int64_t last_level_cache_bytes() {
-  std::int64_t best = -1;
-  for (int index = 0; index < 8; ++index) {
-    const std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(index) + "/";
-    std::ifstream level_file(dir + "level"), size_file(dir + "size");
-    int level = 0;
-    std::string size;
-    if (!(level_file >> level) || !(size_file >> size) || size.empty()) break;
-    std::int64_t bytes = std::atoll(size.c_str());
-    if (size.back() == 'K') bytes <<= 10;
-    if (size.back() == 'M') bytes <<= 20;
-    if (bytes > 0) best = bytes;  // indices go up by level
-  }
-#if defined(_SC_LEVEL3_CACHE_SIZE)
-  if (best <= 0) best = sysconf(_SC_LEVEL3_CACHE_SIZE);
-  if (best <= 0) best = sysconf(_SC_LEVEL2_CACHE_SIZE);
-#endif
-  return best > 0 ? best : std::int64_t{32} << 20;
-}
-
-std::atomic<std::int64_t>& streaming_bytes() {
-  static std::atomic<std::int64_t> bytes{last_level_cache_bytes()};
-  return bytes;
-}
-
-std::atomic<std::int64_t>& parallel_work() {
-  static std::atomic<std::int64_t> elements{kDefaultMinParallelWork};
-  return elements;
-}
-
-}  // namespace
-
-std::int64_t min_parallel_work() { return parallel_work().load(std::memory_order_relaxed); }
-void set_min_parallel_work(std::int64_t elements) {
-  parallel_work().store(elements < 0 ? kDefaultMinParallelWork : elements, std::memory_order_relaxed);
-}
-
-std::int64_t streaming_threshold() { return streaming_bytes().load(std::memory_order_relaxed); }
-void set_streaming_threshold(std::int64_t bytes) {
-  streaming_bytes().store(bytes < 0 ? last_level_cache_bytes() : bytes, std::memory_order_relaxed);
 }
 
 }  // namespace fastloss

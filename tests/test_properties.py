@@ -113,10 +113,9 @@ def budget(test: str) -> settings:
 # ------------------------------------------------------------------------ draw domains
 SHAPES = hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=5)
 SEEDS = st.integers(0, 2**32 - 1)
-#: every integer dtype a class target may have; the library reads int32 / int64 today (API.md:
-#: "until the API issue lands"), every other one must be a TypeError naming 'target'.
+#: every integer dtype a class target may have: all are read natively by the kernels.
 INT_DTYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
-SUPPORTED_TARGET_DTYPES = ("int32", "int64")
+SUPPORTED_TARGET_DTYPES = INT_DTYPES
 #: n_threads: None or any positive int, however large (clamped to the usable CPUs)
 GOOD_THREADS = (None, 1, 2, 3, np.int64(2), 2**31, 2**40, 2**63, 2**100)
 BAD_THREADS = ((True, TypeError), (False, TypeError), (1.5, TypeError), (2.0, TypeError), ("2", TypeError),
@@ -504,7 +503,7 @@ def elementwise_value_errors(case: AnyCase, x: Any, y: Any) -> Expected:
 
 
 def class_target_errors(case: ClassCase, x: Any, y: Any, opts: Dict[str, Any]) -> Expected:
-    """Class-index targets: int32 / int64 only (TypeError naming 'target'); a counted index
+    """Class-index targets: any integer dtype (TypeError naming 'target' otherwise); a counted index
     outside [0, C) is an IndexError (padding masked by lengths and ignore_index never count)."""
     y = np.asarray(y)
     if not case.class_targets:
@@ -517,12 +516,17 @@ def class_target_errors(case: ClassCase, x: Any, y: Any, opts: Dict[str, Any]) -
     ii = opts.get("ignore_index", -100)
     if not isinstance(ii, (int, np.integer)) or isinstance(ii, bool) or not -(2**63) <= int(ii) < 2**63:
         ii = None  # a bad ignore_index: its own error, or an IndexError for any out-of-range target
-    t = y.astype(np.int64)
+    # Compared by value: a uint64 index beyond int64 is out of range and never ignore_index
+    # (its int64 cast could be).
+    huge = y > np.iinfo(np.int64).max if y.dtype == np.uint64 else np.zeros(y.shape, bool)
+    t = np.where(huge, np.int64(-1), y.astype(np.int64))
     if case.spec.sequence and opts.get("lengths") is not None:
+        huge = huge & (ref.mask_lengths(np.zeros(t.shape, np.int64), opts["lengths"], -1) == 0)
         t = ref.mask_lengths(t, opts["lengths"], -100 if ii is None else ii)
         counted = t != (-100 if ii is None else ii)
     else:
         counted = np.ones(t.shape, bool) if ii is None else t != ii
+    counted = counted | huge
     if np.any(counted & ((t < 0) | (t >= C))):
         return [Err(IndexError)]
     return []

@@ -119,7 +119,7 @@ def test_padding_is_not_validated_but_counted_steps_are(bad_length_value: int) -
 
 
 # ------------------------------------------------------------------ target dtypes
-@pytest.mark.parametrize("bad_dtype", ["int16", "int8", "uint8", "uint32", "uint64", "bool", "float16", "complex128"])
+@pytest.mark.parametrize("bad_dtype", ["bool", "float16", "complex128", ">i8"])
 @plain_cases
 def test_target_of_another_dtype_is_type_error(case: ClassCase, bad_dtype: str) -> None:
     x, y, _ = _data(case)
@@ -146,7 +146,7 @@ def test_float_target_where_only_class_indices_are_allowed(name: str) -> None:
     case = ClassCase(CLASS_SPEC_BY_NAME[name], "plain")
     x, y, _ = _data(case)
     for tgt in (np.full(x.shape, 1.0 / x.shape[-1]), y.astype(np.float64)):
-        with raises(TypeError, r"\btarget\b", "float64", "int64"):
+        with raises(TypeError, r"\btarget\b", "float64", "integer"):
             case.call(x, tgt, {})
 
 
@@ -154,7 +154,7 @@ def test_float_target_where_only_class_indices_are_allowed(name: str) -> None:
 @plain_cases
 def test_non_float_logits_is_type_error(case: ClassCase, bad_dtype: str) -> None:
     x, y, _ = _data(case)
-    with raises(TypeError, r"\binput\b", bad_dtype):
+    with raises(TypeError, r"\b(input|logits)\b", bad_dtype):
         case.call(np.ones(x.shape, bad_dtype), y, {})
 
 

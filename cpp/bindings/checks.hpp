@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "fastloss/kernel_table.hpp"
+
 namespace fastloss::bindings {
 
 namespace py = pybind11;
@@ -69,6 +71,48 @@ py::object numpy_scalar(double value) {
   PyObject* scalar = PyObject_GetItem(holder->ptr(), empty_index->ptr());
   if (!scalar) throw py::error_already_set();
   return py::reinterpret_steal<py::object>(scalar);
+}
+
+// The single dtype dispatch point: f(T{}) for `a`'s float type T (one of FASTLOSS_FOR_EACH_FLOAT),
+// else a TypeError naming the argument, the float types and `a`'s dtype.
+template <class F>
+decltype(auto) visit_float(const char* fn, const char* name, const py::array& a, F&& f) {
+#define FASTLOSS_VISIT_FLOAT(T, suffix, ...) \
+  if (has_dtype<T>(a)) return f(T{});
+  FASTLOSS_FOR_EACH_FLOAT(FASTLOSS_VISIT_FLOAT, )
+#undef FASTLOSS_VISIT_FLOAT
+  std::string types;
+#define FASTLOSS_FLOAT_NAME(T, suffix, ...) \
+  types += (types.empty() ? "" : " or ") + py::str(py::dtype::of<T>()).cast<std::string>();
+  FASTLOSS_FOR_EACH_FLOAT(FASTLOSS_FLOAT_NAME, )
+#undef FASTLOSS_FLOAT_NAME
+  throw py::type_error(std::string(fn) + ": " + name + " must be a " + types + " array; got dtype " + dtype_str(a));
+}
+
+// Class-index targets: any integer dtype, read by the kernel where they lie. Sets `out` and
+// returns true if `a` has an integer dtype (native byte order).
+inline bool class_targets(const py::array& a, ClassTargets& out) {
+  using K = ClassTargets::Kind;
+  K kind;
+  if (has_dtype<std::int64_t>(a)) kind = K::I64;
+  else if (has_dtype<std::int32_t>(a)) kind = K::I32;
+  else if (has_dtype<std::uint8_t>(a)) kind = K::U8;
+  else if (has_dtype<std::int8_t>(a)) kind = K::I8;
+  else if (has_dtype<std::int16_t>(a)) kind = K::I16;
+  else if (has_dtype<std::uint16_t>(a)) kind = K::U16;
+  else if (has_dtype<std::uint32_t>(a)) kind = K::U32;
+  else if (has_dtype<std::uint64_t>(a)) kind = K::U64;
+  else return false;
+  out.data = a.data();
+  out.kind = kind;
+  return true;
+}
+
+// A reduction code from Python (_core.reductions maps the names to codes) that `allowed` has.
+inline Reduction reduction_arg(const char* fn, int code, std::initializer_list<Reduction> allowed) {
+  for (const Reduction r : allowed)
+    if (static_cast<int>(r) == code) return r;
+  throw py::value_error(std::string(fn) + ": reduction code " + std::to_string(code) + " is not one of this loss's");
 }
 
 inline std::int64_t element_count(const std::vector<std::int64_t>& shape) {

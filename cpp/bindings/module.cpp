@@ -11,7 +11,6 @@ namespace py = pybind11;
 
 namespace fastloss::bindings {
 void register_elementwise(py::module_& m);
-void register_binary(py::module_& m);
 void register_softmax_ce(py::module_& m);
 void register_optim(py::module_& m);
 void register_mathfuncs(py::module_& m);
@@ -20,10 +19,12 @@ void register_mathfuncs(py::module_& m);
 PYBIND11_MODULE(_core, m) {
   m.doc() = "fastloss native kernels (private: use the functions in fastloss)";
   fastloss::bindings::register_elementwise(m);
-  fastloss::bindings::register_binary(m);
   fastloss::bindings::register_softmax_ce(m);
   fastloss::bindings::register_optim(m);
   fastloss::bindings::register_mathfuncs(m);
+  py::dict reductions;  // the one list of reduction names and codes, for python/fastloss
+  for (int code = 0; code < fastloss::kReductionCount; ++code) reductions[fastloss::kReductionNames[code]] = code;
+  m.attr("reductions") = reductions;
   m.def(
       "max_threads", [] { return std::min(fastloss::default_threads(), fastloss::usable_cpus()); },
       "The default thread count: OpenMP's (OMP_NUM_THREADS, threadpoolctl), at most the usable CPUs.");

@@ -37,9 +37,7 @@ void register_mathfuncs(py::module_& m) {
       "vector_math",
       [](const std::string& name, const py::array& x, int n_threads) {
         const MathFunction f = math_function(name);
-        if (has_dtype<float>(x)) return apply<float>(f, x, n_threads);
-        if (has_dtype<double>(x)) return apply<double>(f, x, n_threads);
-        throw py::type_error("vector_math: x must be a float32 or float64 array; got dtype " + dtype_str(x));
+        return visit_float("vector_math", "x", x, [&](auto t) { return apply<decltype(t)>(f, x, n_threads); });
       },
       py::arg("function"), py::arg("x"), py::arg("n_threads") = 0);
 }

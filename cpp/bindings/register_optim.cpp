@@ -80,15 +80,10 @@ void register_optim(py::module_& m) {
          double weight_decay, bool nesterov, bool maximize, bool first_step, int n_threads) {
         check_no_overlap("sgd_step", {{"param", param, true}, {"grad", grad_given}, {"momentum_buffer", buffer, true}});
         const py::array grad = c_contiguous(std::move(grad_given));  // params are checked: updated in place
-        if (has_dtype<float>(param)) {
-          sgd_update_typed<float>(param, grad, buffer, lr, momentum, dampening, weight_decay, nesterov, maximize,
-                                  first_step, n_threads);
-        } else if (has_dtype<double>(param)) {
-          sgd_update_typed<double>(param, grad, buffer, lr, momentum, dampening, weight_decay, nesterov, maximize,
-                                   first_step, n_threads);
-        } else {
-          throw py::type_error("sgd_step: params must be float32 or float64 arrays; got dtype " + dtype_str(param));
-        }
+        visit_float("sgd_step", "param", param, [&](auto t) {
+          sgd_update_typed<decltype(t)>(param, grad, buffer, lr, momentum, dampening, weight_decay, nesterov,
+                                        maximize, first_step, n_threads);
+        });
       },
       py::arg("param"), py::arg("grad"), py::arg("momentum_buffer"), py::arg("lr"), py::arg("momentum"),
       py::arg("dampening"), py::arg("weight_decay"), py::arg("nesterov"), py::arg("maximize"), py::arg("first_step"),
@@ -97,9 +92,8 @@ void register_optim(py::module_& m) {
       "sum_squares",
       [](py::array w_given, double grad_scale, bool want_grad, int n_threads) {
         const py::array w = c_contiguous(std::move(w_given));
-        if (has_dtype<float>(w)) return sum_squares_typed<float>(w, grad_scale, want_grad, n_threads);
-        if (has_dtype<double>(w)) return sum_squares_typed<double>(w, grad_scale, want_grad, n_threads);
-        throw py::type_error("l2_penalty: params must be float32 or float64 arrays; got dtype " + dtype_str(w));
+        return visit_float("l2_penalty", "params", w,
+                           [&](auto t) { return sum_squares_typed<decltype(t)>(w, grad_scale, want_grad, n_threads); });
       },
       py::arg("w"), py::arg("grad_scale"), py::arg("want_grad"), py::arg("n_threads"));
 }

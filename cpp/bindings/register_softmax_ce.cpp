@@ -8,9 +8,6 @@
 namespace fastloss::bindings {
 namespace {
 
-// Reduction codes shared with python/fastloss/functional.py.
-enum ClassReduction : int { kNone = 0, kMean = 1, kSum = 2, kBatchMean = 3, kSequence = 4 };
-
 struct ClassCall {
   const char* fn;
   py::array input, target;  // C-contiguous (c_contiguous), like every array operand
@@ -33,83 +30,119 @@ struct RowLayout {
   std::int64_t batch = 1, steps = 1;
 };
 
-template <class T, class I>
-py::tuple run_class(const ClassCall& c, const RowLayout& lay, const I* class_target, const T* prob_target) {
-  const char* fn = c.fn;
-  const auto input_shape = shape_of(c.input);
-  ClassProblem<T, I> p;
+// The per-class weight: (C,) of the input's dtype.
+template <class T>
+const T* class_weight(const ClassCall& c, const RowLayout& lay) {
+  if (c.weight.is_none()) return nullptr;
+  const auto w = py::reinterpret_borrow<py::array>(c.weight);
+  require_input_dtype<T>(c.fn, "weight", w);
+  if (shape_of(w) != std::vector<std::int64_t>{lay.classes}) {
+    throw py::value_error(std::string(c.fn) + ": weight must have shape (" + std::to_string(lay.classes) +
+                          ",), one value per class; got shape " + shape_str(shape_of(w)));
+  }
+  return static_cast<const T*>(w.data());
+}
+
+// The sequence lengths: int64 (B,), each in [0, T].
+const std::int64_t* sequence_lengths(const ClassCall& c, const RowLayout& lay) {
+  if (c.lengths.is_none()) return nullptr;
+  const auto len = py::reinterpret_borrow<py::array>(c.lengths);
+  if (!has_dtype<std::int64_t>(len) || shape_of(len) != std::vector<std::int64_t>{lay.batch} ||
+      !is_c_contiguous(len)) {
+    throw py::value_error(std::string(c.fn) + ": lengths must be an integer array of shape (" +
+                          std::to_string(lay.batch) + ",); got " + dtype_str(len) + " array of shape " +
+                          shape_str(shape_of(len)));
+  }
+  const auto* lengths = static_cast<const std::int64_t*>(len.data());
+  for (std::int64_t b = 0; b < lay.batch; ++b) {
+    if (lengths[b] < 0 || lengths[b] > lay.steps) {
+      throw py::value_error(std::string(c.fn) + ": lengths must be in [0, " + std::to_string(lay.steps) + "]; got " +
+                            std::to_string(lengths[b]) + " at index (" + std::to_string(b) + ",)");
+    }
+  }
+  return lengths;
+}
+
+// The problem's inputs and settings, checked; outputs are set by run_class.
+template <class T>
+ClassProblem<T> class_problem(const ClassCall& c, const RowLayout& lay, ClassTargets targets, const T* probs) {
+  ClassProblem<T> p;
   p.input = static_cast<const T*>(c.input.data());
   p.outer = lay.outer;
   p.classes = lay.classes;
   p.inner = lay.inner;
-  p.target = class_target;
-  p.target_probs = prob_target;
+  p.target = targets;
+  p.target_probs = probs;
   p.ignore_index = c.ignore_index;
   p.log_probs = c.log_probs;
   p.n_threads = c.n_threads;
-  const std::int64_t rows = p.rows();
-
   if (!(c.label_smoothing >= 0.0 && c.label_smoothing <= 1.0)) {
-    throw py::value_error(std::string(fn) + ": label_smoothing must be in [0, 1]; got " +
+    throw py::value_error(std::string(c.fn) + ": label_smoothing must be in [0, 1]; got " +
                           py::repr(py::float_(c.label_smoothing)).cast<std::string>());
   }
   p.label_smoothing = static_cast<T>(c.label_smoothing);
-  if (!c.weight.is_none()) {
-    const auto w = py::reinterpret_borrow<py::array>(c.weight);
-    require_input_dtype<T>(fn, "weight", w);
-    if (shape_of(w) != std::vector<std::int64_t>{lay.classes}) {
-      throw py::value_error(std::string(fn) + ": weight must have shape (" + std::to_string(lay.classes) +
-                            ",), one value per class; got shape " + shape_str(shape_of(w)));
-    }
-    p.weight = static_cast<const T*>(w.data());
-  }
-  if (!c.lengths.is_none()) {
-    const auto len = py::reinterpret_borrow<py::array>(c.lengths);
-    if (!has_dtype<std::int64_t>(len) || shape_of(len) != std::vector<std::int64_t>{lay.batch} ||
-        !is_c_contiguous(len)) {
-      throw py::value_error(std::string(fn) + ": lengths must be an integer array of shape (" +
-                            std::to_string(lay.batch) + ",); got " + dtype_str(len) + " array of shape " +
-                            shape_str(shape_of(len)));
-    }
-    p.lengths = static_cast<const std::int64_t*>(len.data());
-    for (std::int64_t b = 0; b < lay.batch; ++b) {
-      if (p.lengths[b] < 0 || p.lengths[b] > lay.steps) {
-        throw py::value_error(std::string(fn) + ": lengths must be in [0, " + std::to_string(lay.steps) + "]; got " +
-                              std::to_string(p.lengths[b]) + " at index (" + std::to_string(b) + ",)");
-      }
-    }
-    p.seq_len = lay.steps;
-  }
-  if (lay.classes == 0 && rows > 0) throw py::value_error(std::string(fn) + ": input has no classes (C = 0)");
+  p.weight = class_weight<T>(c, lay);
+  p.lengths = sequence_lengths(c, lay);
+  if (p.lengths) p.seq_len = lay.steps;
+  if (lay.classes == 0 && p.rows() > 0) throw py::value_error(std::string(c.fn) + ": input has no classes (C = 0)");
+  return p;
+}
 
-  // Validate class indices before touching the logits; the same pass gives the weighted count.
+// Validates the class indices before the logits are touched; the same pass gives the weighted
+// count of the rows that count (the "mean" denominator).
+template <class T>
+double checked_weight_sum(const ClassCall& c, const RowLayout& lay, const ClassProblem<T>& p) {
   const TargetSummary summary = summarize_targets(p);
   if (summary.first_bad >= 0) {
-    throw py::index_error(std::string(fn) + ": target " + std::to_string(summary.bad_value) + " at index " +
+    const std::string value = py::str(c.target.attr("item")(summary.first_bad)).cast<std::string>();
+    throw py::index_error(std::string(c.fn) + ": target " + value + " at index " +
                           index_str(summary.first_bad, lay.row_shape) + " is out of range for " +
                           std::to_string(lay.classes) + " classes (expected 0 <= target < " +
                           std::to_string(lay.classes) + ", or ignore_index=" + std::to_string(c.ignore_index) + ")");
   }
-  const int red = c.reduction;
+  return summary.weight_sum;
+}
+
+// The per-row losses reduced into the returned loss ("none": per row, "sequence": per sequence).
+template <class T>
+void write_row_losses(Reduction red, const RowLayout& lay, const std::vector<double>& row_loss, T* loss_buf) {
+  if (red == Reduction::None) {
+    for (std::size_t i = 0; i < row_loss.size(); ++i) loss_buf[i] = static_cast<T>(row_loss[i]);
+    return;
+  }
+  for (std::int64_t b = 0; b < lay.batch; ++b) {
+    double acc = 0.0;
+    for (std::int64_t t = 0; t < lay.steps; ++t) acc += row_loss[static_cast<std::size_t>(b * lay.steps + t)];
+    loss_buf[b] = static_cast<T>(acc);
+  }
+}
+
+template <class T>
+py::tuple run_class(const ClassCall& c, const RowLayout& lay, ClassTargets targets, const T* probs) {
+  const char* fn = c.fn;
+  ClassProblem<T> p = class_problem<T>(c, lay, targets, probs);
+  const double weight_sum = checked_weight_sum(c, lay, p);
+  const auto red = static_cast<Reduction>(c.reduction);
   double denom = 1.0;
-  if (red == kMean) denom = summary.weight_sum;  // probability targets: the row count
-  if (red == kBatchMean) denom = static_cast<double>(lay.batch);
-  const bool per_row_out = red == kNone || red == kSequence;
-  const std::vector<std::int64_t> loss_shape =
-      red == kNone ? lay.row_shape : red == kSequence ? std::vector<std::int64_t>{lay.batch} : std::vector<std::int64_t>{};
+  if (red == Reduction::Mean) denom = weight_sum;  // probability targets: the row count
+  if (red == Reduction::BatchMean) denom = static_cast<double>(lay.batch);
+  const bool per_row_out = red == Reduction::None || red == Reduction::Sequence;
+  const std::vector<std::int64_t> loss_shape = red == Reduction::None       ? lay.row_shape
+                                               : red == Reduction::Sequence ? std::vector<std::int64_t>{lay.batch}
+                                                                            : std::vector<std::int64_t>{};
 
   py::object loss_obj = c.out;
   T* loss_buf = per_row_out ? output_or_new<T>(fn, "out", c.out, loss_shape, loss_obj)
                             : output_buffer<T>(fn, "out", c.out, loss_shape);
-  std::vector<double> row_loss(per_row_out ? static_cast<std::size_t>(rows) : 0);
+  std::vector<double> row_loss(per_row_out ? static_cast<std::size_t>(p.rows()) : 0);
   if (per_row_out) p.row_loss = row_loss.data();
 
   py::object grad_obj = py::none();
   check_grad_out_needs_grad(fn, c.return_grad, c.grad_out);
   if (c.return_grad) {
-    p.grad = output_or_new<T>(fn, "grad_out", c.grad_out, input_shape, grad_obj);
+    p.grad = output_or_new<T>(fn, "grad_out", c.grad_out, shape_of(c.input), grad_obj);
     p.grad_output = grad_output_array<T>(fn, c.grad_output, per_row_out, loss_shape, c.input);
-    if (p.grad_output) p.grad_group = red == kSequence ? lay.steps : 1;
+    if (p.grad_output) p.grad_group = red == Reduction::Sequence ? lay.steps : 1;
     else p.grad_scale = static_cast<T>(c.grad_output.cast<double>() / denom);
   }
 
@@ -118,14 +151,8 @@ py::tuple run_class(const ClassCall& c, const RowLayout& lay, const I* class_tar
     py::gil_scoped_release release;
     r = softmax_ce_kernel(p);
   }
-  if (red == kNone) {
-    for (std::int64_t i = 0; i < rows; ++i) loss_buf[i] = static_cast<T>(row_loss[static_cast<std::size_t>(i)]);
-  } else if (red == kSequence) {
-    for (std::int64_t b = 0; b < lay.batch; ++b) {
-      double acc = 0.0;
-      for (std::int64_t t = 0; t < lay.steps; ++t) acc += row_loss[static_cast<std::size_t>(b * lay.steps + t)];
-      loss_buf[b] = static_cast<T>(acc);
-    }
+  if (per_row_out) {
+    write_row_losses(red, lay, row_loss, loss_buf);
   } else {
     const double value = r.sum / denom;
     if (loss_buf) *loss_buf = static_cast<T>(value);
@@ -134,38 +161,29 @@ py::tuple run_class(const ClassCall& c, const RowLayout& lay, const I* class_tar
   return py::make_tuple(loss_obj, grad_obj);
 }
 
-// Dispatch on the input's float type and the target's kind: int32 / int64 class indices, or
-// class probabilities of the input's dtype.
+// Dispatch on the target's kind: class indices of any integer dtype, or class probabilities of
+// the input's dtype.
 template <class T>
 py::tuple dispatch_target(const ClassCall& c, const RowLayout& lay, bool allow_probs) {
   const char* fn = c.fn;
   const auto input_shape = shape_of(c.input);
-  if (has_dtype<std::int64_t>(c.target) || has_dtype<std::int32_t>(c.target)) {
+  ClassTargets targets;
+  if (class_targets(c.target, targets)) {
     if (shape_of(c.target) != lay.row_shape) {
       throw py::value_error(std::string(fn) + ": class-index target shape " + shape_str(shape_of(c.target)) +
                             " must be " + shape_str(lay.row_shape) + " for input shape " + shape_str(input_shape));
     }
-    if (has_dtype<std::int64_t>(c.target))
-      return run_class<T, std::int64_t>(c, lay, static_cast<const std::int64_t*>(c.target.data()), nullptr);
-    return run_class<T, std::int32_t>(c, lay, static_cast<const std::int32_t*>(c.target.data()), nullptr);
+    return run_class<T>(c, lay, targets, nullptr);
   }
   const bool is_float = c.target.dtype().kind() == 'f';
   if (allow_probs && is_float) {
     const T* probs = input_buffer<T>(fn, "target", c.target, input_shape);  // TypeError on float32 vs float64
-    return run_class<T, std::int64_t>(c, lay, nullptr, probs);
+    return run_class<T>(c, lay, ClassTargets{}, probs);
   }
-  throw py::type_error(std::string(fn) + ": target must hold class indices of dtype int64 or int32" +
+  throw py::type_error(std::string(fn) + ": target must hold class indices of an integer dtype" +
                        (allow_probs ? std::string(", or class probabilities of the input's dtype ") + dtype_str(c.input)
                                     : std::string()) +
                        "; got dtype " + dtype_str(c.target));
-}
-
-template <class F>
-py::tuple dispatch_float(const ClassCall& c, F&& f) {
-  if (has_dtype<float>(c.input)) return f(float{});
-  if (has_dtype<double>(c.input)) return f(double{});
-  throw py::type_error(std::string(c.fn) + ": input must be a float32 or float64 array; got dtype " +
-                       dtype_str(c.input));
 }
 
 // cross_entropy / nll_loss: input (C,), (N, C) or (N, C, d1, ...), class axis 1.
@@ -187,10 +205,8 @@ py::tuple class_axis_loss(const ClassCall& c) {
     lay = RowLayout{shape[0], shape[1], inner, row_shape};
   }
   lay.batch = lay.outer;
-  if (c.reduction != kNone && c.reduction != kMean && c.reduction != kSum) {
-    throw py::value_error(std::string(c.fn) + ": bad reduction code");
-  }
-  return dispatch_float(c, [&](auto t) { return dispatch_target<decltype(t)>(c, lay, !c.log_probs); });
+  reduction_arg(c.fn, c.reduction, {Reduction::None, Reduction::Mean, Reduction::Sum});
+  return visit_float(c.fn, "input", c.input, [&](auto t) { return dispatch_target<decltype(t)>(c, lay, !c.log_probs); });
 }
 
 // sequence_cross_entropy: logits (B, T, V) channel-last, targets (B, T).
@@ -200,8 +216,9 @@ py::tuple sequence_loss(const ClassCall& c) {
     throw py::value_error(std::string(c.fn) + ": logits must have shape (B, T, V); got shape " + shape_str(shape));
   }
   RowLayout lay{shape[0] * shape[1], shape[2], 1, {shape[0], shape[1]}, shape[0], shape[1]};
-  if (c.reduction < kNone || c.reduction > kSequence) throw py::value_error(std::string(c.fn) + ": bad reduction code");
-  return dispatch_float(c, [&](auto t) { return dispatch_target<decltype(t)>(c, lay, false); });
+  reduction_arg(c.fn, c.reduction,
+                {Reduction::None, Reduction::Mean, Reduction::Sum, Reduction::BatchMean, Reduction::Sequence});
+  return visit_float(c.fn, "logits", c.input, [&](auto t) { return dispatch_target<decltype(t)>(c, lay, false); });
 }
 
 }  // namespace

@@ -1,20 +1,18 @@
-// Elementwise regression losses: mse and l1 (value and gradient in one pass).
+// Elementwise regression losses: mse and l1 (value and gradient in one pass). Each loss is one
+// definition (see ElementwiseLossDefaults in elementwise_driver.hpp) and one registration line.
 #include <cmath>
 
-#include "fastloss/kernel_table.hpp"
 #include "fastloss/elementwise_driver.hpp"
+#include "fastloss/loss_registry.hpp"
 
 namespace fastloss {
 namespace FASTLOSS_ISA_NS {
 namespace {
 
 template <class T>
-struct SquaredError {
-  static constexpr bool kUsesWeights = false;
+struct SquaredError : ElementwiseLossDefaults {
   static constexpr int kWorkPerElement = 1;  // measured: ~0.7 ns/element/thread
-  static constexpr bool kChecksDomain = false;
-  FASTLOSS_FORCE_INLINE static bool invalid(T, T) { return false; }
-  FASTLOSS_FORCE_INLINE static void eval(T x, T y, T, T, T& loss, T& dloss) {
+  FASTLOSS_FORCE_INLINE static void eval(const Params&, T x, T y, T& loss, T& dloss) {
     const T d = x - y;
     loss = d * d;
     dloss = T(2) * d;
@@ -22,12 +20,9 @@ struct SquaredError {
 };
 
 template <class T>
-struct AbsoluteError {
-  static constexpr bool kUsesWeights = false;
+struct AbsoluteError : ElementwiseLossDefaults {
   static constexpr int kWorkPerElement = 1;  // measured: ~0.7 ns/element/thread
-  static constexpr bool kChecksDomain = false;
-  FASTLOSS_FORCE_INLINE static bool invalid(T, T) { return false; }
-  FASTLOSS_FORCE_INLINE static void eval(T x, T y, T, T, T& loss, T& dloss) {
+  FASTLOSS_FORCE_INLINE static void eval(const Params&, T x, T y, T& loss, T& dloss) {
     const T d = x - y;
     loss = std::abs(d);
     // sign(d): 0 at a tie (torch's subgradient); d * 0 keeps NaN propagating.
@@ -37,10 +32,8 @@ struct AbsoluteError {
 
 }  // namespace
 
-KernelResult mse_kernel(const ElementwiseProblem<float>& p) { return run_elementwise_loss<SquaredError<float>>(p); }
-KernelResult mse_kernel(const ElementwiseProblem<double>& p) { return run_elementwise_loss<SquaredError<double>>(p); }
-KernelResult l1_kernel(const ElementwiseProblem<float>& p) { return run_elementwise_loss<AbsoluteError<float>>(p); }
-KernelResult l1_kernel(const ElementwiseProblem<double>& p) { return run_elementwise_loss<AbsoluteError<double>>(p); }
+FASTLOSS_ELEMENTWISE_LOSS(mse_loss, SquaredError)
+FASTLOSS_ELEMENTWISE_LOSS(l1_loss, AbsoluteError)
 
 }  // namespace FASTLOSS_ISA_NS
 }  // namespace fastloss

@@ -46,8 +46,11 @@ void run_math(const MathProblem<T>& p) {
 
 }  // namespace
 
-void math_kernel(const MathProblem<float>& p) { run_math(p); }
-void math_kernel(const MathProblem<double>& p) { run_math(p); }
+template <class T>
+void math_kernel(const MathProblem<T>& p) {
+  run_math(p);
+}
+FASTLOSS_INSTANTIATE_KERNEL(void, math_kernel, MathProblem)
 
 }  // namespace FASTLOSS_ISA_NS
 }  // namespace fastloss

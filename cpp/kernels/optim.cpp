@@ -76,10 +76,16 @@ double run_sum_squares(const SumSquaresProblem<T>& p) {
 
 }  // namespace
 
-void sgd_kernel(const SgdProblem<float>& p) { run_sgd(p); }
-void sgd_kernel(const SgdProblem<double>& p) { run_sgd(p); }
-double sum_squares_kernel(const SumSquaresProblem<float>& p) { return run_sum_squares(p); }
-double sum_squares_kernel(const SumSquaresProblem<double>& p) { return run_sum_squares(p); }
+template <class T>
+void sgd_kernel(const SgdProblem<T>& p) {
+  run_sgd(p);
+}
+template <class T>
+double sum_squares_kernel(const SumSquaresProblem<T>& p) {
+  return run_sum_squares(p);
+}
+FASTLOSS_INSTANTIATE_KERNEL(void, sgd_kernel, SgdProblem)
+FASTLOSS_INSTANTIATE_KERNEL(double, sum_squares_kernel, SumSquaresProblem)
 
 }  // namespace FASTLOSS_ISA_NS
 }  // namespace fastloss

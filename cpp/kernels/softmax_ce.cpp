@@ -121,16 +121,19 @@ T sum_exp_shifted(const T* __restrict x, T* __restrict g, std::int64_t n, T shif
 }
 
 // Whether row r counts (not masked by lengths, not ignore_index), and its class index.
-template <class T, class I>
-bool row_counts(const ClassProblem<T, I>& p, std::int64_t r, std::int64_t& cls) {
+template <class T>
+bool row_counts(const ClassProblem<T>& p, std::int64_t r, std::int64_t& cls) {
   if (p.lengths && r % p.seq_len >= p.lengths[r / p.seq_len]) return false;
   if (!p.target) return true;  // probability targets: every row counts
-  cls = static_cast<std::int64_t>(p.target[r]);
+  if (!p.target.load(r, cls)) {  // a uint64 index beyond int64: out of range, never ignored
+    cls = -1;
+    return true;
+  }
   return cls != p.ignore_index;
 }
 
-template <class T, class I>
-T row_scale(const ClassProblem<T, I>& p, std::int64_t r) {
+template <class T>
+T row_scale(const ClassProblem<T>& p, std::int64_t r) {
   return p.grad_output ? p.grad_output[r / p.grad_group] : p.grad_scale;
 }
 
@@ -224,8 +227,8 @@ struct PendingRow {
 // `pending` row (of c1 - c0 elements) is streamed out along the way. `logits`, if given, holds
 // a copy of the range's logits to read instead of the input (which the exps overwrite when the
 // gradient is the input itself).
-template <class T, class I>
-RowSums<T> sum_exp_range(const ClassProblem<T, I>& p, std::int64_t r, std::int64_t c0, std::int64_t c1,
+template <class T>
+RowSums<T> sum_exp_range(const ClassProblem<T>& p, std::int64_t r, std::int64_t c0, std::int64_t c1,
                          Smoothing<T> sm, T* shifts, T* exps, PendingRow<T> pending = {},
                          const T* logits = nullptr) {
   const std::int64_t C = p.classes, n = c1 - c0;
@@ -295,16 +298,16 @@ RowSums<T> sum_exp_range(const ClassProblem<T, I>& p, std::int64_t r, std::int64
 }
 
 // The weight of row r's class index (1 without weights or class indices).
-template <class T, class I>
-T target_weight(const ClassProblem<T, I>& p, std::int64_t t) {
+template <class T>
+T target_weight(const ClassProblem<T>& p, std::int64_t t) {
   return (p.target && p.weight) ? p.weight[t] : T(1);
 }
 
 // A row's loss from the sums over all its classes, x_t being its target's logit (read before
 // anything was written: the gradient may overwrite the input); sets total_wq = sum_c w_c q_c,
 // the coefficient of p_j in the gradient. lse - x_c = log s - (x_c - ref) for every term.
-template <class T, class I>
-double row_loss_from_sums(const ClassProblem<T, I>& p, std::int64_t t, T x_t, const RowSums<T>& rs, Smoothing<T> sm,
+template <class T>
+double row_loss_from_sums(const ClassProblem<T>& p, std::int64_t t, T x_t, const RowSums<T>& rs, Smoothing<T> sm,
                           double weight_total, T& total_wq) {
   const double log_s = std::log(rs.s);
   if (p.target_probs) {
@@ -321,8 +324,8 @@ double row_loss_from_sums(const ClassProblem<T, I>& p, std::int64_t t, T x_t, co
 // The gradient pass over classes [c0, c1) of row r, whose pass over the same range left
 // exp(x_c - shifts[k]) in exps[c - c0]; `m` and `s` are the merged sums of the whole row. The
 // gradient is computed in place there (the gradient itself, or a scratch row to stream out).
-template <class T, class I>
-void write_grad_range(const ClassProblem<T, I>& p, std::int64_t r, std::int64_t t, std::int64_t c0, std::int64_t c1,
+template <class T>
+void write_grad_range(const ClassProblem<T>& p, std::int64_t r, std::int64_t t, std::int64_t c0, std::int64_t c1,
                       const T* shifts, T m, double s, T total_wq, Smoothing<T> sm, T* exps) {
   const T* __restrict w = p.weight;
   const T* __restrict y = p.target_probs ? p.target_probs + r * p.classes : nullptr;
@@ -354,8 +357,8 @@ T* thread_scratch(std::int64_t n) {
 // (B, T, V) layouts.
 // kStream: the gradient row is left in `scratch` (C elements) and becomes the new `pending`
 // row; the previous pending row is streamed out during this row's log-sum-exp pass.
-template <bool kStream, class T, class I>
-double contiguous_row(const ClassProblem<T, I>& p, std::int64_t r, Smoothing<T> sm, double weight_total, T* scratch,
+template <bool kStream, class T>
+double contiguous_row(const ClassProblem<T>& p, std::int64_t r, Smoothing<T> sm, double weight_total, T* scratch,
                       PendingRow<T>& pending) {
   const std::int64_t C = p.classes;
   T* g = p.grad ? p.grad + r * C : nullptr;  // may be the input row itself: see run_softmax_ce
@@ -395,8 +398,8 @@ double contiguous_row(const ClassProblem<T, I>& p, std::int64_t r, Smoothing<T> 
 // order, then the gradient passes run in parallel. So a single long row (a large vocabulary,
 // one sequence step) uses every thread, and the pieces depend only on the shape: the result is
 // the same for any thread count.
-template <class T, class I>
-double long_rows(const ClassProblem<T, I>& p, Smoothing<T> sm, double weight_total) {
+template <class T>
+double long_rows(const ClassProblem<T>& p, Smoothing<T> sm, double weight_total) {
   constexpr std::int64_t kChunksPerPiece = kPieceClasses / kClassChunk;
   const std::int64_t C = p.classes, rows = p.rows();
   const std::int64_t pieces = (C + kPieceClasses - 1) / kPieceClasses, items = rows * pieces;
@@ -459,121 +462,150 @@ double long_rows(const ClassProblem<T, I>& p, Smoothing<T> sm, double weight_tot
 }
 
 // A tile of up to kTile positions (n, d0 .. d0+len) of an (N, C, d1, ...) input: the class axis
-// has stride `inner`, positions are contiguous, so the loops vectorise across positions.
-template <class T, class I>
-double strided_tile(const ClassProblem<T, I>& p, std::int64_t n, std::int64_t d0, std::int64_t len, Smoothing<T> sm,
-                    double weight_total) {
-  const std::int64_t C = p.classes, D = p.inner, r0 = n * D + d0;
-  // Not __restrict: the gradient may be the input itself. Every logit of the tile is read (and
-  // the target logits used) before the first gradient element is written.
-  const T* base = p.input + n * C * D + d0;
-  T* gbase = p.grad ? p.grad + n * C * D + d0 : nullptr;
-  const T* __restrict ybase = p.target_probs ? p.target_probs + n * C * D + d0 : nullptr;
-  const T* __restrict w = p.weight;
-
+// has stride `inner`, positions are contiguous, so the loops vectorise across positions. Every
+// logit of the tile is read (and the target logits used) before the first gradient element is
+// written, so the gradient may be the input itself; hence no __restrict on base and gbase.
+template <class T>
+struct StridedTile {
+  std::int64_t len = 0, r0 = 0;  // positions, and the row of the first
+  const T* base = nullptr;        // logit (class 0, first position)
+  T* gbase = nullptr;             // its gradient, or nullptr
+  const T* ybase = nullptr;       // its target probability, or nullptr
   bool counts[kTile];
   std::int64_t cls[kTile];
   T scale[kTile], wt[kTile];
+  T coef[kTile];  // scale * sum_c w_c q_c: the coefficient of p_c in the gradient
   // Online log-sum-exp per position, every sum relative to ref = the running max (0 while it is
   // -inf), as RowSums: a large common offset of the logits loses nothing.
   double m[kTile], s[kTile], wsum[kTile], wd[kTile], wq[kTile], wqd[kTile], log_s[kTile];
-  for (std::int64_t k = 0; k < len; ++k) {
-    cls[k] = 0;
-    counts[k] = row_counts(p, r0 + k, cls[k]);
-    if (!counts[k]) cls[k] = 0;
-    scale[k] = counts[k] ? row_scale(p, r0 + k) : T(0);
-    wt[k] = (p.target && w) ? w[cls[k]] : T(1);
-    m[k] = -std::numeric_limits<double>::infinity();
-    s[k] = wsum[k] = wd[k] = wq[k] = wqd[k] = log_s[k] = 0.0;
-  }
-  constexpr double kInf = std::numeric_limits<double>::infinity();
-  auto ref = [&](std::int64_t k) { return m[k] == -kInf ? 0.0 : m[k]; };
 
-  if (!p.log_probs) {
-    const bool smooth_sum = p.target && sm.spread != T(0);
-    for (std::int64_t c = 0; c < C; ++c) {
-      const T* __restrict xc = base + c * D;
-      const double wc = w ? static_cast<double>(w[c]) : 1.0;
-      for (std::int64_t k = 0; k < len; ++k) {
-        const double v = xc[k];
-        if (v > m[k]) {  // online log-sum-exp update: move the reference to the new max
-          const double d = ref(k) - v;  // -inf from ref 0 to v = -1e30 is fine: nothing to rescale yet
-          s[k] = (s[k] != 0.0 ? s[k] * vecmath::exp(d) : 0.0) + 1.0;
-          if (wsum[k] != 0.0) wd[k] += wsum[k] * d;
-          if (wq[k] != 0.0) wqd[k] += wq[k] * d;
-          m[k] = v;
-        } else {
-          s[k] += vecmath::exp(v - ref(k));
-        }
-        if (smooth_sum) {
-          wsum[k] += wc;
-          wd[k] += wc * (v - ref(k));
-        }
-        if (ybase) {
-          const double wq_c = wc * static_cast<double>(ybase[c * D + k] * sm.keep + sm.spread);
-          wq[k] += wq_c;
-          wqd[k] += wq_c * (v - ref(k));
-        }
+  double ref(std::int64_t k) const { return m[k] == -std::numeric_limits<double>::infinity() ? 0.0 : m[k]; }
+};
+
+template <class T>
+void start_tile(const ClassProblem<T>& p, std::int64_t n, std::int64_t d0, std::int64_t len, StridedTile<T>& t) {
+  const std::int64_t C = p.classes, D = p.inner;
+  t.len = len;
+  t.r0 = n * D + d0;
+  t.base = p.input + n * C * D + d0;
+  t.gbase = p.grad ? p.grad + n * C * D + d0 : nullptr;
+  t.ybase = p.target_probs ? p.target_probs + n * C * D + d0 : nullptr;
+  for (std::int64_t k = 0; k < len; ++k) {
+    t.cls[k] = 0;
+    t.counts[k] = row_counts(p, t.r0 + k, t.cls[k]);
+    if (!t.counts[k]) t.cls[k] = 0;
+    t.scale[k] = t.counts[k] ? row_scale(p, t.r0 + k) : T(0);
+    t.wt[k] = (p.target && p.weight) ? p.weight[t.cls[k]] : T(1);
+    t.m[k] = -std::numeric_limits<double>::infinity();
+    t.s[k] = t.wsum[k] = t.wd[k] = t.wq[k] = t.wqd[k] = t.log_s[k] = 0.0;
+  }
+}
+
+// The log-sum-exp sums of every position, class by class.
+template <class T>
+void tile_sums(const ClassProblem<T>& p, Smoothing<T> sm, StridedTile<T>& t) {
+  const std::int64_t D = p.inner;
+  const bool smooth_sum = p.target && sm.spread != T(0);
+  for (std::int64_t c = 0; c < p.classes; ++c) {
+    const T* __restrict xc = t.base + c * D;
+    const double wc = p.weight ? static_cast<double>(p.weight[c]) : 1.0;
+    for (std::int64_t k = 0; k < t.len; ++k) {
+      const double v = xc[k];
+      if (v > t.m[k]) {  // online log-sum-exp update: move the reference to the new max
+        const double d = t.ref(k) - v;  // -inf from ref 0 to v = -1e30 is fine: nothing to rescale yet
+        t.s[k] = (t.s[k] != 0.0 ? t.s[k] * vecmath::exp(d) : 0.0) + 1.0;
+        if (t.wsum[k] != 0.0) t.wd[k] += t.wsum[k] * d;
+        if (t.wq[k] != 0.0) t.wqd[k] += t.wq[k] * d;
+        t.m[k] = v;
+      } else {
+        t.s[k] += vecmath::exp(v - t.ref(k));
+      }
+      if (smooth_sum) {
+        t.wsum[k] += wc;
+        t.wd[k] += wc * (v - t.ref(k));
+      }
+      if (t.ybase) {
+        const double wq_c = wc * static_cast<double>(t.ybase[c * D + k] * sm.keep + sm.spread);
+        t.wq[k] += wq_c;
+        t.wqd[k] += wq_c * (v - t.ref(k));
       }
     }
-    for (std::int64_t k = 0; k < len; ++k) log_s[k] = std::log(s[k]);
   }
+  for (std::int64_t k = 0; k < t.len; ++k) t.log_s[k] = std::log(t.s[k]);
+}
 
+// Each position's loss (written to row_loss if wanted) and gradient coefficient; their sum.
+template <class T>
+double tile_losses(const ClassProblem<T>& p, Smoothing<T> sm, double weight_total, StridedTile<T>& t) {
+  const std::int64_t D = p.inner;
   double acc = 0.0;
-  T coef[kTile];  // scale * sum_c w_c q_c
-  for (std::int64_t k = 0; k < len; ++k) {
+  for (std::int64_t k = 0; k < t.len; ++k) {
     double loss = 0.0;
-    if (counts[k]) {
+    t.coef[k] = T(0);
+    if (t.counts[k]) {
       if (p.log_probs) {
-        loss = -static_cast<double>(wt[k]) * static_cast<double>(base[cls[k] * D + k]);
-      } else if (ybase) {
-        loss = wq[k] * log_s[k] - wqd[k];
-        coef[k] = static_cast<T>(static_cast<double>(scale[k]) * wq[k]);
+        loss = -static_cast<double>(t.wt[k]) * static_cast<double>(t.base[t.cls[k] * D + k]);
+      } else if (t.ybase) {
+        loss = t.wq[k] * t.log_s[k] - t.wqd[k];
+        t.coef[k] = static_cast<T>(static_cast<double>(t.scale[k]) * t.wq[k]);
       } else {
-        const double keep_wt = static_cast<double>(sm.keep) * static_cast<double>(wt[k]);
-        loss = keep_wt * (log_s[k] - (static_cast<double>(base[cls[k] * D + k]) - ref(k)));
-        if (sm.spread != T(0)) loss += static_cast<double>(sm.spread) * (wsum[k] * log_s[k] - wd[k]);
-        coef[k] = static_cast<T>(static_cast<double>(scale[k]) *
-                                 (keep_wt + static_cast<double>(sm.spread) * weight_total));
+        const double keep_wt = static_cast<double>(sm.keep) * static_cast<double>(t.wt[k]);
+        loss = keep_wt * (t.log_s[k] - (static_cast<double>(t.base[t.cls[k] * D + k]) - t.ref(k)));
+        if (sm.spread != T(0)) loss += static_cast<double>(sm.spread) * (t.wsum[k] * t.log_s[k] - t.wd[k]);
+        t.coef[k] = static_cast<T>(static_cast<double>(t.scale[k]) *
+                                   (keep_wt + static_cast<double>(sm.spread) * weight_total));
       }
     }
-    if (!counts[k] || p.log_probs) coef[k] = T(0);
-    if (p.row_loss) p.row_loss[r0 + k] = loss;
+    if (p.row_loss) p.row_loss[t.r0 + k] = loss;
     acc += loss;
-  }
-
-  if (gbase) {
-    // p_c = exp((x_c - ref) - log s): the difference first, so a large offset cancels exactly.
-    T ref_t[kTile], log_s_t[kTile];
-    for (std::int64_t k = 0; k < len; ++k) ref_t[k] = static_cast<T>(ref(k)), log_s_t[k] = static_cast<T>(log_s[k]);
-    for (std::int64_t c = 0; c < C; ++c) {
-      const T* xc = base + c * D;
-      T* gc = gbase + c * D;
-      const T wc = w ? w[c] : T(1);
-      if (p.log_probs) {
-        for (std::int64_t k = 0; k < len; ++k) gc[k] = T(0);
-      } else if (ybase) {
-        for (std::int64_t k = 0; k < len; ++k) {
-          const T v = coef[k] * vecmath::exp((xc[k] - ref_t[k]) - log_s_t[k]) - scale[k] * wc * (ybase[c * D + k] * sm.keep + sm.spread);
-          gc[k] = counts[k] ? v : T(0);
-        }
-      } else {
-        for (std::int64_t k = 0; k < len; ++k) {
-          const T v = coef[k] * vecmath::exp((xc[k] - ref_t[k]) - log_s_t[k]) - scale[k] * sm.spread * wc;
-          gc[k] = counts[k] ? v : T(0);
-        }
-      }
-    }
-    for (std::int64_t k = 0; k < len; ++k) {
-      if (!counts[k] || !p.target) continue;
-      gbase[cls[k] * D + k] -= p.log_probs ? scale[k] * wt[k] : scale[k] * sm.keep * wt[k];
-    }
   }
   return acc;
 }
 
-template <class T, class I>
-KernelResult run_softmax_ce(const ClassProblem<T, I>& p) {
+template <class T>
+void tile_gradient(const ClassProblem<T>& p, Smoothing<T> sm, const StridedTile<T>& t) {
+  const std::int64_t D = p.inner;
+  // p_c = exp((x_c - ref) - log s): the difference first, so a large offset cancels exactly.
+  T ref_t[kTile], log_s_t[kTile];
+  for (std::int64_t k = 0; k < t.len; ++k) ref_t[k] = static_cast<T>(t.ref(k)), log_s_t[k] = static_cast<T>(t.log_s[k]);
+  for (std::int64_t c = 0; c < p.classes; ++c) {
+    const T* xc = t.base + c * D;
+    T* gc = t.gbase + c * D;
+    const T wc = p.weight ? p.weight[c] : T(1);
+    if (p.log_probs) {
+      for (std::int64_t k = 0; k < t.len; ++k) gc[k] = T(0);
+    } else if (t.ybase) {
+      for (std::int64_t k = 0; k < t.len; ++k) {
+        const T v = t.coef[k] * vecmath::exp((xc[k] - ref_t[k]) - log_s_t[k]) -
+                    t.scale[k] * wc * (t.ybase[c * D + k] * sm.keep + sm.spread);
+        gc[k] = t.counts[k] ? v : T(0);
+      }
+    } else {
+      for (std::int64_t k = 0; k < t.len; ++k) {
+        const T v = t.coef[k] * vecmath::exp((xc[k] - ref_t[k]) - log_s_t[k]) - t.scale[k] * sm.spread * wc;
+        gc[k] = t.counts[k] ? v : T(0);
+      }
+    }
+  }
+  for (std::int64_t k = 0; k < t.len; ++k) {
+    if (!t.counts[k] || !p.target) continue;
+    t.gbase[t.cls[k] * D + k] -= p.log_probs ? t.scale[k] * t.wt[k] : t.scale[k] * sm.keep * t.wt[k];
+  }
+}
+
+template <class T>
+double strided_tile(const ClassProblem<T>& p, std::int64_t n, std::int64_t d0, std::int64_t len, Smoothing<T> sm,
+                    double weight_total) {
+  StridedTile<T> t;
+  start_tile(p, n, d0, len, t);
+  if (!p.log_probs) tile_sums(p, sm, t);
+  const double acc = tile_losses(p, sm, weight_total, t);
+  if (t.gbase) tile_gradient(p, sm, t);
+  return acc;
+}
+
+template <class T>
+KernelResult run_softmax_ce(const ClassProblem<T>& p) {
   const std::int64_t C = p.classes, rows = p.rows();
   double weight_total = static_cast<double>(C);  // sum_c w_c, the smoothing term's weight
   if (p.weight) {
@@ -636,8 +668,8 @@ KernelResult run_softmax_ce(const ClassProblem<T, I>& p) {
   return result;
 }
 
-template <class T, class I>
-TargetSummary run_summarize_targets(const ClassProblem<T, I>& p) {
+template <class T>
+TargetSummary run_summarize_targets(const ClassProblem<T>& p) {
   TargetSummary out;
   const std::int64_t rows = p.rows();
   for (std::int64_t r = 0; r < rows; ++r) {
@@ -646,7 +678,6 @@ TargetSummary run_summarize_targets(const ClassProblem<T, I>& p) {
     if (p.target) {
       if (t < 0 || t >= p.classes) {
         out.first_bad = r;
-        out.bad_value = t;
         return out;
       }
       out.weight_sum += p.weight ? static_cast<double>(p.weight[t]) : 1.0;
@@ -659,16 +690,16 @@ TargetSummary run_summarize_targets(const ClassProblem<T, I>& p) {
 
 }  // namespace
 
-#define FASTLOSS_DEFINE_CLASS(T, I)                                                                  \
-  TargetSummary summarize_targets(const ClassProblem<T, I>& p) { return run_summarize_targets(p); } \
-  KernelResult softmax_ce_kernel(const ClassProblem<T, I>& p) { return run_softmax_ce(p); }
-
-FASTLOSS_DEFINE_CLASS(float, std::int32_t)
-FASTLOSS_DEFINE_CLASS(float, std::int64_t)
-FASTLOSS_DEFINE_CLASS(double, std::int32_t)
-FASTLOSS_DEFINE_CLASS(double, std::int64_t)
-
-#undef FASTLOSS_DEFINE_CLASS
+template <class T>
+TargetSummary summarize_targets(const ClassProblem<T>& p) {
+  return run_summarize_targets(p);
+}
+template <class T>
+KernelResult softmax_ce_kernel(const ClassProblem<T>& p) {
+  return run_softmax_ce(p);
+}
+FASTLOSS_INSTANTIATE_KERNEL(TargetSummary, summarize_targets, ClassProblem)
+FASTLOSS_INSTANTIATE_KERNEL(KernelResult, softmax_ce_kernel, ClassProblem)
 
 }  // namespace FASTLOSS_ISA_NS
 }  // namespace fastloss

@@ -1,5 +1,5 @@
 # Hand-kept stubs of the private extension module (see cpp/bindings/).
-from typing import Any, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 from numpy.typing import NDArray
@@ -13,6 +13,7 @@ def _elementwise(
     weight: Optional[_Array],
     pos_weight: Optional[_Array],
     reduction: int,
+    settings: Tuple[float, ...],
     return_grad: bool,
     grad_output: Union[float, _Array],
     out: Optional[_Array],
@@ -24,6 +25,8 @@ mse_loss = _elementwise
 l1_loss = _elementwise
 binary_cross_entropy = _elementwise
 binary_cross_entropy_with_logits = _elementwise
+
+reductions: Dict[str, int]
 
 def max_threads() -> int: ...
 def usable_cpus() -> int: ...

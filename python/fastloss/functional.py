@@ -186,7 +186,7 @@ def _elementwise(
     # an ndarray or None as is, without a call (see _prepare)
     operands = (target if type(target) is np.ndarray else _as_operand(fn, "target", target, x.dtype, False),
                 None if weight is None else _as_operand(fn, "weight", weight, x.dtype),
-                None if pos_weight is None else _as_operand(fn, "pos_weight", pos_weight, x.dtype), code)
+                None if pos_weight is None else _as_operand(fn, "pos_weight", pos_weight, x.dtype), code, ())
     return _run(fn, kernel, x, operands, return_grad, grad_output, out, grad_out, threads)
 
 

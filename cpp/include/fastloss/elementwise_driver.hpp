@@ -4,6 +4,7 @@
 #include "fastloss/isa.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <limits>
@@ -16,11 +17,28 @@
 namespace fastloss {
 namespace FASTLOSS_ISA_NS {
 
-// An Op provides
-//   static void eval(T x, T y, T w, T pw, T& loss, T& dloss)   loss and d(loss)/dx of one element
-//   static constexpr bool kChecksDomain; static bool invalid(T x, T y)   (domain errors, e.g. BCE)
-//   static constexpr int kWorkPerElement   (cost relative to mse, for the threading threshold)
-// w and pw are the broadcast weight and pos_weight (1 when absent).
+// An elementwise loss definition ("Op", a template over the float type T) derives from
+// ElementwiseLossDefaults and overrides what it needs:
+//   static void eval(const Params& s, T x, T y, T& loss, T& dloss)   loss and d(loss)/dx of one
+//       element (with kPosWeighted: eval(s, x, y, pos_weight, loss, dloss))
+//   struct Params   its scalar settings, read from ElementwiseProblem::settings (huber's delta)
+//   kWeighted       the loss and gradient are multiplied by a broadcast `weight` (BCE)
+//   kPosWeighted    eval takes a broadcast `pos_weight` (BCE with logits)
+//   kDomain, in_domain(v)   the domain of input and target ("in [0, 1]"), checked before eval
+//   kWorkPerElement   cost relative to mse, for the threading threshold
+struct ElementwiseLossDefaults {
+  struct Params {
+    static constexpr int kCount = 0;  // settings read
+    explicit Params(const std::array<double, kMaxSettings>&) {}
+  };
+  static constexpr bool kWeighted = false;
+  static constexpr bool kPosWeighted = false;
+  static constexpr int kWorkPerElement = 1;
+  static constexpr const char* kDomain = nullptr;  // nullptr: any value
+  template <class T>
+  static bool in_domain(T) { return true; }
+};
+
 // Offsets of element (row, 0) in each operand of `layout`, `row` counting over all but the last dim.
 inline BroadcastLayout::Offsets row_offsets(const BroadcastLayout& layout, std::int64_t row) {
   BroadcastLayout::Offsets off{};
@@ -53,19 +71,34 @@ namespace detail {
 // Loss and gradient of n elements. The outputs are parameters so that __restrict holds (GCC
 // ignores it on local pointers, and without it the loop does not vectorise).
 template <class Op, bool kGrad, bool kGradArray, bool kWeight, bool kPosWeight, class T>
-inline void eval_tile(std::int64_t n, const T* __restrict x, const T* __restrict y, const T* __restrict w,
+inline void eval_tile(const typename Op::Params& s, std::int64_t n, const T* __restrict x, const T* __restrict y, const T* __restrict w,
                       std::int64_t w_step, const T* __restrict pw, std::int64_t pw_step, const T* __restrict go,
                       T scale, T* __restrict loss, T* __restrict grad) {
 #pragma omp simd
   for (std::int64_t k = 0; k < n; ++k) {
-    const T wk = kWeight ? w[k * w_step] : T(1);
-    const T pwk = kPosWeight ? pw[k * pw_step] : T(1);
     T loss_k, dloss_k;
-    Op::eval(x[k], y[k], wk, pwk, loss_k, dloss_k);
+    if constexpr (Op::kPosWeighted) {
+      Op::eval(s, x[k], y[k], kPosWeight ? pw[k * pw_step] : T(1), loss_k, dloss_k);
+    } else {
+      Op::eval(s, x[k], y[k], loss_k, dloss_k);
+    }
+    if constexpr (kWeight) {
+      const T wk = w[k * w_step];
+      loss_k *= wk;
+      dloss_k *= wk;
+    }
     loss[k] = loss_k;
     if constexpr (kGrad) grad[k] = (kGradArray ? go[k] : scale) * dloss_k;
   }
 }
+
+template <class Op, class T>
+FASTLOSS_FORCE_INLINE bool invalid(T x, T y) {
+  return !Op::in_domain(x) || !Op::in_domain(y);
+}
+
+template <class Op>
+constexpr bool kChecksDomain = Op::kDomain != nullptr;
 
 // Lowers `first_invalid` to the first i in [lo, hi) whose input or target is outside Op's domain.
 template <class Op, class T>
@@ -73,10 +106,10 @@ inline void note_first_invalid(const T* __restrict x, const T* __restrict y, std
                                std::atomic<std::int64_t>& first_invalid) {
   int bad = 0;
 #pragma omp simd reduction(| : bad)
-  for (std::int64_t i = lo; i < hi; ++i) bad |= Op::invalid(x[i], y[i]) ? 1 : 0;
+  for (std::int64_t i = lo; i < hi; ++i) bad |= invalid<Op>(x[i], y[i]) ? 1 : 0;
   if (!bad) return;
   for (std::int64_t i = lo; i < hi; ++i) {  // rare path: find where, keep the smallest index
-    if (Op::invalid(x[i], y[i])) {
+    if (invalid<Op>(x[i], y[i])) {
       std::int64_t cur = first_invalid.load();
       while (i < cur && !first_invalid.compare_exchange_weak(cur, i)) {
       }
@@ -95,6 +128,16 @@ std::int64_t find_first_invalid(const ElementwiseProblem<T>& p) {
   return bad == std::numeric_limits<std::int64_t>::max() ? -1 : bad;
 }
 
+// The result of a call whose element i is outside Op's domain: which operand, and the domain.
+template <class Op, class T>
+KernelResult domain_error(const ElementwiseProblem<T>& p, std::int64_t i) {
+  KernelResult r;
+  r.first_invalid = i;
+  r.invalid_operand = Op::in_domain(p.input[i]) ? "target" : "input";
+  r.domain = Op::kDomain;
+  return r;
+}
+
 template <class Op, class T, bool kOut, bool kGrad, bool kGradArray, bool kWeight, bool kPosWeight, bool kStream>
 KernelResult run_elementwise_pass(const ElementwiseProblem<T>& p) {
   std::atomic<std::int64_t> first_invalid{std::numeric_limits<std::int64_t>::max()};
@@ -107,6 +150,7 @@ KernelResult run_elementwise_pass(const ElementwiseProblem<T>& p) {
   T* out = p.loss_out;
   T* grad = p.grad;
   const T scale = p.grad_scale;
+  const typename Op::Params settings(p.settings);
 
   auto block = [&](std::int64_t lo, std::int64_t hi) -> double {
     double acc = 0.0;
@@ -123,11 +167,11 @@ KernelResult run_elementwise_pass(const ElementwiseProblem<T>& p) {
       for (std::int64_t t0 = 0; t0 < len; t0 += kTile) {
         const std::int64_t n_tile = std::min(len - t0, kTile), i0 = first + t0;
         // Before the tile's gradient is written: grad_out may be the input itself.
-        if constexpr (Op::kChecksDomain) note_first_invalid<Op>(x, y, i0, i0 + n_tile, first_invalid);
+        if constexpr (kChecksDomain<Op>) note_first_invalid<Op>(x, y, i0, i0 + n_tile, first_invalid);
         T* loss_dst = kOut ? out + i0 : tile_loss;
         T* grad_dst = !kGrad ? nullptr : (kStream ? tile_grad : grad + i0);
         eval_tile<Op, kGrad, kGradArray, kWeight, kPosWeight>(
-            n_tile, x + i0, y + i0, kWeight ? ws + t0 * w_step : nullptr, w_step,
+            settings, n_tile, x + i0, y + i0, kWeight ? ws + t0 * w_step : nullptr, w_step,
             kPosWeight ? pws + t0 * pw_step : nullptr, pw_step, kGradArray ? go + i0 : nullptr, scale, loss_dst, grad_dst);
         if constexpr (kStream) stream_copy(grad + i0, tile_grad, n_tile);
         if constexpr (!kOut) {
@@ -151,7 +195,7 @@ KernelResult run_elementwise_pass(const ElementwiseProblem<T>& p) {
   // Threads pay off at fewer elements the more arithmetic each element costs.
   result.sum = blocked_sum(p.n, p.n_threads, block, kBlockSize, p.n * Op::kWorkPerElement);
   const std::int64_t bad = first_invalid.load();
-  result.first_invalid = bad == std::numeric_limits<std::int64_t>::max() ? -1 : bad;
+  if (bad != std::numeric_limits<std::int64_t>::max()) result = domain_error<Op>(p, bad);
   return result;
 }
 
@@ -171,11 +215,10 @@ template <class Op, class T, bool kOut, bool kGrad, bool kGradArray, bool kWeigh
 KernelResult run_elementwise(const ElementwiseProblem<T>& p) {
   if constexpr (kGrad) {
     const bool in_place = p.grad == p.input;
-    if constexpr (Op::kChecksDomain) {
+    if constexpr (kChecksDomain<Op>) {
       if (in_place) {
-        KernelResult invalid;
-        invalid.first_invalid = find_first_invalid<Op>(p);
-        if (invalid.first_invalid >= 0) return invalid;
+        const std::int64_t bad = find_first_invalid<Op>(p);
+        if (bad >= 0) return domain_error<Op>(p, bad);
       }
     }
     if (in_place || (Op::kWorkPerElement <= 2 && p.n * static_cast<std::int64_t>(sizeof(T)) > streaming_threshold())) {
@@ -203,10 +246,14 @@ KernelResult dispatch_outputs(const ElementwiseProblem<T>& p) {
 // (so the common unweighted loop carries no branches or dummy loads).
 template <class Op, class T>
 KernelResult run_elementwise_loss(const ElementwiseProblem<T>& p) {
-  if constexpr (Op::kUsesWeights) {
-    const bool w = p.weight != nullptr, pw = p.pos_weight != nullptr;
+  const bool w = Op::kWeighted && p.weight != nullptr, pw = Op::kPosWeighted && p.pos_weight != nullptr;
+  if constexpr (Op::kWeighted && Op::kPosWeighted) {
     if (w && pw) return detail::dispatch_outputs<Op, T, true, true>(p);
+  }
+  if constexpr (Op::kWeighted) {
     if (w) return detail::dispatch_outputs<Op, T, true, false>(p);
+  }
+  if constexpr (Op::kPosWeighted) {
     if (pw) return detail::dispatch_outputs<Op, T, false, true>(p);
   }
   return detail::dispatch_outputs<Op, T, false, false>(p);

@@ -1,38 +1,35 @@
-// Every kernel entry point, once per ISA level. Each kernel file is compiled once per level
-// (CMakeLists.txt) with FASTLOSS_ISA_NS naming the level's namespace, so the three copies of
-// each function -- and of every inline helper they use -- never meet at link time.
+// The loss families' kernel entry points, once per ISA level and float type. Each kernel file is
+// compiled once per level (CMakeLists.txt) with FASTLOSS_ISA_NS naming the level's namespace, so
+// the copies of each function -- and of every inline helper they use -- never meet at link time.
+// The elementwise losses are not listed here: each is one definition registered by its kernel
+// file (loss_registry.hpp).
 #pragma once
 
 #include "fastloss/isa.hpp"
 #include "fastloss/kernels.hpp"
 
-// X(slot, return type, function name, parameter type...): one row per kernel and dtype (the
-// parameter type is variadic because template arguments hold commas).
-#define FASTLOSS_FOR_EACH_KERNEL(X)                                                        \
-  X(mse_f32, KernelResult, mse_kernel, const ElementwiseProblem<float>&)                   \
-  X(mse_f64, KernelResult, mse_kernel, const ElementwiseProblem<double>&)                  \
-  X(l1_f32, KernelResult, l1_kernel, const ElementwiseProblem<float>&)                     \
-  X(l1_f64, KernelResult, l1_kernel, const ElementwiseProblem<double>&)                    \
-  X(bce_f32, KernelResult, bce_kernel, const ElementwiseProblem<float>&)                   \
-  X(bce_f64, KernelResult, bce_kernel, const ElementwiseProblem<double>&)                  \
-  X(bce_logits_f32, KernelResult, bce_with_logits_kernel, const ElementwiseProblem<float>&)  \
-  X(bce_logits_f64, KernelResult, bce_with_logits_kernel, const ElementwiseProblem<double>&) \
-  X(ce_f32_i32, KernelResult, softmax_ce_kernel, const ClassProblem<float, std::int32_t>&)   \
-  X(ce_f32_i64, KernelResult, softmax_ce_kernel, const ClassProblem<float, std::int64_t>&)   \
-  X(ce_f64_i32, KernelResult, softmax_ce_kernel, const ClassProblem<double, std::int32_t>&)  \
-  X(ce_f64_i64, KernelResult, softmax_ce_kernel, const ClassProblem<double, std::int64_t>&)  \
-  X(targets_f32_i32, TargetSummary, summarize_targets, const ClassProblem<float, std::int32_t>&)   \
-  X(targets_f32_i64, TargetSummary, summarize_targets, const ClassProblem<float, std::int64_t>&)   \
-  X(targets_f64_i32, TargetSummary, summarize_targets, const ClassProblem<double, std::int32_t>&)  \
-  X(targets_f64_i64, TargetSummary, summarize_targets, const ClassProblem<double, std::int64_t>&)  \
-  X(sgd_f32, void, sgd_kernel, const SgdProblem<float>&)                                   \
-  X(sgd_f64, void, sgd_kernel, const SgdProblem<double>&)                                  \
-  X(sum_squares_f32, double, sum_squares_kernel, const SumSquaresProblem<float>&)          \
-  X(sum_squares_f64, double, sum_squares_kernel, const SumSquaresProblem<double>&)          \
-  X(math_f32, void, math_kernel, const MathProblem<float>&)                                 \
-  X(math_f64, void, math_kernel, const MathProblem<double>&)
+// The float types every kernel is compiled for: X(C++ type, suffix, extra arguments...). The one
+// list to extend with a new dtype (and the dtype dispatch in cpp/bindings/checks.hpp).
+#define FASTLOSS_FOR_EACH_FLOAT(X, ...) \
+  X(float, f32, __VA_ARGS__)            \
+  X(double, f64, __VA_ARGS__)
 
-#define FASTLOSS_DECLARE_KERNEL(slot, ret, name, ...) ret name(__VA_ARGS__ p);
+// X(return type, function template, problem template): one row per family kernel.
+#define FASTLOSS_FOR_EACH_KERNEL(X)                     \
+  X(KernelResult, softmax_ce_kernel, ClassProblem)       \
+  X(TargetSummary, summarize_targets, ClassProblem)      \
+  X(void, sgd_kernel, SgdProblem)                        \
+  X(double, sum_squares_kernel, SumSquaresProblem)       \
+  X(void, math_kernel, MathProblem)
+
+#define FASTLOSS_DECLARE_KERNEL(ret, name, Problem) \
+  template <class T>                                \
+  ret name(const Problem<T>& p);
+
+// In a kernel file, after the definition of kernel `name`: compiles it for every float type.
+#define FASTLOSS_INSTANTIATE_ONE(T, suffix, ret, name, Problem) template ret name<T>(const Problem<T>&);
+#define FASTLOSS_INSTANTIATE_KERNEL(ret, name, Problem) \
+  FASTLOSS_FOR_EACH_FLOAT(FASTLOSS_INSTANTIATE_ONE, ret, name, Problem)
 
 namespace fastloss {
 
@@ -48,11 +45,28 @@ FASTLOSS_FOR_EACH_KERNEL(FASTLOSS_DECLARE_KERNEL)
 }
 #endif
 
-// One ISA level's kernels.
-struct KernelTable {
-#define FASTLOSS_TABLE_SLOT(slot, ret, name, ...) ret (*slot)(__VA_ARGS__);
+// One ISA level's kernels for float type T.
+template <class T>
+struct KernelSlots {
+#define FASTLOSS_TABLE_SLOT(ret, name, Problem) ret (*name)(const Problem<T>&) = nullptr;
   FASTLOSS_FOR_EACH_KERNEL(FASTLOSS_TABLE_SLOT)
 #undef FASTLOSS_TABLE_SLOT
 };
+
+// One ISA level's kernels for every float type.
+struct KernelTable {
+#define FASTLOSS_TABLE_TYPE(T, suffix, ...) KernelSlots<T> suffix;
+  FASTLOSS_FOR_EACH_FLOAT(FASTLOSS_TABLE_TYPE, )
+#undef FASTLOSS_TABLE_TYPE
+
+  template <class T>
+  const KernelSlots<T>& of() const;
+};
+
+#define FASTLOSS_TABLE_OF(T, suffix, ...) \
+  template <>                             \
+  inline const KernelSlots<T>& KernelTable::of<T>() const { return suffix; }
+FASTLOSS_FOR_EACH_FLOAT(FASTLOSS_TABLE_OF, )
+#undef FASTLOSS_TABLE_OF
 
 }  // namespace fastloss

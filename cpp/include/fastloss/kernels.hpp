@@ -1,14 +1,23 @@
 // The kernels' problem descriptions: plain C++ over raw pointers and sizes, no Python. The entry
-// points, one per ISA level, are listed in kernel_table.hpp.
+// points, one per ISA level and float type, are listed in kernel_table.hpp (the loss families)
+// and loss_registry.hpp (the elementwise losses, one registered definition each).
 #pragma once
 
+#include <array>
 #include <cstdint>
 
 #include "fastloss/broadcast.hpp"
 
 namespace fastloss {
 
-enum class Reduction : int { None = 0, Mean = 1, Sum = 2 };
+// The reductions of every loss, defined once: the bindings export the names and codes to Python
+// (_core.reductions), and each binding checks that a code is one its loss accepts.
+enum class Reduction : int { None = 0, Mean = 1, Sum = 2, BatchMean = 3, Sequence = 4 };
+inline constexpr const char* kReductionNames[] = {"none", "mean", "sum", "batchmean", "sequence"};
+inline constexpr int kReductionCount = 5;
+
+// The most scalar settings (huber's delta, focal's alpha and gamma, ...) an elementwise loss has.
+inline constexpr int kMaxSettings = 4;
 
 // One elementwise loss problem over n elements of C-contiguous `input` and `target`.
 template <class T>
@@ -16,36 +25,66 @@ struct ElementwiseProblem {
   const T* input = nullptr;
   const T* target = nullptr;
   std::int64_t n = 0;
-  // Optional operands broadcast to the input (BCE weight, pos_weight), read through `layout`.
+  // Optional operands broadcast to the input (weight, pos_weight), read through `layout`.
   const T* weight = nullptr;
   const T* pos_weight = nullptr;
   BroadcastLayout layout;
+  // The loss's scalar settings, in the order its definition reads them (its Params).
+  std::array<double, kMaxSettings> settings{};
   T* loss_out = nullptr;           // per-element loss; set for Reduction::None only
   T* grad = nullptr;               // d(loss)/d(input) times the upstream gradient, or nullptr
   T grad_scale = T(1);             // scalar upstream gradient (already divided by n for mean)
   const T* grad_output = nullptr;  // per-element upstream gradient (Reduction::None), or nullptr
-  int n_threads = 0;               // <= 0: OpenMP default
+  int n_threads = 0;               // <= 0: the default thread count
 };
 
 struct KernelResult {
   double sum = 0.0;                   // sum of the per-element losses (unused for None)
   std::int64_t first_invalid = -1;    // first element whose input/target is out of the domain
+  // With first_invalid >= 0: "input" or "target", and the domain it must be in ("in [0, 1]"),
+  // both owned by the loss's definition.
+  const char* invalid_operand = nullptr;
+  const char* domain = nullptr;
 };
 
+// Class-index targets of any integer dtype, read where they lie (no widening copy).
+struct ClassTargets {
+  enum class Kind : int { I8, I16, I32, I64, U8, U16, U32, U64 };
+  const void* data = nullptr;  // nullptr: probability targets (or none)
+  Kind kind = Kind::I64;
 
-}  // namespace fastloss
+  explicit operator bool() const { return data != nullptr; }
 
-namespace fastloss {
+  // Row r's class index; false for a uint64 index beyond int64 (out of range of any class
+  // count, and never equal to an int64 ignore_index).
+  bool load(std::int64_t r, std::int64_t& cls) const {
+    switch (kind) {
+      case Kind::I8: cls = static_cast<const std::int8_t*>(data)[r]; return true;
+      case Kind::I16: cls = static_cast<const std::int16_t*>(data)[r]; return true;
+      case Kind::I32: cls = static_cast<const std::int32_t*>(data)[r]; return true;
+      case Kind::I64: cls = static_cast<const std::int64_t*>(data)[r]; return true;
+      case Kind::U8: cls = static_cast<const std::uint8_t*>(data)[r]; return true;
+      case Kind::U16: cls = static_cast<const std::uint16_t*>(data)[r]; return true;
+      case Kind::U32: cls = static_cast<const std::uint32_t*>(data)[r]; return true;
+      case Kind::U64: {
+        const std::uint64_t v = static_cast<const std::uint64_t*>(data)[r];
+        cls = static_cast<std::int64_t>(v & 0x7fffffffffffffffULL);
+        return v <= 0x7fffffffffffffffULL;
+      }
+    }
+    return false;
+  }
+};
 
 // One cross-entropy-family problem. The input is laid out (outer, classes, inner) in C order, the
 // class axis being axis 1 as in torch: "row" r = (r / inner, r % inner) is one sample, whose
 // class c sits at (r / inner) * classes * inner + c * inner + r % inner. There are
 // outer * inner rows; class-index targets and per-row outputs are indexed by row.
-template <class T, class Index>
+template <class T>
 struct ClassProblem {
   const T* input = nullptr;
   std::int64_t outer = 0, classes = 0, inner = 1;
-  const Index* target = nullptr;      // class index per row, or nullptr with target_probs
+  ClassTargets target;                // class index per row, or none with target_probs
   const T* target_probs = nullptr;    // class probabilities in input's layout
   const T* weight = nullptr;          // per class (classes,), or nullptr
   std::int64_t ignore_index = -100;
@@ -67,13 +106,7 @@ struct ClassProblem {
 struct TargetSummary {
   double weight_sum = 0.0;            // sum of weight[target] over rows that count
   std::int64_t first_bad = -1;        // first row whose class index is out of range
-  std::int64_t bad_value = 0;
 };
-
-
-}  // namespace fastloss
-
-namespace fastloss {
 
 // torch.optim.SGD's update of one parameter array, in place, in one pass over memory.
 template <class T>

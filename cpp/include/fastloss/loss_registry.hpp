@@ -1,0 +1,60 @@
+// The elementwise losses, each one definition in its kernel file: a line
+//     FASTLOSS_ELEMENTWISE_LOSS(mse_loss, SquaredError)
+// after the definition compiles its kernel for every float type and registers it, at load time,
+// under its Python name for the ISA level being compiled. The bindings (register_elementwise.cpp)
+// then define one function `_core.<name>` per registered loss, and python/fastloss/_spec.py has
+// the row that makes it public. Nothing else lists the elementwise losses.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "fastloss/kernel_table.hpp"
+
+namespace fastloss {
+
+template <class T>
+using ElementwiseKernel = KernelResult (*)(const ElementwiseProblem<T>&);
+
+// One elementwise loss at one ISA level: its kernel for every float type.
+struct ElementwiseLoss {
+  std::string name;  // the _core function's name, e.g. "mse_loss"
+#define FASTLOSS_LOSS_SLOT(T, suffix, ...) ElementwiseKernel<T> suffix = nullptr;
+  FASTLOSS_FOR_EACH_FLOAT(FASTLOSS_LOSS_SLOT, )
+#undef FASTLOSS_LOSS_SLOT
+  bool weighted = false;      // takes a broadcast `weight`
+  bool pos_weighted = false;  // takes a broadcast `pos_weight`
+  int settings = 0;           // how many scalar settings it reads
+
+  template <class T>
+  ElementwiseKernel<T> kernel() const;
+};
+
+#define FASTLOSS_LOSS_KERNEL(T, suffix, ...) \
+  template <>                                \
+  inline ElementwiseKernel<T> ElementwiseLoss::kernel<T>() const { return suffix; }
+FASTLOSS_FOR_EACH_FLOAT(FASTLOSS_LOSS_KERNEL, )
+#undef FASTLOSS_LOSS_KERNEL
+
+// Adds `loss` to the losses of ISA level `level` (0 baseline, 1 avx2, 2 avx512); called while
+// the module is loaded. elementwise_losses() (dispatch.hpp) lists those of the level in use.
+bool register_elementwise_loss(int level, ElementwiseLoss loss);
+
+}  // namespace fastloss
+
+#define FASTLOSS_LOSS_ENTRY(T, suffix, Op) loss.suffix = &run_elementwise_loss<Op<T>>;
+
+// Compiles elementwise loss definition `Op` (a template over the float type, see
+// elementwise_driver.hpp) for every float type and registers it as `_core.<py_name>`.
+#define FASTLOSS_ELEMENTWISE_LOSS(py_name, Op)                                  \
+  namespace {                                                                \
+  const bool registered_##py_name = [] {                                        \
+    ElementwiseLoss loss;                                                    \
+    loss.name = #py_name;                                                       \
+    FASTLOSS_FOR_EACH_FLOAT(FASTLOSS_LOSS_ENTRY, Op)                         \
+    loss.weighted = Op<double>::kWeighted;                                   \
+    loss.pos_weighted = Op<double>::kPosWeighted;                            \
+    loss.settings = Op<double>::Params::kCount;                              \
+    return register_elementwise_loss(FASTLOSS_ISA_LEVEL, std::move(loss));   \
+  }();                                                                       \
+  }
