@@ -140,6 +140,14 @@ void def_elementwise(py::module_& m, std::size_t index) {
 
 void register_elementwise(py::module_& m) {
   for (std::size_t i = 0; i < elementwise_losses().size(); ++i) def_elementwise(m, i);
+  // What each registered definition takes, so that a test can hold python/fastloss/_spec.py's
+  // rows to the kernels': {name: {"weight": bool, "pos_weight": bool, "settings": int}}.
+  py::dict losses;
+  for (const ElementwiseLoss& loss : elementwise_losses()) {
+    losses[loss.name.c_str()] = py::dict(py::arg("weight") = loss.weighted, py::arg("pos_weight") = loss.pos_weighted,
+                                         py::arg("settings") = loss.settings);
+  }
+  m.attr("elementwise_losses") = losses;
 }
 
 }  // namespace fastloss::bindings
