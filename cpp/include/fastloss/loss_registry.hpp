@@ -36,25 +36,26 @@ struct ElementwiseLoss {
 FASTLOSS_FOR_EACH_FLOAT(FASTLOSS_LOSS_KERNEL, )
 #undef FASTLOSS_LOSS_KERNEL
 
-// Adds `loss` to the losses of ISA level `level` (0 baseline, 1 avx2, 2 avx512); called while
-// the module is loaded. elementwise_losses() (dispatch.hpp) lists those of the level in use.
-bool register_elementwise_loss(int level, ElementwiseLoss loss);
+// Adds a loss to the losses of ISA level `level` (0 baseline, 1 avx2, 2 avx512), while the module
+// is loaded; elementwise_losses() (dispatch.hpp) lists those of the level in use. Defined in
+// dispatch.cpp, which is compiled for the baseline ISA.
+#define FASTLOSS_KERNEL_PARAM(T, suffix, ...) , ElementwiseKernel<T> suffix
+bool register_elementwise_loss(int level, const char* name, bool weighted, bool pos_weighted,
+                               int settings FASTLOSS_FOR_EACH_FLOAT(FASTLOSS_KERNEL_PARAM, ));
+#undef FASTLOSS_KERNEL_PARAM
 
 }  // namespace fastloss
 
-#define FASTLOSS_LOSS_ENTRY(T, suffix, Op) loss.suffix = &run_elementwise_loss<Op<T>>;
+#define FASTLOSS_KERNEL_ARG(T, suffix, Op) , &run_elementwise_loss<Op<T>>
 
 // Compiles elementwise loss definition `Op` (a template over the float type, see
 // elementwise_driver.hpp) for every float type and registers it as `_core.<py_name>`.
-#define FASTLOSS_ELEMENTWISE_LOSS(py_name, Op)                                  \
-  namespace {                                                                \
-  const bool registered_##py_name = [] {                                        \
-    ElementwiseLoss loss;                                                    \
-    loss.name = #py_name;                                                       \
-    FASTLOSS_FOR_EACH_FLOAT(FASTLOSS_LOSS_ENTRY, Op)                         \
-    loss.weighted = Op<double>::kWeighted;                                   \
-    loss.pos_weighted = Op<double>::kPosWeighted;                            \
-    loss.settings = Op<double>::Params::kCount;                              \
-    return register_elementwise_loss(FASTLOSS_ISA_LEVEL, std::move(loss));   \
-  }();                                                                       \
+// The registration runs at load time on any CPU, in code compiled for this file's ISA level:
+// so it is one call with scalar arguments (no structure built here, which the compiler could
+// do with the level's vector instructions, illegal on a CPU without them).
+#define FASTLOSS_ELEMENTWISE_LOSS(py_name, Op)                                                             \
+  namespace {                                                                                              \
+  const bool registered_##py_name = register_elementwise_loss(                                             \
+      FASTLOSS_ISA_LEVEL, #py_name, Op<double>::kWeighted, Op<double>::kPosWeighted,                        \
+      Op<double>::Params::kCount FASTLOSS_FOR_EACH_FLOAT(FASTLOSS_KERNEL_ARG, Op));                        \
   }
