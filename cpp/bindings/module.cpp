@@ -27,10 +27,17 @@ PYBIND11_MODULE(_core, m) {
   m.attr("reductions") = reductions;
   m.def(
       "max_threads", [] { return std::min(fastloss::default_threads(), fastloss::usable_cpus()); },
-      "The default thread count: OpenMP's (OMP_NUM_THREADS, threadpoolctl), at most the usable CPUs.");
+      "The default thread count of every call with n_threads=None.\n\n"
+      "OpenMP's default (OMP_NUM_THREADS, threadpoolctl's limits), at most the CPUs this process may use.\n\n"
+      "Returns\n-------\nint\n    The number of threads a call uses by default (>= 1).");
   m.def("usable_cpus", &fastloss::usable_cpus, "The CPUs this process may run on (its affinity mask).");
-  m.def("simd_level", &fastloss::simd_level, "The ISA level of the kernels in use: 'baseline', 'avx2' or 'avx512'.");
-  m.def("supported_simd_levels", &fastloss::supported_simd_levels, "The ISA levels this CPU runs, lowest first.");
+  m.def("simd_level", &fastloss::simd_level,
+        "The ISA level of the kernels in use.\n\n"
+        "Returns\n-------\nstr\n    'baseline', 'avx2' or 'avx512': the best level the CPU runs, unless lowered by the\n"
+        "    FASTLOSS_SIMD environment variable or set_simd_level.");
+  m.def("supported_simd_levels", &fastloss::supported_simd_levels,
+        "The ISA levels this CPU runs.\n\n"
+        "Returns\n-------\nlist of str\n    The levels, lowest first (e.g. ['baseline', 'avx2']).");
   m.def(
       "set_simd_level",
       [](const std::string& level) {
@@ -42,7 +49,10 @@ PYBIND11_MODULE(_core, m) {
         }
       },
       py::arg("level"),
-      "Switch every kernel to another ISA level (for tests and comparisons; not while kernels run).");
+      "Switch every kernel to another ISA level (for tests and comparisons; not while kernels run).\n\n"
+      "Parameters\n----------\nlevel : str\n    One of supported_simd_levels().\n\n"
+      "Returns\n-------\nNone\n\n"
+      "Raises\n------\nValueError\n    If the level is unknown or this CPU cannot run it.");
   m.def("min_parallel_work", &fastloss::min_parallel_work,
         "Problems below this many mse-equivalent elements run on one thread (bench/threshold.py measures it).");
   m.def("set_min_parallel_work", &fastloss::set_min_parallel_work, py::arg("elements"),

@@ -4,38 +4,40 @@ Every function follows the calling convention of the API contract (see README.md
 ``reduction`` in {"mean", "sum", "none"}, ``return_grad`` for the gradient from the same pass
 over memory, ``grad_output`` for the upstream gradient, ``out=`` / ``grad_out=`` buffers and a
 per-call ``n_threads``. Semantics are those of ``torch.nn.functional``.
+
+The functions themselves are generated from the spec table (``fastloss._spec``: one row per
+loss) when this module is imported: each row's source (``_spec.render_function(row)``) is
+executed here, in a namespace holding its ``_core`` kernel, its reduction codes and the
+checking helpers below. The typed signatures mypy sees are in ``functional.pyi``, generated
+from the same table.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Optional, Tuple, Union
+import linecache
+from typing import Any, Callable, Dict, List, Literal, Optional, Tuple, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from . import _core
+from . import _core, _spec
 
 FloatArray = NDArray[np.floating[Any]]
 #: A reduced loss (NumPy scalar of the input's dtype, or the 0-d ``out`` array) or, for
 #: ``reduction="none"``, the per-element loss array.
 Loss = Union[np.floating[Any], FloatArray]
 LossResult = Union[Loss, Tuple[Loss, FloatArray]]
+Reduction = Literal["mean", "sum", "none"]
+SequenceReduction = Literal["mean", "sum", "none", "batchmean", "sequence"]
 
-_REDUCTIONS = {"none": 0, "mean": 1, "sum": 2}
-
-__all__ = [
-    "binary_cross_entropy",
-    "binary_cross_entropy_with_logits",
-    "cross_entropy",
-    "l1_loss",
-    "mae_loss",
-    "mse_loss",
-    "nll_loss",
-    "sequence_cross_entropy",
-]
+__all__: List[str] = _spec.function_names()
 
 
-def _reduction_code(fn: str, reduction: str, allowed_codes: Dict[str, int] = _REDUCTIONS) -> int:
+# ----------------------------------------------------------------- argument checking helpers
+# The generated functions test the common argument types inline and call these for anything
+# else: they convert what is allowed and raise the contract's error (naming the argument and
+# what was given) for what is not.
+def _reduction_code(fn: str, reduction: Any, allowed_codes: Dict[str, int]) -> int:
     code = allowed_codes.get(reduction) if isinstance(reduction, str) else None
     if code is None:
         allowed = ", ".join(repr(r) for r in allowed_codes)
@@ -75,8 +77,8 @@ def _index_argument(fn: str, name: str, value: Any) -> int:
 
 
 def _real_argument(fn: str, name: str, value: Any) -> float:
-    """A real-valued argument (label_smoothing): a Python or NumPy number (its range is the
-    kernels' check)."""
+    """A real-valued argument (label_smoothing, a loss's scalar settings): a Python or NumPy
+    number (its range is the kernels' check, or the spec row's rules)."""
     if type(value) is float:
         return value
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
@@ -108,19 +110,6 @@ def _numeric_array(fn: str, name: str, x: Any, dtype: Optional[np.dtype[Any]] = 
     return a if dtype is None else a.astype(dtype, copy=False)
 
 
-def _prepare(fn: str, input: ArrayLike, reduction: str, n_threads: Optional[int],
-             reductions: Dict[str, int] = _REDUCTIONS) -> Tuple[NDArray[Any], int, int]:
-    """A loss call's input array, reduction code and thread count. The common argument types
-    (an ndarray, a known reduction, None or an int) are checked inline: a tiny loss's whole
-    kernel call costs under 2 us, and each Python call here about 0.1 us."""
-    code = reductions.get(reduction) if type(reduction) is str else None
-    if code is None:
-        code = _reduction_code(fn, reduction, reductions)
-    threads = n_threads if type(n_threads) is int and 1 <= n_threads <= _THREADS_CAP else _thread_count(fn, n_threads)
-    x = input if type(input) is np.ndarray else _as_input(fn, input)
-    return x, code, threads
-
-
 def _as_operand(fn: str, name: str, x: Optional[ArrayLike], dtype: np.dtype[Any],
                 optional: bool = True) -> Optional[NDArray[Any]]:
     """target / weight: an ndarray keeps its dtype (a mismatch is the binding's TypeError);
@@ -128,6 +117,24 @@ def _as_operand(fn: str, name: str, x: Optional[ArrayLike], dtype: np.dtype[Any]
     if isinstance(x, np.ndarray) or (x is None and optional):
         return x
     return _numeric_array(fn, name, x, dtype)
+
+
+def _as_class_target(fn: str, t: ArrayLike, dtype: np.dtype[Any]) -> NDArray[Any]:
+    """Class indices keep their integer dtype (any integer dtype: the kernel reads each
+    natively and checks it); float lists become probabilities of the input's dtype."""
+    if isinstance(t, np.ndarray):
+        return t
+    a = _numeric_array(fn, "target", t)
+    return a.astype(dtype) if a.dtype.kind == "f" else a
+
+
+def _as_lengths(fn: str, lengths: ArrayLike) -> NDArray[np.int64]:
+    """Sequence lengths: any integer array, passed as C-contiguous int64 (the kernel checks
+    the shape and range)."""
+    lens = np.asarray(lengths)
+    if lens.dtype.kind not in "iu":
+        raise ValueError(f"{fn}: lengths must be an integer array; got dtype {lens.dtype}")
+    return np.ascontiguousarray(lens, dtype=np.int64)
 
 
 def _as_grad_output(fn: str, g: ArrayLike, dtype: np.dtype[Any]) -> Union[float, NDArray[Any]]:
@@ -147,302 +154,46 @@ def _as_grad_output(fn: str, g: ArrayLike, dtype: np.dtype[Any]) -> Union[float,
     return g  # an array: the binding checks its dtype and shape
 
 
-def _run(
-    fn: str,
-    kernel: Callable[..., Tuple[Any, Any]],
-    x: NDArray[Any],
-    operands: Tuple[Any, ...],
-    return_grad: bool,
-    grad_output: ArrayLike,
-    out: Optional[FloatArray],
-    grad_out: Optional[FloatArray],
-    threads: int,
-) -> LossResult:
-    """Calls a loss binding: kernel(x, *operands, return_grad, grad_output, out, grad_out, threads).
-    A reduced loss comes back as a NumPy scalar of the input's dtype (or the 0-d `out`)."""
-    if not return_grad:
-        go: Union[float, NDArray[Any]] = 1.0
-    else:
-        go = grad_output if type(grad_output) is float else _as_grad_output(fn, grad_output, x.dtype)
-    loss, grad = kernel(x, *operands, bool(return_grad), go, out, grad_out, threads)
-    return (loss, grad) if return_grad else loss
+# ------------------------------------------------------------------------ the generated losses
+#: What the generated functions may name besides their own _kernel and _reductions.
+_HELPERS: Dict[str, Any] = {
+    "_ndarray": np.ndarray,
+    "_THREADS_CAP": _THREADS_CAP,
+    "_reduction_code": _reduction_code,
+    "_thread_count": _thread_count,
+    "_index_argument": _index_argument,
+    "_real_argument": _real_argument,
+    "_as_input": _as_input,
+    "_as_operand": _as_operand,
+    "_as_class_target": _as_class_target,
+    "_as_lengths": _as_lengths,
+    "_as_grad_output": _as_grad_output,
+}
 
 
-def _elementwise(
-    fn: str,
-    kernel: Callable[..., Tuple[Any, Any]],
-    input: ArrayLike,
-    target: ArrayLike,
-    reduction: str,
-    return_grad: bool,
-    grad_output: ArrayLike,
-    out: Optional[FloatArray],
-    grad_out: Optional[FloatArray],
-    n_threads: Optional[int],
-    weight: Optional[ArrayLike] = None,
-    pos_weight: Optional[ArrayLike] = None,
-) -> LossResult:
-    x, code, threads = _prepare(fn, input, reduction, n_threads)
-    # an ndarray or None as is, without a call (see _prepare)
-    operands = (target if type(target) is np.ndarray else _as_operand(fn, "target", target, x.dtype, False),
-                None if weight is None else _as_operand(fn, "weight", weight, x.dtype),
-                None if pos_weight is None else _as_operand(fn, "pos_weight", pos_weight, x.dtype), code, ())
-    return _run(fn, kernel, x, operands, return_grad, grad_output, out, grad_out, threads)
+def _make_function(spec: _spec.LossSpec, kernel: Optional[Callable[..., Tuple[Any, Any]]] = None,
+                   module: str = __name__) -> Callable[..., Any]:
+    """The public function of one spec row: its rendered source executed with its kernel
+    (``_core.<spec.kernel>`` unless given, e.g. a test's stand-in) and its reduction codes
+    (from ``_core.reductions``, the C++ enum's)."""
+    source = _spec.render_function(spec)
+    # a file name of its own, with the source in linecache: tracebacks and inspect show the code
+    filename = f"<fastloss generated {spec.name}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace = dict(_HELPERS, _kernel=getattr(_core, spec.kernel) if kernel is None else kernel,
+                     _reductions={r: _core.reductions[r] for r in spec.reductions})
+    exec(compile(source, filename, "exec"), namespace)
+    fn: Callable[..., Any] = namespace[spec.name]
+    fn.__module__ = module
+    fn.__doc__ = _spec.function_doc(spec)
+    return fn
 
 
-def mse_loss(
-    input: ArrayLike,
-    target: ArrayLike,
-    reduction: str = "mean",
-    *,
-    return_grad: bool = False,
-    grad_output: ArrayLike = 1.0,
-    out: Optional[FloatArray] = None,
-    grad_out: Optional[FloatArray] = None,
-    n_threads: Optional[int] = None,
-) -> LossResult:
-    """Mean squared error, ``mean((input - target)**2)``; torch: ``F.mse_loss`` / ``nn.MSELoss``.
-
-    The gradient is ``2 (input - target) / N`` for ``"mean"`` (``N`` = number of elements),
-    times ``grad_output``.
-
-    >>> import numpy as np, fastloss as fl
-    >>> fl.mse_loss(np.array([1.0, 2.0]), np.array([1.0, 4.0]))
-    np.float64(2.0)
-    >>> loss, grad = fl.mse_loss(np.array([1.0, 2.0]), np.array([1.0, 4.0]), return_grad=True)
-    >>> grad
-    array([ 0., -2.])
-    """
-    return _elementwise("mse_loss", _core.mse_loss, input, target, reduction, return_grad, grad_output, out,
-                        grad_out, n_threads)
+def _define(namespace: Dict[str, Any]) -> None:
+    for row in _spec.SPECS:
+        namespace[row.name] = fn = _make_function(row)
+        for alias in row.aliases:
+            namespace[alias] = fn  # the same function object: mae_loss is l1_loss
 
 
-def l1_loss(
-    input: ArrayLike,
-    target: ArrayLike,
-    reduction: str = "mean",
-    *,
-    return_grad: bool = False,
-    grad_output: ArrayLike = 1.0,
-    out: Optional[FloatArray] = None,
-    grad_out: Optional[FloatArray] = None,
-    n_threads: Optional[int] = None,
-) -> LossResult:
-    """Mean absolute error, ``mean(|input - target|)``; torch: ``F.l1_loss`` / ``nn.L1Loss``.
-
-    The gradient is ``sign(input - target) / N`` for ``"mean"``, ``0`` at a tie (as torch).
-
-    >>> import numpy as np, fastloss as fl
-    >>> fl.l1_loss(np.array([1.0, 2.0]), np.array([1.0, 4.0]), reduction="sum")
-    np.float64(2.0)
-    """
-    return _elementwise("l1_loss", _core.l1_loss, input, target, reduction, return_grad, grad_output, out,
-                        grad_out, n_threads)
-
-
-#: Alias of :func:`l1_loss`.
-mae_loss = l1_loss
-
-
-def binary_cross_entropy(
-    input: ArrayLike,
-    target: ArrayLike,
-    weight: Optional[ArrayLike] = None,
-    reduction: str = "mean",
-    *,
-    return_grad: bool = False,
-    grad_output: ArrayLike = 1.0,
-    out: Optional[FloatArray] = None,
-    grad_out: Optional[FloatArray] = None,
-    n_threads: Optional[int] = None,
-) -> LossResult:
-    """Binary cross-entropy on probabilities; torch: ``F.binary_cross_entropy`` / ``nn.BCELoss``.
-
-    ``loss_i = -w_i [y_i log(x_i) + (1 - y_i) log(1 - x_i)]`` with each log clamped at -100 (as
-    torch), ``weight`` broadcast to ``input`` by NumPy rules. The gradient is torch's
-    ``w (x - y) / max(x (1 - x), 1e-12)``. Input or target outside [0, 1] raises ValueError
-    (torch: RuntimeError); NaN propagates to the result (torch raises).
-
-    >>> import numpy as np, fastloss as fl
-    >>> round(float(fl.binary_cross_entropy(np.array([0.5, 0.5]), np.array([0.0, 1.0]))), 6)
-    0.693147
-    """
-    return _elementwise("binary_cross_entropy", _core.binary_cross_entropy, input, target, reduction,
-                        return_grad, grad_output, out, grad_out, n_threads, weight=weight)
-
-
-def binary_cross_entropy_with_logits(
-    input: ArrayLike,
-    target: ArrayLike,
-    weight: Optional[ArrayLike] = None,
-    reduction: str = "mean",
-    pos_weight: Optional[ArrayLike] = None,
-    *,
-    return_grad: bool = False,
-    grad_output: ArrayLike = 1.0,
-    out: Optional[FloatArray] = None,
-    grad_out: Optional[FloatArray] = None,
-    n_threads: Optional[int] = None,
-) -> LossResult:
-    """Binary cross-entropy on logits; torch: ``F.binary_cross_entropy_with_logits`` /
-    ``nn.BCEWithLogitsLoss``.
-
-    ``loss_i = w_i [(1 - y) x + (1 + (p - 1) y) (log1p(exp(-|x|)) + max(-x, 0))]``, stable for any
-    logit (+-1e4 gives a finite loss and gradient). ``weight`` and ``pos_weight`` (``p``)
-    broadcast to ``input`` by NumPy rules, e.g. ``pos_weight`` of shape ``(C,)`` for input
-    ``(N, C)``. The gradient is ``w [(1 - y + p y) sigmoid(x) - p y]``.
-
-    >>> import numpy as np, fastloss as fl
-    >>> round(float(fl.binary_cross_entropy_with_logits(np.array([0.0]), np.array([1.0]))), 6)
-    0.693147
-    """
-    return _elementwise("binary_cross_entropy_with_logits", _core.binary_cross_entropy_with_logits, input,
-                        target, reduction, return_grad, grad_output, out, grad_out, n_threads, weight=weight,
-                        pos_weight=pos_weight)
-
-
-_CLASS_REDUCTIONS = {"none": 0, "mean": 1, "sum": 2}
-_SEQUENCE_REDUCTIONS = {"none": 0, "mean": 1, "sum": 2, "batchmean": 3, "sequence": 4}
-
-
-def _as_class_target(fn: str, t: ArrayLike, dtype: np.dtype[Any]) -> NDArray[Any]:
-    """Class indices keep their integer dtype (int32 / int64, checked by the kernel); float
-    lists become probabilities of the input's dtype."""
-    if isinstance(t, np.ndarray):
-        return t
-    a = _numeric_array(fn, "target", t)
-    return a.astype(dtype) if a.dtype.kind == "f" else a
-
-
-def _class_loss(
-    fn: str,
-    kernel: Callable[..., Tuple[Any, Any]],
-    reductions: Dict[str, int],
-    input: ArrayLike,
-    target: ArrayLike,
-    weight: Optional[ArrayLike],
-    ignore_index: int,
-    reduction: str,
-    label_smoothing: float,
-    variant: Any,
-    return_grad: bool,
-    grad_output: ArrayLike,
-    out: Optional[FloatArray],
-    grad_out: Optional[FloatArray],
-    n_threads: Optional[int],
-) -> LossResult:
-    """The cross-entropy family's call: `variant` is log_probs (cross_entropy / nll_loss) or
-    the lengths array (sequence_cross_entropy)."""
-    x, code, threads = _prepare(fn, input, reduction, n_threads, reductions)
-    # an ndarray or None as is, without a call (see _prepare)
-    ignore = ignore_index if type(ignore_index) is int and -(1 << 63) <= ignore_index < (1 << 63) \
-        else _index_argument(fn, "ignore_index", ignore_index)
-    smoothing = label_smoothing if type(label_smoothing) is float \
-        else _real_argument(fn, "label_smoothing", label_smoothing)
-    operands = (target if type(target) is np.ndarray else _as_class_target(fn, target, x.dtype),
-                None if weight is None else _as_operand(fn, "weight", weight, x.dtype), ignore, code, smoothing, variant)
-    return _run(fn, kernel, x, operands, return_grad, grad_output, out, grad_out, threads)
-
-
-def cross_entropy(
-    input: ArrayLike,
-    target: ArrayLike,
-    weight: Optional[ArrayLike] = None,
-    ignore_index: int = -100,
-    reduction: str = "mean",
-    label_smoothing: float = 0.0,
-    *,
-    return_grad: bool = False,
-    grad_output: ArrayLike = 1.0,
-    out: Optional[FloatArray] = None,
-    grad_out: Optional[FloatArray] = None,
-    n_threads: Optional[int] = None,
-) -> LossResult:
-    """Softmax cross-entropy on logits; torch: ``F.cross_entropy`` / ``nn.CrossEntropyLoss``.
-
-    ``input`` has shape ``(C,)``, ``(N, C)`` or ``(N, C, d1, ...)`` (class axis 1, as torch).
-    ``target`` holds class indices (int64 or int32) of shape ``()``, ``(N,)`` or ``(N, d1, ...)``,
-    or class probabilities of ``input``'s shape and dtype.
-
-    With class indices, ``loss_i = -w[t_i] log softmax(x_i)[t_i]``; rows whose target is
-    ``ignore_index`` count 0 and get a zero gradient, and ``"mean"`` divides by the sum of
-    ``weight[t_i]`` over the other rows (``nan`` when every target is ignored). With
-    probabilities, ``loss_i = -sum_c w_c y_ic log softmax(x_i)_c`` and ``"mean"`` divides by the
-    number of rows ``N d1 ...``. ``label_smoothing`` ``eps`` mixes the target with the uniform
-    distribution exactly as torch does (``(1 - eps)`` on the target, ``eps / C`` on every class,
-    weighted, normalised by the same denominator).
-
-    >>> import numpy as np, fastloss as fl
-    >>> round(float(fl.cross_entropy(np.array([[0.0, 0.0]]), np.array([1]))), 6)
-    0.693147
-    """
-    return _class_loss("cross_entropy", _core.cross_entropy, _CLASS_REDUCTIONS, input, target, weight, ignore_index,
-                       reduction, label_smoothing, False, return_grad, grad_output, out, grad_out, n_threads)
-
-
-def nll_loss(
-    input: ArrayLike,
-    target: ArrayLike,
-    weight: Optional[ArrayLike] = None,
-    ignore_index: int = -100,
-    reduction: str = "mean",
-    *,
-    return_grad: bool = False,
-    grad_output: ArrayLike = 1.0,
-    out: Optional[FloatArray] = None,
-    grad_out: Optional[FloatArray] = None,
-    n_threads: Optional[int] = None,
-) -> LossResult:
-    """Negative log-likelihood on log-probabilities; torch: ``F.nll_loss`` / ``nn.NLLLoss``.
-
-    ``loss_i = -w[t_i] input[i, t_i]``, shapes, ``weight``, ``ignore_index`` and ``"mean"`` as in
-    :func:`cross_entropy` with class indices.
-
-    >>> import numpy as np, fastloss as fl
-    >>> float(fl.nll_loss(np.log(np.array([[0.25, 0.75]])), np.array([1])).round(6))
-    0.287682
-    """
-    return _class_loss("nll_loss", _core.cross_entropy, _CLASS_REDUCTIONS, input, target, weight, ignore_index,
-                       reduction, 0.0, True, return_grad, grad_output, out, grad_out, n_threads)
-
-
-def sequence_cross_entropy(
-    logits: ArrayLike,
-    targets: ArrayLike,
-    *,
-    weight: Optional[ArrayLike] = None,
-    ignore_index: int = -100,
-    label_smoothing: float = 0.0,
-    reduction: str = "mean",
-    lengths: Optional[ArrayLike] = None,
-    return_grad: bool = False,
-    grad_output: ArrayLike = 1.0,
-    out: Optional[FloatArray] = None,
-    grad_out: Optional[FloatArray] = None,
-    n_threads: Optional[int] = None,
-) -> LossResult:
-    """Per-time-step cross-entropy of a decoder: ``nn.CrossEntropyLoss`` over every step.
-
-    ``logits`` ``(B, T, V)`` channel-last, ``targets`` ``(B, T)`` class indices (int64 or int32);
-    ``lengths`` ``(B,)`` masks steps ``t >= lengths[b]`` exactly like ``ignore_index``.
-    Reductions: ``"mean"`` over the counted tokens (weighted: divides by the sum of their
-    weights; = ``nn.CrossEntropyLoss`` on the flattened ``(B T, V)`` batch), ``"batchmean"``
-    (sum / B), ``"sum"``, ``"none"`` (``(B, T)``, 0 where ignored), ``"sequence"`` (``(B,)``
-    per-sequence sums, e.g. to score candidate translations). ``grad_output`` has the loss's
-    shape for ``"none"`` and ``"sequence"``. The vocabulary streams through an online
-    log-sum-exp: no ``(B T, V)`` temporary besides the gradient.
-
-    >>> import numpy as np, fastloss as fl
-    >>> logits = np.zeros((2, 3, 5))
-    >>> fl.sequence_cross_entropy(logits, np.ones((2, 3), np.int64), reduction="sequence").round(4)
-    array([4.8283, 4.8283])
-    """
-    lens = None
-    if lengths is not None:
-        lens = np.asarray(lengths)
-        if lens.dtype.kind not in "iu":
-            raise ValueError(f"sequence_cross_entropy: lengths must be an integer array; got dtype {lens.dtype}")
-        lens = np.ascontiguousarray(lens, dtype=np.int64)
-    return _class_loss("sequence_cross_entropy", _core.sequence_cross_entropy, _SEQUENCE_REDUCTIONS, logits, targets,
-                       weight, ignore_index, reduction, label_smoothing, lens, return_grad, grad_output, out, grad_out,
-                       n_threads)
+_define(globals())

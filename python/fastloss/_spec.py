@@ -1,0 +1,836 @@
+"""The spec table: one row per public loss, and the code that turns a row into Python.
+
+**A loss is a row.** A :class:`LossSpec` holds everything the Python layer knows about a
+loss: its public name, the ``_core`` kernel it calls, its call family (which fixes the
+kernel's positional layout), its own parameters in torch's order (with defaults, docs and
+validation rules), the reductions it allows, its ``nn``-style class name, its torch
+equivalent, formula text and doctest example. From :data:`SPECS`:
+
+- :func:`render_function` writes the source of the public function; ``functional.py``
+  executes it (as ``dataclasses`` and ``namedtuple`` do), so every function has a real
+  signature and runs straight-line code: the table is read once, at import, never per call.
+- :func:`render_class` writes the source of the ``nn``-style class (``modules.py``).
+- :func:`render_stubs` writes ``functional.pyi``, ``modules.pyi`` and the generated block of
+  ``_core.pyi`` (the typed API that mypy sees). Regenerate them after changing a row::
+
+      python python/fastloss/_spec.py --write-stubs        # or: python -m fastloss._spec --write-stubs
+
+  (tests/test_api_types.py fails while the checked-in stubs differ from the rendered ones).
+
+Adding a loss: its kernel and binding in C++, one row here, one row in tests/registry.py,
+its docs. A scalar setting of the loss (e.g. huber_loss's ``delta``) is a :class:`Param` of
+kind ``"setting"``: it becomes a ``float`` parameter, is checked against its ``rules`` and
+reaches an elementwise kernel in the ``settings`` tuple, in the row's order.
+
+This module imports nothing but the standard library, so it runs as a plain script.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import textwrap
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+# ------------------------------------------------------------------------------ the types
+#: Reductions whose result is one number (a NumPy scalar, or the 0-d ``out``); the others
+#: ("none", "sequence") return an array.
+SCALAR_REDUCTIONS = ("mean", "sum", "batchmean")
+
+#: Parameter kinds: how a loss-specific parameter is checked and where it goes.
+#: operand   an array broadcast against the input (weight, pos_weight), or None
+#: index     an int within int64 (ignore_index)
+#: real      a float handed to the kernel as its own argument (label_smoothing)
+#: setting   a float of the loss's ``settings`` tuple (elementwise kernels), checked by ``rules``
+#: lengths   an integer array of sequence lengths, or None
+#: reduction the reduction name (its position among the parameters is torch's)
+KINDS = ("operand", "index", "real", "setting", "lengths", "reduction")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One loss-specific parameter of a public function (and of its class)."""
+
+    name: str
+    kind: str
+    default: Any
+    doc: str
+    #: ``"setting"`` only: comparisons the value must pass, e.g. ``("> 0",)``
+    rules: Tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"{self.name}: kind must be one of {KINDS}; got {self.kind!r}")
+        for rule in self.rules:  # rendered into the check as `if not <name> <rule>:`
+            if self.kind != "setting" or not re.fullmatch(r"(>|>=|<|<=) -?\d+(\.\d+)?", rule):
+                raise ValueError(f"{self.name}: a rule is a setting's comparison with a number; got {rule!r}")
+
+
+@dataclass(frozen=True)
+class Family:
+    """How the losses of one family call their kernel: the kernel's own positional
+    parameters (name, stub type) before the common tail, and which slots a loss may leave
+    out (filled with a constant)."""
+
+    name: str
+    kernel_params: Tuple[Tuple[str, str], ...]
+    optional_slots: Mapping[str, str]  # slot -> the constant passed when the loss has no such parameter
+    target_check: str  # normalises a target {t} that is not an ndarray ({x}: the input, {fn}: the name)
+
+
+#: return_grad, grad_output, out, grad_out, n_threads: the tail of every loss kernel.
+KERNEL_TAIL = (("return_grad", "bool"), ("grad_output", "Union[float, _Array]"), ("out", "Optional[_Array]"),
+               ("grad_out", "Optional[_Array]"), ("n_threads", "int"))
+KERNEL_RESULT = "Tuple[Union[np.floating[Any], _Array], Optional[_Array]]"
+
+ELEMENTWISE = Family(
+    "elementwise",
+    (("input", "_Array"), ("target", "_Array"), ("weight", "Optional[_Array]"), ("pos_weight", "Optional[_Array]"),
+     ("reduction", "int"), ("settings", "Tuple[float, ...]")),
+    {"weight": "None", "pos_weight": "None"},
+    "_as_operand({fn!r}, 'target', {t}, {x}.dtype, False)",
+)
+CLASS_AXIS = Family(
+    "class-axis",
+    (("input", "_Array"), ("target", "_Array"), ("weight", "Optional[_Array]"), ("ignore_index", "int"),
+     ("reduction", "int"), ("label_smoothing", "float"), ("log_probs", "bool")),
+    {"weight": "None"},
+    "_as_class_target({fn!r}, {t}, {x}.dtype)",
+)
+SEQUENCE = Family(
+    "sequence",
+    (("logits", "_Array"), ("targets", "_Array"), ("weight", "Optional[_Array]"), ("ignore_index", "int"),
+     ("reduction", "int"), ("label_smoothing", "float"), ("lengths", "Optional[_Array]")),
+    {"weight": "None", "lengths": "None"},
+    "_as_class_target({fn!r}, {t}, {x}.dtype)",
+)
+
+
+@dataclass(frozen=True)
+class LossSpec:
+    """One public loss: everything its function, class, stubs and docs are made from."""
+
+    name: str
+    kernel: str  # the fastloss._core function
+    family: Family
+    params: Tuple[Param, ...]  # after the two arrays, in torch's order; "reduction" among them
+    reductions: Tuple[str, ...]
+    cls: str  # the nn-style class
+    summary: str  # first docstring line: what it is, its formula, its torch equivalent
+    details: str  # the docstring's further paragraphs (gradient, edge cases)
+    example: str  # doctest lines
+    input_doc: str
+    target_doc: str
+    array_loss_doc: str  # what the loss is for the reductions that return an array
+    arrays: Tuple[str, str] = ("input", "target")
+    keyword_only: bool = False  # every parameter after the two arrays keyword-only
+    kernel_constants: Mapping[str, str] = field(default_factory=dict)  # kernel slot -> literal
+    aliases: Tuple[str, ...] = ()
+    #: the class constructor's parameter order when it differs from the function's
+    init_order: Optional[Tuple[str, ...]] = None
+
+    def param(self, name: str) -> Param:
+        return next(p for p in self.params if p.name == name)
+
+    @property
+    def settings(self) -> Tuple[Param, ...]:
+        return tuple(p for p in self.params if p.kind == "setting")
+
+    @property
+    def init_params(self) -> Tuple[Param, ...]:
+        """The class constructor's parameters: the function's, less the per-call lengths."""
+        own = [p for p in self.params if p.kind != "lengths"]
+        if self.init_order is None:
+            return tuple(own)
+        return tuple(self.param(n) for n in self.init_order)
+
+    @property
+    def call_params(self) -> Tuple[Param, ...]:
+        """Parameters the class takes per call besides the common options (lengths)."""
+        return tuple(p for p in self.params if p.kind == "lengths")
+
+
+# -------------------------------------------------------------------- shared parameter text
+def _reduction(doc: str) -> Param:
+    """The reduction parameter (its allowed names are the row's ``reductions``)."""
+    return Param("reduction", "reduction", "mean", doc)
+
+
+def weight(doc: str) -> Param:
+    return Param("weight", "operand", None, doc)
+
+
+IGNORE_INDEX = Param(
+    "ignore_index", "index", -100,
+    "A target value that is not a class: its rows count 0 towards the loss and its mean, and get a zero "
+    "gradient. Any int; other targets out of ``[0, C)`` raise IndexError.")
+LABEL_SMOOTHING = Param(
+    "label_smoothing", "real", 0.0,
+    "In [0, 1]: the target gets ``1 - label_smoothing`` and every class ``label_smoothing / C`` (torch's "
+    "rule, weighted and normalised like the loss).")
+ELEMENTWISE_REDUCTION_DOC = (
+    '``"mean"``: the mean over the ``N`` elements (``nan`` for an empty input); ``"sum"``: their sum; '
+    '``"none"``: the per-element loss, of ``input``\'s shape.')
+CLASS_REDUCTION_DOC = (
+    '``"mean"``: the sum divided by the sum of ``weight[target]`` over the counted rows (by the row count '
+    'for probability targets; ``nan`` when no row counts); ``"sum"``; ``"none"``: the per-row loss, of the '
+    'target\'s (class-index) shape.')
+
+#: The common parameters' text, shared by every function and class. {array} is the loss's
+#: first array parameter (input / logits).
+COMMON_DOCS = {
+    "return_grad": (
+        "bool, default False",
+        "Also return the gradient, computed in the same pass over memory: the result is then the tuple "
+        "``(loss, grad)``."),
+    "grad_output": (
+        "float or array_like, default 1.0",
+        "The upstream gradient ``d(objective)/d(loss)``: ``grad = grad_output * d(loss)/d({array})``. A "
+        "scalar, or for a reduction that returns an array, an array of exactly the loss's shape and "
+        "``{array}``'s dtype. Used only with ``return_grad=True``."),
+    "out": (
+        "ndarray, optional",
+        "A preallocated C-contiguous, aligned, writeable array of ``{array}``'s dtype and the loss's shape "
+        "(``()`` for a reduced loss): the loss is written there and returned."),
+    "grad_out": (
+        "ndarray, optional",
+        "A preallocated C-contiguous, aligned, writeable array of ``{array}``'s shape and dtype for the "
+        "gradient (``return_grad=True`` only), returned as ``grad``. It may be ``{array}`` itself, to "
+        "overwrite it; it may overlap no other argument."),
+    "n_threads": (
+        "int, optional",
+        "Threads for this call: ``None`` is the default (``max_threads()``: ``OMP_NUM_THREADS``, "
+        "``threadpoolctl``); a positive int is clamped to the CPUs this process may use. Results are "
+        "bitwise the same for every count."),
+}
+COMMON_OPTIONS = tuple(COMMON_DOCS)
+
+
+# ------------------------------------------------------------------------------ the table
+SPECS: Tuple[LossSpec, ...] = (
+    LossSpec(
+        name="mse_loss",
+        kernel="mse_loss",
+        family=ELEMENTWISE,
+        params=(_reduction(ELEMENTWISE_REDUCTION_DOC),),
+        reductions=("none", "mean", "sum"),
+        cls="MSELoss",
+        summary="Mean squared error, ``mean((input - target)**2)``; torch: ``F.mse_loss`` / ``nn.MSELoss``.",
+        details="The gradient is ``2 (input - target) / N`` for ``\"mean\"`` (``N`` = number of elements), "
+                "times ``grad_output``.",
+        example=""">>> import numpy as np, fastloss as fl
+>>> fl.mse_loss(np.array([1.0, 2.0]), np.array([1.0, 4.0]))
+np.float64(2.0)
+>>> loss, grad = fl.mse_loss(np.array([1.0, 2.0]), np.array([1.0, 4.0]), return_grad=True)
+>>> grad
+array([ 0., -2.])""",
+        input_doc="Predictions: a float32 or float64 array of any shape (a list or scalar of Python numbers "
+                  "becomes float64).",
+        target_doc="Targets of ``input``'s shape and dtype (a list or scalar is converted to ``input``'s dtype).",
+        array_loss_doc="the per-element loss, of ``input``'s shape",
+    ),
+    LossSpec(
+        name="l1_loss",
+        kernel="l1_loss",
+        family=ELEMENTWISE,
+        params=(_reduction(ELEMENTWISE_REDUCTION_DOC),),
+        reductions=("none", "mean", "sum"),
+        cls="L1Loss",
+        summary="Mean absolute error, ``mean(|input - target|)``; torch: ``F.l1_loss`` / ``nn.L1Loss``.",
+        details="The gradient is ``sign(input - target) / N`` for ``\"mean\"``, ``0`` at a tie (as torch). "
+                "``mae_loss`` is an alias.",
+        example=""">>> import numpy as np, fastloss as fl
+>>> fl.l1_loss(np.array([1.0, 2.0]), np.array([1.0, 4.0]), reduction="sum")
+np.float64(2.0)""",
+        input_doc="Predictions: a float32 or float64 array of any shape (a list or scalar of Python numbers "
+                  "becomes float64).",
+        target_doc="Targets of ``input``'s shape and dtype (a list or scalar is converted to ``input``'s dtype).",
+        array_loss_doc="the per-element loss, of ``input``'s shape",
+        aliases=("mae_loss",),
+    ),
+    LossSpec(
+        name="binary_cross_entropy",
+        kernel="binary_cross_entropy",
+        family=ELEMENTWISE,
+        params=(
+            weight("Per-element weights, broadcast to ``input`` by NumPy rules, of ``input``'s dtype."),
+            _reduction(ELEMENTWISE_REDUCTION_DOC),
+        ),
+        reductions=("none", "mean", "sum"),
+        cls="BCELoss",
+        summary="Binary cross-entropy on probabilities; torch: ``F.binary_cross_entropy`` / ``nn.BCELoss``.",
+        details="``loss_i = -w_i [y_i log(x_i) + (1 - y_i) log(1 - x_i)]`` with each log clamped at -100 (as\n"
+                "torch), ``weight`` broadcast to ``input`` by NumPy rules. The gradient is torch's\n"
+                "``w (x - y) / max(x (1 - x), 1e-12)``. Input or target outside [0, 1] raises ValueError\n"
+                "(torch: RuntimeError); NaN propagates to the result (torch raises).",
+        example=""">>> import numpy as np, fastloss as fl
+>>> round(float(fl.binary_cross_entropy(np.array([0.5, 0.5]), np.array([0.0, 1.0]))), 6)
+0.693147""",
+        input_doc="Probabilities in [0, 1]: a float32 or float64 array of any shape (a list or scalar of Python "
+                  "numbers becomes float64).",
+        target_doc="Targets in [0, 1] (soft or hard labels) of ``input``'s shape and dtype.",
+        array_loss_doc="the per-element loss, of ``input``'s shape",
+    ),
+    LossSpec(
+        name="binary_cross_entropy_with_logits",
+        kernel="binary_cross_entropy_with_logits",
+        family=ELEMENTWISE,
+        params=(
+            weight("Per-element weights, broadcast to ``input`` by NumPy rules, of ``input``'s dtype."),
+            _reduction(ELEMENTWISE_REDUCTION_DOC),
+            Param("pos_weight", "operand", None,
+                  "Weight ``p`` of the positive term, broadcast to ``input`` by NumPy rules (typically one per "
+                  "class: shape ``(C,)`` for input ``(N, C)``), of ``input``'s dtype."),
+        ),
+        reductions=("none", "mean", "sum"),
+        cls="BCEWithLogitsLoss",
+        summary="Binary cross-entropy on logits; torch: ``F.binary_cross_entropy_with_logits`` /\n"
+                "``nn.BCEWithLogitsLoss``.",
+        details="``loss_i = w_i [(1 - y) x + (1 + (p - 1) y) (log1p(exp(-|x|)) + max(-x, 0))]``, stable for any\n"
+                "logit (+-1e4 gives a finite loss and gradient). ``weight`` and ``pos_weight`` (``p``)\n"
+                "broadcast to ``input`` by NumPy rules, e.g. ``pos_weight`` of shape ``(C,)`` for input\n"
+                "``(N, C)``. The gradient is ``w [(1 - y + p y) sigmoid(x) - p y]``.",
+        example=""">>> import numpy as np, fastloss as fl
+>>> round(float(fl.binary_cross_entropy_with_logits(np.array([0.0]), np.array([1.0]))), 6)
+0.693147""",
+        input_doc="Logits: a float32 or float64 array of any shape (a list or scalar of Python numbers becomes "
+                  "float64).",
+        target_doc="Targets in [0, 1] (soft or hard labels) of ``input``'s shape and dtype.",
+        array_loss_doc="the per-element loss, of ``input``'s shape",
+    ),
+    LossSpec(
+        name="cross_entropy",
+        kernel="cross_entropy",
+        family=CLASS_AXIS,
+        params=(
+            weight("One weight per class, shape ``(C,)``, of ``input``'s dtype."),
+            IGNORE_INDEX,
+            _reduction(CLASS_REDUCTION_DOC),
+            LABEL_SMOOTHING,
+        ),
+        reductions=("none", "mean", "sum"),
+        kernel_constants={"log_probs": "False"},
+        cls="CrossEntropyLoss",
+        summary="Softmax cross-entropy on logits; torch: ``F.cross_entropy`` / ``nn.CrossEntropyLoss``.",
+        details="``input`` has shape ``(C,)``, ``(N, C)`` or ``(N, C, d1, ...)`` (class axis 1, as torch).\n"
+                "``target`` holds class indices (any integer dtype) of shape ``()``, ``(N,)`` or ``(N, d1, ...)``,\n"
+                "or class probabilities of ``input``'s shape and dtype.\n\n"
+                "With class indices, ``loss_i = -w[t_i] log softmax(x_i)[t_i]``; rows whose target is\n"
+                "``ignore_index`` count 0 and get a zero gradient, and ``\"mean\"`` divides by the sum of\n"
+                "``weight[t_i]`` over the other rows (``nan`` when every target is ignored). With\n"
+                "probabilities, ``loss_i = -sum_c w_c y_ic log softmax(x_i)_c`` and ``\"mean\"`` divides by the\n"
+                "number of rows ``N d1 ...``. ``label_smoothing`` ``eps`` mixes the target with the uniform\n"
+                "distribution exactly as torch does (``(1 - eps)`` on the target, ``eps / C`` on every class,\n"
+                "weighted, normalised by the same denominator).",
+        example=""">>> import numpy as np, fastloss as fl
+>>> round(float(fl.cross_entropy(np.array([[0.0, 0.0]]), np.array([1]))), 6)
+0.693147""",
+        input_doc="Logits, float32 or float64, of shape ``(C,)``, ``(N, C)`` or ``(N, C, d1, ...)`` (class axis 1).",
+        target_doc="Class indices of any integer dtype, shape ``()``, ``(N,)`` or ``(N, d1, ...)``; or class "
+                   "probabilities of ``input``'s shape and dtype.",
+        array_loss_doc="the per-row loss, of the class-index target's shape (``()``, ``(N,)`` or "
+                       "``(N, d1, ...)``), 0 where ignored",
+    ),
+    LossSpec(
+        name="nll_loss",
+        kernel="cross_entropy",
+        family=CLASS_AXIS,
+        params=(
+            weight("One weight per class, shape ``(C,)``, of ``input``'s dtype."),
+            IGNORE_INDEX,
+            _reduction(CLASS_REDUCTION_DOC),
+        ),
+        reductions=("none", "mean", "sum"),
+        kernel_constants={"label_smoothing": "0.0", "log_probs": "True"},
+        cls="NLLLoss",
+        summary="Negative log-likelihood on log-probabilities; torch: ``F.nll_loss`` / ``nn.NLLLoss``.",
+        details="``loss_i = -w[t_i] input[i, t_i]``, shapes, ``weight``, ``ignore_index`` and ``\"mean\"`` as in\n"
+                ":func:`cross_entropy` with class indices.",
+        example=""">>> import numpy as np, fastloss as fl
+>>> float(fl.nll_loss(np.log(np.array([[0.25, 0.75]])), np.array([1])).round(6))
+0.287682""",
+        input_doc="Log-probabilities, float32 or float64, of shape ``(C,)``, ``(N, C)`` or ``(N, C, d1, ...)`` "
+                  "(class axis 1).",
+        target_doc="Class indices of any integer dtype, shape ``()``, ``(N,)`` or ``(N, d1, ...)``.",
+        array_loss_doc="the per-row loss, of the target's shape, 0 where ignored",
+    ),
+    LossSpec(
+        name="sequence_cross_entropy",
+        kernel="sequence_cross_entropy",
+        family=SEQUENCE,
+        arrays=("logits", "targets"),
+        keyword_only=True,
+        params=(
+            weight("One weight per vocabulary entry, shape ``(V,)``, of ``logits``' dtype."),
+            IGNORE_INDEX,
+            LABEL_SMOOTHING,
+            _reduction('``"mean"``: over the counted tokens (weighted: divided by the sum of their weights); '
+                       '``"batchmean"``: the sum divided by ``B``; ``"sum"``; ``"none"``: per token, ``(B, T)``, '
+                       '0 where ignored; ``"sequence"``: per-sequence sums, ``(B,)``.'),
+            Param("lengths", "lengths", None,
+                  "Integer array ``(B,)``: the steps ``t >= lengths[b]`` are masked exactly like "
+                  "``ignore_index`` (their targets are never read)."),
+        ),
+        reductions=("none", "mean", "sum", "batchmean", "sequence"),
+        # torch's nn.CrossEntropyLoss order, as the class has always had
+        init_order=("weight", "ignore_index", "reduction", "label_smoothing"),
+        cls="SequenceCrossEntropyLoss",
+        summary="Per-time-step cross-entropy of a decoder: ``nn.CrossEntropyLoss`` over every step.",
+        details="``logits`` ``(B, T, V)`` channel-last, ``targets`` ``(B, T)`` class indices (any integer dtype);\n"
+                "``lengths`` ``(B,)`` masks steps ``t >= lengths[b]`` exactly like ``ignore_index``.\n"
+                "Reductions: ``\"mean\"`` over the counted tokens (weighted: divides by the sum of their\n"
+                "weights; = ``nn.CrossEntropyLoss`` on the flattened ``(B T, V)`` batch), ``\"batchmean\"``\n"
+                "(sum / B), ``\"sum\"``, ``\"none\"`` (``(B, T)``, 0 where ignored), ``\"sequence\"`` (``(B,)``\n"
+                "per-sequence sums, e.g. to score candidate translations). ``grad_output`` has the loss's\n"
+                "shape for ``\"none\"`` and ``\"sequence\"``. The vocabulary streams through an online\n"
+                "log-sum-exp: no ``(B T, V)`` temporary besides the gradient.",
+        example=""">>> import numpy as np, fastloss as fl
+>>> logits = np.zeros((2, 3, 5))
+>>> fl.sequence_cross_entropy(logits, np.ones((2, 3), np.int64), reduction="sequence").round(4)
+array([4.8283, 4.8283])""",
+        input_doc="Logits ``(B, T, V)``, float32 or float64, vocabulary last.",
+        target_doc="Class indices ``(B, T)`` of any integer dtype.",
+        array_loss_doc='``(B, T)`` per-token losses (0 where ignored) for ``"none"``, ``(B,)`` per-sequence sums '
+                       'for ``"sequence"``',
+    ),
+)
+
+SPEC_BY_NAME: Dict[str, LossSpec] = {s.name: s for s in SPECS}
+
+
+def function_names(specs: Sequence[LossSpec] = SPECS) -> List[str]:
+    """``functional.__all__``: every loss and its aliases, in table order."""
+    return [n for s in specs for n in (s.name, *s.aliases)]
+
+
+def class_names(specs: Sequence[LossSpec] = SPECS) -> List[str]:
+    """``modules.__all__``."""
+    return [s.cls for s in specs]
+
+
+# ------------------------------------------------------------------- rendering: functions
+def _default(p: Param) -> str:
+    return repr(p.default)
+
+
+def signature_source(spec: LossSpec) -> str:
+    """The function's parameters, e.g. ``input, target, reduction='mean', *, return_grad=False, ...``."""
+    a, b = spec.arrays
+    own = [f"{p.name}={_default(p)}" for p in spec.params]
+    common = ["return_grad=False", "grad_output=1.0", "out=None", "grad_out=None", "n_threads=None"]
+    if spec.keyword_only:
+        return ", ".join([a, b, "*", *own, *common])
+    return ", ".join([a, b, *own, "*", *common])
+
+
+def _check_source(spec: LossSpec, p: Param) -> List[str]:
+    """The lines that check (and normalise) one loss-specific scalar or array parameter. The
+    common argument types (an ndarray, a float, an int in range) are tested inline and pass
+    without a call: a tiny loss's whole kernel call costs under 2 us, a Python call ~0.1 us."""
+    fn, n = spec.name, p.name
+    if p.kind == "operand":
+        return [f"if {n} is not None and type({n}) is not _ndarray:",
+                f"    {n} = _as_operand({fn!r}, {n!r}, {n}, {spec.arrays[0]}.dtype)"]
+    if p.kind == "index":
+        return [f"if type({n}) is not int or not -(1 << 63) <= {n} < (1 << 63):",
+                f"    {n} = _index_argument({fn!r}, {n!r}, {n})"]
+    if p.kind in ("real", "setting"):
+        lines = [f"if type({n}) is not float:",
+                 f"    {n} = _real_argument({fn!r}, {n!r}, {n})"]
+        for rule in p.rules:  # NaN fails every rule
+            lines += [f"if not {n} {rule}:",
+                      f"    raise ValueError(f\"{fn}: {n} must be {rule}; got {{{n}!r}}\")"]
+        return lines
+    if p.kind == "lengths":
+        return [f"if {n} is not None:",
+                f"    {n} = _as_lengths({fn!r}, {n})"]
+    raise AssertionError(p.kind)
+
+
+def _kernel_arguments(spec: LossSpec) -> List[str]:
+    """The kernel's positional arguments before the common tail, from the family's layout.
+    Every parameter of the row must reach the kernel, and every slot must be filled."""
+    slots = dict(zip((k for k, _ in spec.family.kernel_params[:2]), spec.arrays))
+    own = {p.name for p in spec.params if p.kind not in ("reduction", "setting")}
+    args = []
+    for slot, _ in spec.family.kernel_params:
+        if slot in slots:
+            args.append(slots[slot])
+        elif slot == "reduction":
+            args.append("code")
+        elif slot == "settings":
+            args.append("(" + "".join(f"{p.name}, " for p in spec.settings).rstrip(" ") + ")")
+        elif slot in spec.kernel_constants:
+            args.append(spec.kernel_constants[slot])
+        elif slot in own:
+            args.append(slot)
+            own.discard(slot)
+        elif slot in spec.family.optional_slots:
+            args.append(spec.family.optional_slots[slot])
+        else:
+            raise ValueError(f"{spec.name}: the {spec.family.name} kernel's {slot!r} has no parameter or constant")
+    if own or (spec.settings and "settings" not in dict(spec.family.kernel_params)):
+        lost = sorted(own) + [p.name for p in spec.settings]
+        raise ValueError(f"{spec.name}: the {spec.family.name} kernel takes no {lost}")
+    return args
+
+
+def render_function(spec: LossSpec) -> str:
+    """The source of ``spec``'s public function. It is executed in a namespace holding
+    ``_kernel`` (the ``_core`` function), ``_reductions`` (the row's allowed reductions and
+    their ``_core`` codes) and functional.py's checking helpers. Checks run in this order
+    (error messages and their precedence are part of the contract): lengths, reduction,
+    n_threads, the input array, scalar parameters, the target, array parameters, and, with
+    return_grad, grad_output; the kernel checks everything else."""
+    fn = spec.name
+    x, t = spec.arrays
+    scalars = [p for p in spec.params if p.kind in ("index", "real", "setting")]
+    operands = [p for p in spec.params if p.kind == "operand"]
+    body: List[str] = []
+    for p in spec.params:
+        if p.kind == "lengths":
+            body += _check_source(spec, p)
+    body += [
+        "try:",
+        "    code = _reductions[reduction]",
+        "except (KeyError, TypeError):  # not a str, or not one of this loss's reductions",
+        f"    code = _reduction_code({fn!r}, reduction, _reductions)",
+        "if n_threads is None:",
+        "    n_threads = 0  # the default count",
+        "elif type(n_threads) is not int or not 1 <= n_threads <= _THREADS_CAP:",
+        f"    n_threads = _thread_count({fn!r}, n_threads)",
+        f"if type({x}) is not _ndarray:",
+        f"    {x} = _as_input({fn!r}, {x})",
+    ]
+    for p in scalars:
+        body += _check_source(spec, p)
+    body += [f"if type({t}) is not _ndarray:",
+             f"    {t} = {spec.family.target_check.format(fn=fn, x=x, t=t)}"]
+    for p in operands:
+        body += _check_source(spec, p)
+    args = ", ".join(_kernel_arguments(spec))
+    body += [
+        "if not return_grad:",
+        f"    return _kernel({args}, False, 1.0, out, grad_out, n_threads)[0]",
+        "if type(grad_output) is not float:",
+        f"    grad_output = _as_grad_output({fn!r}, grad_output, {x}.dtype)",
+        f"return _kernel({args}, True, grad_output, out, grad_out, n_threads)",
+    ]
+    return f"def {fn}({signature_source(spec)}):\n" + "".join(f"    {line}\n" for line in body)
+
+
+# --------------------------------------------------------------------- rendering: classes
+def init_signature_source(spec: LossSpec) -> str:
+    own = [f"{p.name}={_default(p)}" for p in spec.init_params]
+    return ", ".join(["self", *own, "n_threads=None"])
+
+
+def call_signature_source(spec: LossSpec) -> str:
+    a, b = spec.arrays
+    per_call = [f"{p.name}={_default(p)}" for p in spec.call_params]
+    return ", ".join(["self", a, b, "return_grad=False", "*", *per_call, "grad_output=1.0", "out=None",
+                      "grad_out=None", "n_threads=None", "**unexpected"])
+
+
+def render_class(spec: LossSpec) -> str:
+    """The source of ``spec``'s nn-style class, executed in modules.py's namespace with
+    ``_function`` (the public function) and ``_reductions`` (allowed reductions) bound. It
+    calls the function with the settings stored at construction; a setting passed at call
+    time lands in ``unexpected`` and becomes a clear TypeError (``_Loss._reject``)."""
+    a, b = spec.arrays
+    settings = [p.name for p in spec.init_params] + ["n_threads"]
+    defaults = ", ".join(f"({p.name!r}, {_default(p)})" for p in spec.init_params) + ", ('n_threads', None)"
+    positional = [a, b] + [f"self.{p.name}" for p in spec.params if p.kind != "lengths" and not spec.keyword_only]
+    keywords = [f"{p.name}=self.{p.name}" for p in spec.params if spec.keyword_only and p.kind != "lengths"]
+    keywords += [f"{p.name}={p.name}" for p in spec.call_params]
+    keywords += ["return_grad=return_grad", "grad_output=grad_output", "out=out", "grad_out=grad_out",
+                 "n_threads=self.n_threads if n_threads is None else n_threads"]
+    lines = [
+        f"class {spec.cls}(_Loss):",
+        f"    _settings = ({defaults},)",
+        f"    _call_options = {tuple(p.name for p in spec.call_params) + COMMON_OPTIONS!r}",
+        "",
+        f"    def __init__({init_signature_source(spec)}):",
+        f"        _check_reduction({spec.cls!r}, reduction, _reductions)  # fails at construction, like torch",
+        *(f"        self.{n} = {n}" for n in settings),
+        "",
+        f"    def __call__({call_signature_source(spec)}):",
+        "        if unexpected:",
+        "            self._reject(unexpected)",
+        f"        return _function({', '.join(positional + keywords)})",
+        "",
+        "    forward = __call__  # torch users call loss_fn.forward(input, target)",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------------ docstrings
+def _param_doc(name: str, type_doc: str, text: str, width: int = 96) -> str:
+    body = textwrap.fill(text, width, initial_indent="    ", subsequent_indent="    ", break_on_hyphens=False)
+    return f"{name} : {type_doc}\n{body}\n"
+
+
+def _type_doc(spec: LossSpec, p: Param) -> str:
+    if p.kind == "reduction":
+        return "{" + ", ".join(f'"{r}"' for r in _ordered(spec.reductions)) + '}, default "mean"'
+    if p.kind in ("operand", "lengths"):
+        return "array_like, optional"
+    if p.kind == "index":
+        return f"int, default {p.default!r}"
+    return f"float, default {p.default!r}"
+
+
+def _ordered(reductions: Sequence[str]) -> List[str]:
+    """Reductions as users read them: the default first."""
+    return sorted(reductions, key=lambda r: ("mean", "sum", "none", "batchmean", "sequence").index(r))
+
+
+def _common_docs(spec: LossSpec, names: Sequence[str]) -> str:
+    return "".join(_param_doc(n, COMMON_DOCS[n][0], COMMON_DOCS[n][1].format(array=spec.arrays[0])) for n in names)
+
+
+def returns_doc(spec: LossSpec, what: str = "") -> str:
+    x = spec.arrays[0]
+    scalar = [r for r in _ordered(spec.reductions) if r in SCALAR_REDUCTIONS]
+    arrays = [r for r in _ordered(spec.reductions) if r not in SCALAR_REDUCTIONS]
+    loss = (f"For {_or(scalar)}: a NumPy scalar of ``{x}``'s dtype (``np.float32`` for float32 input), or the "
+            f"0-d ``out`` array when ``out`` is given. For {_or(arrays)}: {spec.array_loss_doc} (``out`` "
+            f"when given).{what}")
+    grad = (f"Only with ``return_grad=True``, which returns the tuple ``(loss, grad)``: ``grad_output`` times "
+            f"the gradient of ``loss`` with respect to ``{x}``, of ``{x}``'s shape and dtype (``grad_out`` when "
+            f"given).")
+    return "Returns\n-------\n" + _param_doc("loss", "numpy.floating or ndarray", loss) + _param_doc(
+        "grad", "ndarray", grad)
+
+
+def _or(names: Sequence[str]) -> str:
+    quoted = [f'``"{n}"``' for n in names]
+    return " and ".join(quoted) if len(quoted) <= 2 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+
+
+def function_doc(spec: LossSpec) -> str:
+    x, t = spec.arrays
+    params = _param_doc(x, "array_like", spec.input_doc) + _param_doc(t, "array_like", spec.target_doc)
+    params += "".join(_param_doc(p.name, _type_doc(spec, p), p.doc) for p in spec.params)
+    params += _common_docs(spec, COMMON_OPTIONS)
+    return (f"{spec.summary}\n\n{spec.details}\n\nParameters\n----------\n{params}\n{returns_doc(spec)}\n"
+            f"Examples\n--------\n{spec.example}\n")
+
+
+def class_doc(spec: LossSpec) -> str:
+    own = "".join(_param_doc(p.name, _type_doc(spec, p), p.doc) for p in spec.init_params)
+    n_threads = _param_doc("n_threads", "int, optional", "The default thread count of every call (``None``: "
+                           "``max_threads()``); a call's own ``n_threads`` overrides it.")
+    x, t = spec.arrays
+    per_call = "".join(f"``{p.name}``, " for p in spec.call_params)
+    example = (f">>> import numpy as np, fastloss as fl\n>>> fl.{spec.cls}()\n{spec.cls}()\n"
+               f">>> fl.{spec.cls}(reduction=\"sum\", n_threads=1)\n{spec.cls}(reduction='sum', n_threads=1)")
+    return (f"``nn``-style loss object of :func:`fastloss.{spec.name}`.\n\n"
+            f"Built with torch's keyword arguments, called as ``loss_fn({x}, {t})`` or ``loss_fn.forward({x}, {t})``\n"
+            f"with the per-call options ({per_call}``return_grad``, ``grad_output``, ``out``, ``grad_out``,\n"
+            f"``n_threads``). The settings below are fixed at construction; ``repr`` shows those that are not\n"
+            f"the default.\n\n{spec.summary}\n\n"
+            f"Parameters\n----------\n{own}{n_threads}\nExamples\n--------\n{example}\n")
+
+
+def call_doc(spec: LossSpec) -> str:
+    x, t = spec.arrays
+    params = _param_doc(x, "array_like", spec.input_doc) + _param_doc(t, "array_like", spec.target_doc)
+    params += "".join(_param_doc(p.name, _type_doc(spec, p), p.doc) for p in spec.call_params)
+    params += _common_docs(spec, ("return_grad", "grad_output", "out", "grad_out"))
+    params += _param_doc("n_threads", "int, optional", "Threads for this call; ``None``: the object's "
+                         "``n_threads``.")
+    settings = ", ".join(p.name for p in spec.init_params)
+    return (f"The loss: :func:`fastloss.{spec.name}` with this object's settings ({settings}).\n\n"
+            f"Parameters\n----------\n{params}\n"
+            f"{returns_doc(spec, ' The reduction is the one given at construction.')}")
+
+
+# --------------------------------------------------------------------------- the stubs
+STUB_HEADER = "# Generated from the spec table by fastloss._spec: do not edit; regenerate with\n" \
+              "#     python python/fastloss/_spec.py --write-stubs\n"
+
+_REDUCTION_ALIASES = {("mean", "sum", "none"): "Reduction",
+                      ("mean", "sum", "none", "batchmean", "sequence"): "SequenceReduction"}
+
+
+def _literal(names: Sequence[str]) -> str:
+    return "Literal[" + ", ".join(f'"{n}"' for n in names) + "]"
+
+
+def _reduction_type(spec: LossSpec) -> str:
+    ordered = tuple(_ordered(spec.reductions))
+    return _REDUCTION_ALIASES.get(ordered, _literal(ordered))
+
+
+def _stub_type(p: Param) -> str:
+    return {"operand": "Optional[ArrayLike]", "lengths": "Optional[ArrayLike]", "index": "int",
+            "real": "float", "setting": "float"}[p.kind]
+
+
+def _def(name: str, params: Sequence[str], result: str, indent: str = "") -> str:
+    """One stub ``def``, wrapped to lines of at most ~110 characters."""
+    one = f"{indent}def {name}({', '.join(params)}) -> {result}: ..."
+    if len(one) <= 110:
+        return one + "\n"
+    lines = [indent + "   "]
+    for p in params:  # packed, never broken inside a parameter
+        if len(lines[-1]) + len(p) + 2 > 110:
+            lines.append(indent + "   ")
+        lines[-1] += f" {p},"
+    inner = "\n".join(lines)
+    return f"{indent}def {name}(\n{inner}\n{indent}) -> {result}: ...\n"
+
+
+def _overload_params(spec: LossSpec, reduction: str, return_grad: str, out: str, form: str) -> List[str]:
+    """The parameters of one overload. ``form``: ``"default"`` (reduction keeps its place and
+    default), ``"keyword"`` (reduction required and keyword-only: the parameters before it
+    keep their defaults) or ``"positional"`` (reduction required in its place, so the
+    parameters before it are required too)."""
+    a, b = spec.arrays
+    params = [f"{a}: ArrayLike", f"{b}: ArrayLike"]
+    star = spec.keyword_only
+    if star:
+        params.append("*")
+    before = True
+    for p in spec.params:
+        if p.kind == "reduction":
+            before = False
+            if form == "keyword" and not star:
+                params.append("*")
+                star = True
+            params.append(f"reduction: {reduction}" + (" = ..." if form == "default" else ""))
+            continue
+        required = form == "positional" and before
+        params.append(f"{p.name}: {_stub_type(p)}" + ("" if required else " = ..."))
+    if not star:
+        params.append("*")
+    params += [f"return_grad: {return_grad}", "grad_output: ArrayLike = ...", f"out: {out}",
+               "grad_out: Optional[FloatArray] = ...", "n_threads: Optional[int] = ..."]
+    return params
+
+
+def render_function_stub(spec: LossSpec) -> str:
+    """The @overloads of ``spec``'s function: the result's type follows the reduction literal
+    (a scalar reduction gives ``np.floating``, or the 0-d ``out`` array), ``return_grad``
+    (``Literal[True]``: a tuple) and ``out``; a reduction only known as the alias type falls
+    back to ``Loss``."""
+    scalar = [r for r in _ordered(spec.reductions) if r in SCALAR_REDUCTIONS]
+    arrays = [r for r in _ordered(spec.reductions) if r not in SCALAR_REDUCTIONS]
+    before = spec.params[: [p.kind for p in spec.params].index("reduction")]
+    # a required reduction after defaulted parameters: a keyword-only form, and a positional
+    # one where the parameters before it are given too
+    array_forms = ["keyword"] if spec.keyword_only or before else ["positional"]
+    if before and not spec.keyword_only:
+        array_forms.append("positional")
+    no, yes = "Literal[False] = ...", "Literal[True]"
+    cases = [  # (reduction type, return_grad, out, form, result)
+        (_literal(scalar), no, "None = ...", "default", "np.floating[Any]"),
+        (_literal(scalar), yes, "None = ...", "default", "Tuple[np.floating[Any], FloatArray]"),
+        (_literal(scalar), no, "FloatArray", "default", "FloatArray"),
+        (_literal(scalar), yes, "FloatArray", "default", "Tuple[FloatArray, FloatArray]"),
+    ]
+    for form in array_forms:
+        cases += [(_literal(arrays), no, "Optional[FloatArray] = ...", form, "FloatArray"),
+                  (_literal(arrays), yes, "Optional[FloatArray] = ...", form, "Tuple[FloatArray, FloatArray]")]
+    general = _reduction_type(spec)
+    cases += [
+        (general, no, "Optional[FloatArray] = ...", "default", "Loss"),
+        (general, yes, "Optional[FloatArray] = ...", "default", "Tuple[Loss, FloatArray]"),
+        (general, "bool = ...", "Optional[FloatArray] = ...", "default", "LossResult"),
+    ]
+    return "".join("@overload\n" + _def(spec.name, _overload_params(spec, r, g, o, f), result)
+                   for r, g, o, f, result in cases)
+
+
+def render_functional_stub(specs: Sequence[LossSpec] = SPECS) -> str:
+    aliases = "".join(f"{alias} = {s.name}\n" for s in specs for alias in s.aliases)
+    return (STUB_HEADER + '"""The loss functions (fastloss.functional), typed: see fastloss._spec."""\n\n'
+            "from typing import Any, List, Literal, Optional, Tuple, Union, overload\n\n"
+            "import numpy as np\nfrom numpy.typing import ArrayLike, NDArray\n\n"
+            "FloatArray = NDArray[np.floating[Any]]\n"
+            "#: A reduced loss (NumPy scalar of the input's dtype, or the 0-d ``out`` array) or an array loss.\n"
+            "Loss = Union[np.floating[Any], FloatArray]\n"
+            "LossResult = Union[Loss, Tuple[Loss, FloatArray]]\n"
+            + "".join(f"{alias} = {_literal(names)}\n" for names, alias in _REDUCTION_ALIASES.items())
+            + f"\n__all__ = {function_names(specs)!r}\n\n"
+            "# used by fastloss.optim\n"
+            "def _thread_count(fn: str, n_threads: Optional[int]) -> int: ...\n\n"
+            + "\n".join(render_function_stub(s) for s in specs) + "\n" + aliases)
+
+
+def render_class_stub(spec: LossSpec) -> str:
+    a, b = spec.arrays
+    init = ["self"] + [f"{p.name}: {_reduction_type(spec) if p.kind == 'reduction' else _stub_type(p)} = ..."
+                       for p in spec.init_params] + ["n_threads: Optional[int] = ..."]
+    attrs = "".join(f"    {p.name}: {_reduction_type(spec) if p.kind == 'reduction' else _stub_type(p)}\n"
+                    for p in spec.init_params)
+    calls = []
+    for return_grad, result in (("Literal[False] = ...", "Loss"), ("Literal[True]", "Tuple[Loss, FloatArray]"),
+                                ("bool = ...", "LossResult")):
+        params = ["self", f"{a}: ArrayLike", f"{b}: ArrayLike", f"return_grad: {return_grad}", "*"]
+        params += [f"{p.name}: {_stub_type(p)} = ..." for p in spec.call_params]
+        params += ["grad_output: ArrayLike = ...", "out: Optional[FloatArray] = ...",
+                   "grad_out: Optional[FloatArray] = ...", "n_threads: Optional[int] = ..."]
+        calls.append("    @overload\n" + _def("__call__", params, result, "    "))
+    return (f"class {spec.cls}(_Loss):\n{attrs}    n_threads: Optional[int]\n" + _def("__init__", init, "None", "    ")
+            + "".join(calls) + "    forward = __call__\n")
+
+
+def render_modules_stub(specs: Sequence[LossSpec] = SPECS) -> str:
+    return (STUB_HEADER + '"""The nn-style loss classes (fastloss.modules), typed: see fastloss._spec."""\n\n'
+            "from typing import List, Literal, Optional, Tuple, overload\n\n"
+            "from numpy.typing import ArrayLike\n\n"
+            "from .functional import FloatArray, Loss, LossResult, Reduction, SequenceReduction\n\n"
+            f"__all__ = {class_names(specs)!r}\n\n"
+            "class _Loss:\n    def __repr__(self) -> str: ...\n\n"
+            + "\n".join(render_class_stub(s) for s in specs))
+
+
+CORE_BEGIN = "# BEGIN generated by fastloss._spec: the loss kernels (python python/fastloss/_spec.py --write-stubs)\n"
+CORE_END = "# END generated\n"
+
+
+def render_core_block(specs: Sequence[LossSpec] = SPECS) -> str:
+    """The stubs of the loss kernels in _core.pyi, one per distinct kernel, from each
+    family's positional layout."""
+    out, seen = [CORE_BEGIN], set()
+    for s in specs:
+        if s.kernel not in seen:
+            seen.add(s.kernel)
+            params = [f"{n}: {t}" for n, t in s.family.kernel_params + KERNEL_TAIL]
+            out.append(_def(s.kernel, params, KERNEL_RESULT))
+    return "".join(out) + CORE_END
+
+
+def splice_core_stub(text: str, specs: Sequence[LossSpec] = SPECS) -> str:
+    """``_core.pyi``'s text with its generated block replaced by the current one."""
+    begin, end = text.index(CORE_BEGIN), text.index(CORE_END)
+    return text[:begin] + render_core_block(specs) + text[end + len(CORE_END):]
+
+
+def render_stubs(directory: str) -> Dict[str, str]:
+    """{file name: text} of the generated stubs; ``_core.pyi`` is spliced into the file in
+    ``directory`` (its other stubs are kept by hand)."""
+    with open(os.path.join(directory, "_core.pyi"), encoding="utf-8") as f:
+        core = f.read()
+    return {"functional.pyi": render_functional_stub(), "modules.pyi": render_modules_stub(),
+            "_core.pyi": splice_core_stub(core)}
+
+
+def main(argv: Sequence[str]) -> int:
+    if not argv or argv[0] != "--write-stubs" or len(argv) > 2:
+        print("usage: python -m fastloss._spec --write-stubs [DIRECTORY]   (default: this file's directory)")
+        return 2
+    directory = argv[1] if len(argv) > 1 else os.path.dirname(os.path.abspath(__file__))
+    for name, text in render_stubs(directory).items():
+        with open(os.path.join(directory, name), "w", encoding="utf-8") as f:
+            f.write(text)
+        print(f"wrote {os.path.join(directory, name)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

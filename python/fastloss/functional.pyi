@@ -1,0 +1,483 @@
+# Generated from the spec table by fastloss._spec: do not edit; regenerate with
+#     python python/fastloss/_spec.py --write-stubs
+"""The loss functions (fastloss.functional), typed: see fastloss._spec."""
+
+from typing import Any, List, Literal, Optional, Tuple, Union, overload
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+FloatArray = NDArray[np.floating[Any]]
+#: A reduced loss (NumPy scalar of the input's dtype, or the 0-d ``out`` array) or an array loss.
+Loss = Union[np.floating[Any], FloatArray]
+LossResult = Union[Loss, Tuple[Loss, FloatArray]]
+Reduction = Literal["mean", "sum", "none"]
+SequenceReduction = Literal["mean", "sum", "none", "batchmean", "sequence"]
+
+__all__ = ['mse_loss', 'l1_loss', 'mae_loss', 'binary_cross_entropy', 'binary_cross_entropy_with_logits', 'cross_entropy', 'nll_loss', 'sequence_cross_entropy']
+
+# used by fastloss.optim
+def _thread_count(fn: str, n_threads: Optional[int]) -> int: ...
+
+@overload
+def mse_loss(
+    input: ArrayLike, target: ArrayLike, reduction: Literal["mean", "sum"] = ..., *,
+    return_grad: Literal[False] = ..., grad_output: ArrayLike = ..., out: None = ...,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> np.floating[Any]: ...
+@overload
+def mse_loss(
+    input: ArrayLike, target: ArrayLike, reduction: Literal["mean", "sum"] = ..., *,
+    return_grad: Literal[True], grad_output: ArrayLike = ..., out: None = ...,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[np.floating[Any], FloatArray]: ...
+@overload
+def mse_loss(
+    input: ArrayLike, target: ArrayLike, reduction: Literal["mean", "sum"] = ..., *,
+    return_grad: Literal[False] = ..., grad_output: ArrayLike = ..., out: FloatArray,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> FloatArray: ...
+@overload
+def mse_loss(
+    input: ArrayLike, target: ArrayLike, reduction: Literal["mean", "sum"] = ..., *,
+    return_grad: Literal[True], grad_output: ArrayLike = ..., out: FloatArray,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, FloatArray]: ...
+@overload
+def mse_loss(
+    input: ArrayLike, target: ArrayLike, reduction: Literal["none"], *, return_grad: Literal[False] = ...,
+    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
+) -> FloatArray: ...
+@overload
+def mse_loss(
+    input: ArrayLike, target: ArrayLike, reduction: Literal["none"], *, return_grad: Literal[True],
+    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, FloatArray]: ...
+@overload
+def mse_loss(
+    input: ArrayLike, target: ArrayLike, reduction: Reduction = ..., *, return_grad: Literal[False] = ...,
+    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
+) -> Loss: ...
+@overload
+def mse_loss(
+    input: ArrayLike, target: ArrayLike, reduction: Reduction = ..., *, return_grad: Literal[True],
+    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
+) -> Tuple[Loss, FloatArray]: ...
+@overload
+def mse_loss(
+    input: ArrayLike, target: ArrayLike, reduction: Reduction = ..., *, return_grad: bool = ...,
+    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
+) -> LossResult: ...
+
+@overload
+def l1_loss(
+    input: ArrayLike, target: ArrayLike, reduction: Literal["mean", "sum"] = ..., *,
+    return_grad: Literal[False] = ..., grad_output: ArrayLike = ..., out: None = ...,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> np.floating[Any]: ...
+@overload
+def l1_loss(
+    input: ArrayLike, target: ArrayLike, reduction: Literal["mean", "sum"] = ..., *,
+    return_grad: Literal[True], grad_output: ArrayLike = ..., out: None = ...,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[np.floating[Any], FloatArray]: ...
+@overload
+def l1_loss(
+    input: ArrayLike, target: ArrayLike, reduction: Literal["mean", "sum"] = ..., *,
+    return_grad: Literal[False] = ..., grad_output: ArrayLike = ..., out: FloatArray,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> FloatArray: ...
+@overload
+def l1_loss(
+    input: ArrayLike, target: ArrayLike, reduction: Literal["mean", "sum"] = ..., *,
+    return_grad: Literal[True], grad_output: ArrayLike = ..., out: FloatArray,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, FloatArray]: ...
+@overload
+def l1_loss(
+    input: ArrayLike, target: ArrayLike, reduction: Literal["none"], *, return_grad: Literal[False] = ...,
+    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
+) -> FloatArray: ...
+@overload
+def l1_loss(
+    input: ArrayLike, target: ArrayLike, reduction: Literal["none"], *, return_grad: Literal[True],
+    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, FloatArray]: ...
+@overload
+def l1_loss(
+    input: ArrayLike, target: ArrayLike, reduction: Reduction = ..., *, return_grad: Literal[False] = ...,
+    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
+) -> Loss: ...
+@overload
+def l1_loss(
+    input: ArrayLike, target: ArrayLike, reduction: Reduction = ..., *, return_grad: Literal[True],
+    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
+) -> Tuple[Loss, FloatArray]: ...
+@overload
+def l1_loss(
+    input: ArrayLike, target: ArrayLike, reduction: Reduction = ..., *, return_grad: bool = ...,
+    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
+) -> LossResult: ...
+
+@overload
+def binary_cross_entropy(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ...,
+    reduction: Literal["mean", "sum"] = ..., *, return_grad: Literal[False] = ...,
+    grad_output: ArrayLike = ..., out: None = ..., grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
+) -> np.floating[Any]: ...
+@overload
+def binary_cross_entropy(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ...,
+    reduction: Literal["mean", "sum"] = ..., *, return_grad: Literal[True], grad_output: ArrayLike = ...,
+    out: None = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[np.floating[Any], FloatArray]: ...
+@overload
+def binary_cross_entropy(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ...,
+    reduction: Literal["mean", "sum"] = ..., *, return_grad: Literal[False] = ...,
+    grad_output: ArrayLike = ..., out: FloatArray, grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
+) -> FloatArray: ...
+@overload
+def binary_cross_entropy(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ...,
+    reduction: Literal["mean", "sum"] = ..., *, return_grad: Literal[True], grad_output: ArrayLike = ...,
+    out: FloatArray, grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, FloatArray]: ...
+@overload
+def binary_cross_entropy(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ..., *, reduction: Literal["none"],
+    return_grad: Literal[False] = ..., grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> FloatArray: ...
+@overload
+def binary_cross_entropy(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ..., *, reduction: Literal["none"],
+    return_grad: Literal[True], grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, FloatArray]: ...
+@overload
+def binary_cross_entropy(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike], reduction: Literal["none"], *,
+    return_grad: Literal[False] = ..., grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> FloatArray: ...
+@overload
+def binary_cross_entropy(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike], reduction: Literal["none"], *,
+    return_grad: Literal[True], grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, FloatArray]: ...
+@overload
+def binary_cross_entropy(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ..., reduction: Reduction = ..., *,
+    return_grad: Literal[False] = ..., grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Loss: ...
+@overload
+def binary_cross_entropy(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ..., reduction: Reduction = ..., *,
+    return_grad: Literal[True], grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[Loss, FloatArray]: ...
+@overload
+def binary_cross_entropy(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ..., reduction: Reduction = ..., *,
+    return_grad: bool = ..., grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> LossResult: ...
+
+@overload
+def binary_cross_entropy_with_logits(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ...,
+    reduction: Literal["mean", "sum"] = ..., pos_weight: Optional[ArrayLike] = ..., *,
+    return_grad: Literal[False] = ..., grad_output: ArrayLike = ..., out: None = ...,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> np.floating[Any]: ...
+@overload
+def binary_cross_entropy_with_logits(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ...,
+    reduction: Literal["mean", "sum"] = ..., pos_weight: Optional[ArrayLike] = ..., *,
+    return_grad: Literal[True], grad_output: ArrayLike = ..., out: None = ...,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[np.floating[Any], FloatArray]: ...
+@overload
+def binary_cross_entropy_with_logits(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ...,
+    reduction: Literal["mean", "sum"] = ..., pos_weight: Optional[ArrayLike] = ..., *,
+    return_grad: Literal[False] = ..., grad_output: ArrayLike = ..., out: FloatArray,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> FloatArray: ...
+@overload
+def binary_cross_entropy_with_logits(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ...,
+    reduction: Literal["mean", "sum"] = ..., pos_weight: Optional[ArrayLike] = ..., *,
+    return_grad: Literal[True], grad_output: ArrayLike = ..., out: FloatArray,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, FloatArray]: ...
+@overload
+def binary_cross_entropy_with_logits(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ..., *, reduction: Literal["none"],
+    pos_weight: Optional[ArrayLike] = ..., return_grad: Literal[False] = ..., grad_output: ArrayLike = ...,
+    out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> FloatArray: ...
+@overload
+def binary_cross_entropy_with_logits(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ..., *, reduction: Literal["none"],
+    pos_weight: Optional[ArrayLike] = ..., return_grad: Literal[True], grad_output: ArrayLike = ...,
+    out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, FloatArray]: ...
+@overload
+def binary_cross_entropy_with_logits(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike], reduction: Literal["none"],
+    pos_weight: Optional[ArrayLike] = ..., *, return_grad: Literal[False] = ..., grad_output: ArrayLike = ...,
+    out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> FloatArray: ...
+@overload
+def binary_cross_entropy_with_logits(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike], reduction: Literal["none"],
+    pos_weight: Optional[ArrayLike] = ..., *, return_grad: Literal[True], grad_output: ArrayLike = ...,
+    out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, FloatArray]: ...
+@overload
+def binary_cross_entropy_with_logits(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ..., reduction: Reduction = ...,
+    pos_weight: Optional[ArrayLike] = ..., *, return_grad: Literal[False] = ..., grad_output: ArrayLike = ...,
+    out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Loss: ...
+@overload
+def binary_cross_entropy_with_logits(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ..., reduction: Reduction = ...,
+    pos_weight: Optional[ArrayLike] = ..., *, return_grad: Literal[True], grad_output: ArrayLike = ...,
+    out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[Loss, FloatArray]: ...
+@overload
+def binary_cross_entropy_with_logits(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ..., reduction: Reduction = ...,
+    pos_weight: Optional[ArrayLike] = ..., *, return_grad: bool = ..., grad_output: ArrayLike = ...,
+    out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> LossResult: ...
+
+@overload
+def cross_entropy(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ..., ignore_index: int = ...,
+    reduction: Literal["mean", "sum"] = ..., label_smoothing: float = ..., *,
+    return_grad: Literal[False] = ..., grad_output: ArrayLike = ..., out: None = ...,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> np.floating[Any]: ...
+@overload
+def cross_entropy(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ..., ignore_index: int = ...,
+    reduction: Literal["mean", "sum"] = ..., label_smoothing: float = ..., *, return_grad: Literal[True],
+    grad_output: ArrayLike = ..., out: None = ..., grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
+) -> Tuple[np.floating[Any], FloatArray]: ...
+@overload
+def cross_entropy(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ..., ignore_index: int = ...,
+    reduction: Literal["mean", "sum"] = ..., label_smoothing: float = ..., *,
+    return_grad: Literal[False] = ..., grad_output: ArrayLike = ..., out: FloatArray,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> FloatArray: ...
+@overload
+def cross_entropy(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ..., ignore_index: int = ...,
+    reduction: Literal["mean", "sum"] = ..., label_smoothing: float = ..., *, return_grad: Literal[True],
+    grad_output: ArrayLike = ..., out: FloatArray, grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, FloatArray]: ...
+@overload
+def cross_entropy(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ..., ignore_index: int = ..., *,
+    reduction: Literal["none"], label_smoothing: float = ..., return_grad: Literal[False] = ...,
+    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
+) -> FloatArray: ...
+@overload
+def cross_entropy(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ..., ignore_index: int = ..., *,
+    reduction: Literal["none"], label_smoothing: float = ..., return_grad: Literal[True],
+    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, FloatArray]: ...
+@overload
+def cross_entropy(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike], ignore_index: int,
+    reduction: Literal["none"], label_smoothing: float = ..., *, return_grad: Literal[False] = ...,
+    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
+) -> FloatArray: ...
+@overload
+def cross_entropy(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike], ignore_index: int,
+    reduction: Literal["none"], label_smoothing: float = ..., *, return_grad: Literal[True],
+    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, FloatArray]: ...
+@overload
+def cross_entropy(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ..., ignore_index: int = ...,
+    reduction: Reduction = ..., label_smoothing: float = ..., *, return_grad: Literal[False] = ...,
+    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
+) -> Loss: ...
+@overload
+def cross_entropy(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ..., ignore_index: int = ...,
+    reduction: Reduction = ..., label_smoothing: float = ..., *, return_grad: Literal[True],
+    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
+) -> Tuple[Loss, FloatArray]: ...
+@overload
+def cross_entropy(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ..., ignore_index: int = ...,
+    reduction: Reduction = ..., label_smoothing: float = ..., *, return_grad: bool = ...,
+    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
+) -> LossResult: ...
+
+@overload
+def nll_loss(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ..., ignore_index: int = ...,
+    reduction: Literal["mean", "sum"] = ..., *, return_grad: Literal[False] = ...,
+    grad_output: ArrayLike = ..., out: None = ..., grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
+) -> np.floating[Any]: ...
+@overload
+def nll_loss(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ..., ignore_index: int = ...,
+    reduction: Literal["mean", "sum"] = ..., *, return_grad: Literal[True], grad_output: ArrayLike = ...,
+    out: None = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[np.floating[Any], FloatArray]: ...
+@overload
+def nll_loss(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ..., ignore_index: int = ...,
+    reduction: Literal["mean", "sum"] = ..., *, return_grad: Literal[False] = ...,
+    grad_output: ArrayLike = ..., out: FloatArray, grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
+) -> FloatArray: ...
+@overload
+def nll_loss(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ..., ignore_index: int = ...,
+    reduction: Literal["mean", "sum"] = ..., *, return_grad: Literal[True], grad_output: ArrayLike = ...,
+    out: FloatArray, grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, FloatArray]: ...
+@overload
+def nll_loss(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ..., ignore_index: int = ..., *,
+    reduction: Literal["none"], return_grad: Literal[False] = ..., grad_output: ArrayLike = ...,
+    out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> FloatArray: ...
+@overload
+def nll_loss(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ..., ignore_index: int = ..., *,
+    reduction: Literal["none"], return_grad: Literal[True], grad_output: ArrayLike = ...,
+    out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, FloatArray]: ...
+@overload
+def nll_loss(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike], ignore_index: int,
+    reduction: Literal["none"], *, return_grad: Literal[False] = ..., grad_output: ArrayLike = ...,
+    out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> FloatArray: ...
+@overload
+def nll_loss(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike], ignore_index: int,
+    reduction: Literal["none"], *, return_grad: Literal[True], grad_output: ArrayLike = ...,
+    out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, FloatArray]: ...
+@overload
+def nll_loss(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ..., ignore_index: int = ...,
+    reduction: Reduction = ..., *, return_grad: Literal[False] = ..., grad_output: ArrayLike = ...,
+    out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Loss: ...
+@overload
+def nll_loss(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ..., ignore_index: int = ...,
+    reduction: Reduction = ..., *, return_grad: Literal[True], grad_output: ArrayLike = ...,
+    out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[Loss, FloatArray]: ...
+@overload
+def nll_loss(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ..., ignore_index: int = ...,
+    reduction: Reduction = ..., *, return_grad: bool = ..., grad_output: ArrayLike = ...,
+    out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> LossResult: ...
+
+@overload
+def sequence_cross_entropy(
+    logits: ArrayLike, targets: ArrayLike, *, weight: Optional[ArrayLike] = ..., ignore_index: int = ...,
+    label_smoothing: float = ..., reduction: Literal["mean", "sum", "batchmean"] = ...,
+    lengths: Optional[ArrayLike] = ..., return_grad: Literal[False] = ..., grad_output: ArrayLike = ...,
+    out: None = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> np.floating[Any]: ...
+@overload
+def sequence_cross_entropy(
+    logits: ArrayLike, targets: ArrayLike, *, weight: Optional[ArrayLike] = ..., ignore_index: int = ...,
+    label_smoothing: float = ..., reduction: Literal["mean", "sum", "batchmean"] = ...,
+    lengths: Optional[ArrayLike] = ..., return_grad: Literal[True], grad_output: ArrayLike = ...,
+    out: None = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[np.floating[Any], FloatArray]: ...
+@overload
+def sequence_cross_entropy(
+    logits: ArrayLike, targets: ArrayLike, *, weight: Optional[ArrayLike] = ..., ignore_index: int = ...,
+    label_smoothing: float = ..., reduction: Literal["mean", "sum", "batchmean"] = ...,
+    lengths: Optional[ArrayLike] = ..., return_grad: Literal[False] = ..., grad_output: ArrayLike = ...,
+    out: FloatArray, grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> FloatArray: ...
+@overload
+def sequence_cross_entropy(
+    logits: ArrayLike, targets: ArrayLike, *, weight: Optional[ArrayLike] = ..., ignore_index: int = ...,
+    label_smoothing: float = ..., reduction: Literal["mean", "sum", "batchmean"] = ...,
+    lengths: Optional[ArrayLike] = ..., return_grad: Literal[True], grad_output: ArrayLike = ...,
+    out: FloatArray, grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, FloatArray]: ...
+@overload
+def sequence_cross_entropy(
+    logits: ArrayLike, targets: ArrayLike, *, weight: Optional[ArrayLike] = ..., ignore_index: int = ...,
+    label_smoothing: float = ..., reduction: Literal["none", "sequence"], lengths: Optional[ArrayLike] = ...,
+    return_grad: Literal[False] = ..., grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> FloatArray: ...
+@overload
+def sequence_cross_entropy(
+    logits: ArrayLike, targets: ArrayLike, *, weight: Optional[ArrayLike] = ..., ignore_index: int = ...,
+    label_smoothing: float = ..., reduction: Literal["none", "sequence"], lengths: Optional[ArrayLike] = ...,
+    return_grad: Literal[True], grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, FloatArray]: ...
+@overload
+def sequence_cross_entropy(
+    logits: ArrayLike, targets: ArrayLike, *, weight: Optional[ArrayLike] = ..., ignore_index: int = ...,
+    label_smoothing: float = ..., reduction: SequenceReduction = ..., lengths: Optional[ArrayLike] = ...,
+    return_grad: Literal[False] = ..., grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Loss: ...
+@overload
+def sequence_cross_entropy(
+    logits: ArrayLike, targets: ArrayLike, *, weight: Optional[ArrayLike] = ..., ignore_index: int = ...,
+    label_smoothing: float = ..., reduction: SequenceReduction = ..., lengths: Optional[ArrayLike] = ...,
+    return_grad: Literal[True], grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[Loss, FloatArray]: ...
+@overload
+def sequence_cross_entropy(
+    logits: ArrayLike, targets: ArrayLike, *, weight: Optional[ArrayLike] = ..., ignore_index: int = ...,
+    label_smoothing: float = ..., reduction: SequenceReduction = ..., lengths: Optional[ArrayLike] = ...,
+    return_grad: bool = ..., grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> LossResult: ...
+
+mae_loss = l1_loss

@@ -1,0 +1,201 @@
+# Generated from the spec table by fastloss._spec: do not edit; regenerate with
+#     python python/fastloss/_spec.py --write-stubs
+"""The nn-style loss classes (fastloss.modules), typed: see fastloss._spec."""
+
+from typing import List, Literal, Optional, Tuple, overload
+
+from numpy.typing import ArrayLike
+
+from .functional import FloatArray, Loss, LossResult, Reduction, SequenceReduction
+
+__all__ = ['MSELoss', 'L1Loss', 'BCELoss', 'BCEWithLogitsLoss', 'CrossEntropyLoss', 'NLLLoss', 'SequenceCrossEntropyLoss']
+
+class _Loss:
+    def __repr__(self) -> str: ...
+
+class MSELoss(_Loss):
+    reduction: Reduction
+    n_threads: Optional[int]
+    def __init__(self, reduction: Reduction = ..., n_threads: Optional[int] = ...) -> None: ...
+    @overload
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, return_grad: Literal[False] = ..., *,
+        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+        n_threads: Optional[int] = ...,
+    ) -> Loss: ...
+    @overload
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, return_grad: Literal[True], *,
+        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+        n_threads: Optional[int] = ...,
+    ) -> Tuple[Loss, FloatArray]: ...
+    @overload
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, return_grad: bool = ..., *, grad_output: ArrayLike = ...,
+        out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+    ) -> LossResult: ...
+    forward = __call__
+
+class L1Loss(_Loss):
+    reduction: Reduction
+    n_threads: Optional[int]
+    def __init__(self, reduction: Reduction = ..., n_threads: Optional[int] = ...) -> None: ...
+    @overload
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, return_grad: Literal[False] = ..., *,
+        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+        n_threads: Optional[int] = ...,
+    ) -> Loss: ...
+    @overload
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, return_grad: Literal[True], *,
+        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+        n_threads: Optional[int] = ...,
+    ) -> Tuple[Loss, FloatArray]: ...
+    @overload
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, return_grad: bool = ..., *, grad_output: ArrayLike = ...,
+        out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+    ) -> LossResult: ...
+    forward = __call__
+
+class BCELoss(_Loss):
+    weight: Optional[ArrayLike]
+    reduction: Reduction
+    n_threads: Optional[int]
+    def __init__(
+        self, weight: Optional[ArrayLike] = ..., reduction: Reduction = ..., n_threads: Optional[int] = ...,
+    ) -> None: ...
+    @overload
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, return_grad: Literal[False] = ..., *,
+        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+        n_threads: Optional[int] = ...,
+    ) -> Loss: ...
+    @overload
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, return_grad: Literal[True], *,
+        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+        n_threads: Optional[int] = ...,
+    ) -> Tuple[Loss, FloatArray]: ...
+    @overload
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, return_grad: bool = ..., *, grad_output: ArrayLike = ...,
+        out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+    ) -> LossResult: ...
+    forward = __call__
+
+class BCEWithLogitsLoss(_Loss):
+    weight: Optional[ArrayLike]
+    reduction: Reduction
+    pos_weight: Optional[ArrayLike]
+    n_threads: Optional[int]
+    def __init__(
+        self, weight: Optional[ArrayLike] = ..., reduction: Reduction = ...,
+        pos_weight: Optional[ArrayLike] = ..., n_threads: Optional[int] = ...,
+    ) -> None: ...
+    @overload
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, return_grad: Literal[False] = ..., *,
+        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+        n_threads: Optional[int] = ...,
+    ) -> Loss: ...
+    @overload
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, return_grad: Literal[True], *,
+        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+        n_threads: Optional[int] = ...,
+    ) -> Tuple[Loss, FloatArray]: ...
+    @overload
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, return_grad: bool = ..., *, grad_output: ArrayLike = ...,
+        out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+    ) -> LossResult: ...
+    forward = __call__
+
+class CrossEntropyLoss(_Loss):
+    weight: Optional[ArrayLike]
+    ignore_index: int
+    reduction: Reduction
+    label_smoothing: float
+    n_threads: Optional[int]
+    def __init__(
+        self, weight: Optional[ArrayLike] = ..., ignore_index: int = ..., reduction: Reduction = ...,
+        label_smoothing: float = ..., n_threads: Optional[int] = ...,
+    ) -> None: ...
+    @overload
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, return_grad: Literal[False] = ..., *,
+        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+        n_threads: Optional[int] = ...,
+    ) -> Loss: ...
+    @overload
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, return_grad: Literal[True], *,
+        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+        n_threads: Optional[int] = ...,
+    ) -> Tuple[Loss, FloatArray]: ...
+    @overload
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, return_grad: bool = ..., *, grad_output: ArrayLike = ...,
+        out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+    ) -> LossResult: ...
+    forward = __call__
+
+class NLLLoss(_Loss):
+    weight: Optional[ArrayLike]
+    ignore_index: int
+    reduction: Reduction
+    n_threads: Optional[int]
+    def __init__(
+        self, weight: Optional[ArrayLike] = ..., ignore_index: int = ..., reduction: Reduction = ...,
+        n_threads: Optional[int] = ...,
+    ) -> None: ...
+    @overload
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, return_grad: Literal[False] = ..., *,
+        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+        n_threads: Optional[int] = ...,
+    ) -> Loss: ...
+    @overload
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, return_grad: Literal[True], *,
+        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+        n_threads: Optional[int] = ...,
+    ) -> Tuple[Loss, FloatArray]: ...
+    @overload
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, return_grad: bool = ..., *, grad_output: ArrayLike = ...,
+        out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+    ) -> LossResult: ...
+    forward = __call__
+
+class SequenceCrossEntropyLoss(_Loss):
+    weight: Optional[ArrayLike]
+    ignore_index: int
+    reduction: SequenceReduction
+    label_smoothing: float
+    n_threads: Optional[int]
+    def __init__(
+        self, weight: Optional[ArrayLike] = ..., ignore_index: int = ..., reduction: SequenceReduction = ...,
+        label_smoothing: float = ..., n_threads: Optional[int] = ...,
+    ) -> None: ...
+    @overload
+    def __call__(
+        self, logits: ArrayLike, targets: ArrayLike, return_grad: Literal[False] = ..., *,
+        lengths: Optional[ArrayLike] = ..., grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
+        grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+    ) -> Loss: ...
+    @overload
+    def __call__(
+        self, logits: ArrayLike, targets: ArrayLike, return_grad: Literal[True], *,
+        lengths: Optional[ArrayLike] = ..., grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
+        grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+    ) -> Tuple[Loss, FloatArray]: ...
+    @overload
+    def __call__(
+        self, logits: ArrayLike, targets: ArrayLike, return_grad: bool = ..., *,
+        lengths: Optional[ArrayLike] = ..., grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
+        grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+    ) -> LossResult: ...
+    forward = __call__
