@@ -144,6 +144,8 @@ def test_example_main_runs(name: str, capsys: Any, torch_one_thread: Any) -> Non
         assert "torch, same run" in out
     if name == "softmax_classifier":
         assert "training accuracy" in out
+    else:  # the run without weight decay, to show the decay shrinking the weights
+        assert "with weight_decay=0" in out
 
 
 def test_examples_import_nothing_but_fastloss_and_numpy() -> None:

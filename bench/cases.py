@@ -1,0 +1,323 @@
+"""The benchmark cases: what is computed, on which sizes, and by which peers.
+
+Adding a benchmark: add a Case to the list that build_cases() returns (a name, the problem
+sizes, a function that makes the inputs, the bytes per element of the minimal pass, and a dict
+of peer builders, the first being fastloss). Sizes are shapes, so (4096, 32000) logits work as
+well as (10**6,); every table, the JSON and the plot follow the list.
+
+The "numpy" peer runs fastloss._reference, the plain NumPy formulas that the test-suite checks
+fastloss against (in float64), here in float32. The "numpy out=" peers below are a different
+implementation, specialised to avoid temporaries, and timed as such.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import numpy as np
+
+import fastloss as fl
+from fastloss import _reference as ref
+from peers import (Inputs, PeerBuilder, Run, Shape, fastloss_grad_out_peer, fastloss_peer, jax, jax_peer, jnp,
+                   numpy_out_peer, numpy_peer, torch, torch_peer)
+
+
+@dataclass
+class Case:
+    """One benchmarked computation and the peers that compute it."""
+
+    name: str
+    description: str
+    sizes: List[Shape]
+    quick_sizes: List[Shape]
+    make_inputs: Callable[[Shape, np.random.Generator], Inputs]
+    bytes_per_element: float  # minimal memory traffic of the fused pass, per element
+    peers: Dict[str, PeerBuilder]  # the first entry is the baseline (fastloss)
+    check_rtol: Optional[float] = 1e-3  # results must match the baseline's (None: no check)
+    peak_memory: bool = False  # also measure each peer's extra peak memory (fresh subprocess per peer)
+
+
+# --------------------------------------------------------- the NumPy / JAX formulas
+# The NumPy peer's formulas are fastloss._reference's. Here: the "numpy out=" variants of mse and
+# l1, the same formulas with preallocated buffers (Python scalars keep float32, NEP 50), and the
+# JAX versions of the loss alone (jax differentiates them), written so that their gradients
+# follow the same conventions where |.| and max(., 0) have a kink (see jax_formulas).
+def np_mse_out(inp: Inputs) -> Run:
+    x, y = inp.args
+    d, sq = np.empty_like(x), np.empty_like(x)
+
+    def run() -> Any:
+        np.subtract(x, y, out=d)
+        loss = np.mean(np.multiply(d, d, out=sq))
+        return loss, np.multiply(d, 2 / d.size, out=d)
+
+    return run
+
+
+def np_l1_out(inp: Inputs) -> Run:
+    x, y = inp.args
+    d, g = np.empty_like(x), np.empty_like(x)
+
+    def run() -> Any:
+        np.subtract(x, y, out=d)
+        loss = np.mean(np.abs(d, out=g))
+        # into g, not in place: np.sign(d, out=d) is ~7x slower (NumPy 2.4, float32)
+        return loss, np.divide(np.sign(d, out=g), d.size, out=g)
+
+    return run
+
+
+def jax_formulas() -> Dict[str, Callable[..., Any]]:
+    """The loss alone, for jax.value_and_grad.
+
+    l1: jax's derivative of abs at 0 is 1, not sign(0) = 0 as in torch, NumPy and fastloss
+    (it shows wherever x == y, e.g. at one element of the 4M l1 inputs of --quick);
+    sign(d) * d is |d| with the gradient sign(d), as jax's sign has a zero derivative.
+    bce_with_logits: softplus(z) - z*y is the same stable value, and softplus's derivative
+    is sigmoid(z) everywhere, whereas differentiating max(z, 0) + log1p(exp(-|z|)) gives a
+    wrong gradient at z = 0.
+    """
+    if jax is None or jnp is None:
+        return {}
+    return {
+        "mse": lambda x, y: jnp.mean((x - y) ** 2),
+        "l1": lambda x, y: jnp.mean(jnp.sign(x - y) * (x - y)),
+        "bce": lambda p, y: -jnp.mean(y * jnp.log(p) + (1 - y) * jnp.log(1 - p)),
+        "bce_with_logits": lambda z, y: jnp.mean(jax.nn.softplus(z) - z * y),
+    }
+
+
+# ----------------------------------------------------------------------- the cases
+ELEMENTWISE_SIZES: List[Shape] = [(10**3,), (10**4,), (10**5,), (10**6,), (4 * 10**6,), (16 * 10**6,)]
+ELEMENTWISE_QUICK: List[Shape] = [(10**3,), (10**5,), (4 * 10**6,)]
+
+
+def regression_inputs(shape: Shape, rng: np.random.Generator) -> Inputs:
+    x = rng.standard_normal(shape, dtype=np.float32)
+    y = rng.standard_normal(shape, dtype=np.float32)
+    return Inputs((x, y), {})
+
+
+def probability_inputs(shape: Shape, rng: np.random.Generator) -> Inputs:
+    p = rng.random(shape, dtype=np.float32) * np.float32(0.96) + np.float32(0.02)
+    y = (rng.random(shape, dtype=np.float32) < 0.5).astype(np.float32)
+    return Inputs((p, y), {})
+
+
+def logit_inputs(shape: Shape, rng: np.random.Generator) -> Inputs:
+    z = rng.standard_normal(shape, dtype=np.float32) * np.float32(3)
+    y = (rng.random(shape, dtype=np.float32) < 0.5).astype(np.float32)
+    return Inputs((z, y), {})
+
+
+def elementwise_case(
+    name: str,
+    fl_name: str,
+    make_inputs: Callable[[Shape, np.random.Generator], Inputs],
+    np_expr: Callable[..., Any],
+    np_out: Optional[Callable[[Inputs], Run]],
+    torch_name: str,
+) -> Optional[Case]:
+    fn = getattr(fl, fl_name, None)
+    if fn is None:
+        return None
+    peers: Dict[str, PeerBuilder] = {
+        "fastloss": fastloss_peer(fn),
+        "fastloss grad_out=": fastloss_grad_out_peer(fn),
+        "numpy": numpy_peer(np_expr),
+    }
+    if np_out is not None:
+        peers["numpy out="] = numpy_out_peer(np_out)
+    if torch is not None:
+        peers["torch"] = torch_peer(getattr(torch.nn.functional, torch_name))
+    if jax is not None:
+        peers["jax"] = jax_peer(jax_formulas()[name])
+    return Case(
+        name=name,
+        description=f"fl.{fl_name}: value+grad, reduction='mean', float32",
+        sizes=ELEMENTWISE_SIZES,
+        quick_sizes=ELEMENTWISE_QUICK,
+        make_inputs=make_inputs,
+        bytes_per_element=12,  # read input (4), read target (4), write grad (4)
+        peers=peers,
+    )
+
+
+# ----------------------------------------------------- cross-entropy and SGD cases
+def torch_sequence_cross_entropy(x: Any, t: Any) -> Any:
+    return torch.nn.functional.cross_entropy(x.reshape(-1, x.shape[-1]), t.reshape(-1))
+
+
+def jax_cross_entropy(x: Any, t: Any) -> Any:
+    assert jax is not None and jnp is not None
+    picked = jnp.take_along_axis(x, t[:, None], axis=1)[:, 0]
+    return jnp.mean(jax.nn.logsumexp(x, axis=1) - picked)
+
+
+def class_inputs(shape: Shape, rng: np.random.Generator) -> Inputs:
+    """Logits of shape (..., C) (standard normal, float32) and int64 class targets of shape (...)."""
+    x = rng.standard_normal(shape, dtype=np.float32)
+    t = rng.integers(0, shape[-1], size=shape[:-1], dtype=np.int64)
+    return Inputs((x, t), {})
+
+
+def cross_entropy_case() -> Case:
+    peers: Dict[str, PeerBuilder] = {
+        "fastloss": fastloss_peer(fl.cross_entropy),
+        "fastloss grad_out=": fastloss_grad_out_peer(fl.cross_entropy),
+        "numpy": numpy_peer(ref.cross_entropy),
+    }
+    if torch is not None:
+        peers["torch"] = torch_peer(torch.nn.functional.cross_entropy)
+    if jax is not None:
+        peers["jax"] = jax_peer(jax_cross_entropy)
+    return Case(
+        name="cross_entropy",
+        description="fl.cross_entropy: value+grad, (N, C) logits, int64 targets, reduction='mean', float32",
+        sizes=[(64, 1000), (8192, 128), (4096, 32000)],
+        quick_sizes=[(64, 1000), (8192, 128), (1024, 32000)],
+        make_inputs=class_inputs,
+        bytes_per_element=8,  # per logit: read logits (4), write grad (4); targets are N int64s
+        peers=peers,
+    )
+
+
+def sequence_cross_entropy_case() -> Case:
+    peers: Dict[str, PeerBuilder] = {
+        "fastloss": fastloss_peer(fl.sequence_cross_entropy),
+        "fastloss grad_out=": fastloss_grad_out_peer(fl.sequence_cross_entropy),
+        "numpy": numpy_peer(ref.sequence_cross_entropy),
+    }
+    if torch is not None:
+        peers["torch"] = torch_peer(torch_sequence_cross_entropy)
+    if jax is not None:
+        peers["jax"] = jax_peer(
+            lambda x, t: jax_cross_entropy(x.reshape(-1, x.shape[-1]), t.reshape(-1))
+        )
+    return Case(
+        name="sequence_cross_entropy",
+        description="fl.sequence_cross_entropy: value+grad, (B, T, V) logits, reduction='mean' over tokens, float32",
+        sizes=[(8, 512, 32000)],
+        quick_sizes=[(2, 128, 32000)],
+        make_inputs=class_inputs,
+        bytes_per_element=8,
+        peers=peers,
+        peak_memory=True,
+    )
+
+
+SGD_LR, SGD_WD = 0.01, 0.01
+
+
+def sgd_inputs(shape: Shape, rng: np.random.Generator) -> Inputs:
+    p = rng.standard_normal(shape, dtype=np.float32)
+    g = rng.standard_normal(shape, dtype=np.float32) * np.float32(0.1)
+    return Inputs((p, g), {})
+
+
+# SGD peers: each works on its own copy of the parameters (the step updates them in place,
+# so every peer's first step starts from the same values and can be checked), and returns
+# (p,) for the check; repeated steps keep updating the same array.
+def sgd_fastloss_peer(inp: Inputs, threads: int) -> Run:
+    p, g = inp.args[0].copy(), inp.args[1]
+
+    def run() -> Any:
+        fl.sgd_step([p], [g], SGD_LR, weight_decay=SGD_WD, n_threads=threads)
+        return (p,)
+
+    return run
+
+
+def sgd_fastloss_class_peer(inp: Inputs, threads: int) -> Run:
+    p, g = inp.args[0].copy(), inp.args[1]
+    opt = fl.SGD([p], lr=SGD_LR, weight_decay=SGD_WD, n_threads=threads)
+
+    def run() -> Any:
+        opt.step([g])
+        return (p,)
+
+    return run
+
+
+def sgd_numpy_peer(inp: Inputs, threads: int) -> Run:
+    p, g = inp.args[0].copy(), inp.args[1]
+
+    def step(p: np.ndarray, g: np.ndarray) -> Any:
+        p -= SGD_LR * (g + SGD_WD * p)
+        return (p,)
+
+    return lambda: step(p, g)
+
+
+def sgd_torch_peer(inp: Inputs, threads: int) -> Optional[Run]:
+    if torch is None:
+        return None
+    p_np = inp.args[0].copy()
+    p = torch.from_numpy(p_np)  # shares memory with p_np
+    p.grad = torch.from_numpy(inp.args[1])  # set once
+    opt = torch.optim.SGD([p], lr=SGD_LR, weight_decay=SGD_WD)
+
+    def run() -> Any:
+        opt.step()
+        return (p_np,)
+
+    return run
+
+
+def sgd_case() -> Case:
+    peers: Dict[str, PeerBuilder] = {
+        "fastloss": sgd_fastloss_peer,
+        "fastloss SGD.step": sgd_fastloss_class_peer,
+        "numpy": sgd_numpy_peer,
+    }
+    if torch is not None:
+        peers["torch"] = sgd_torch_peer
+    return Case(
+        name="sgd",
+        description=(f"fl.sgd_step: one in-place SGD step, lr={SGD_LR}, weight_decay={SGD_WD}, no momentum, "
+                     "float32 (numpy: p -= lr * (g + wd * p); torch: torch.optim.SGD.step)"),
+        sizes=[(10**7,)],
+        quick_sizes=[(2 * 10**6,)],
+        make_inputs=sgd_inputs,
+        bytes_per_element=12,  # read p (4), read g (4), write p (4)
+        peers=peers,
+    )
+
+
+def build_cases() -> Tuple[List[Case], List[str]]:
+    """All benchmark cases: the elementwise losses, cross_entropy, sequence CE, SGD."""
+    # (case name, fastloss function, inputs, NumPy formula, NumPy out= variant, torch function)
+    specs: List[Tuple[str, str, Callable[[Shape, np.random.Generator], Inputs], Callable[..., Any],
+                      Optional[Callable[[Inputs], Run]], str]] = [
+        ("mse", "mse_loss", regression_inputs, ref.mse_loss, np_mse_out, "mse_loss"),
+        ("l1", "l1_loss", regression_inputs, ref.l1_loss, np_l1_out, "l1_loss"),
+        ("bce", "binary_cross_entropy", probability_inputs, ref.binary_cross_entropy, None, "binary_cross_entropy"),
+        (
+            "bce_with_logits",
+            "binary_cross_entropy_with_logits",
+            logit_inputs,
+            ref.binary_cross_entropy_with_logits,
+            None,
+            "binary_cross_entropy_with_logits",
+        ),
+    ]
+    cases, skipped = [], []
+    for spec in specs:
+        case = elementwise_case(*spec)
+        if case is None:
+            skipped.append(f"{spec[0]}: fastloss has no {spec[1]} yet; skipped")
+        else:
+            cases.append(case)
+    more = (
+        ("cross_entropy", cross_entropy_case),
+        ("sequence_cross_entropy", sequence_cross_entropy_case),
+        ("sgd_step", sgd_case),
+    )
+    for fl_name, make_case in more:
+        if getattr(fl, fl_name, None) is None:
+            skipped.append(f"fastloss has no {fl_name} yet; its case is skipped")
+        else:
+            cases.append(make_case())
+    return cases, skipped
+

@@ -1,0 +1,334 @@
+"""The losses of fastloss written in plain NumPy: value and gradient, for any float dtype.
+
+One set of formulas, three users: in float64 they are the independent reference of the
+test-suite (``tests/reference.py`` wraps them) and of the tour's gradient check
+(``python -m fastloss``); in float32 they are the NumPy peer that the tour and
+``bench/run.py`` time. Nothing here calls fastloss's kernels, so the reference stays
+independent of the C++ code it checks.
+
+Each ``*_elementwise`` function takes arrays broadcastable to ``input``'s shape and returns
+``(loss, grad)``: the per-element losses and the derivative of each with respect to its own
+input element. ``reduce`` turns that pair into what a fastloss call returns for a
+``reduction`` and ``grad_output``; ``mse_loss`` ... ``binary_cross_entropy_with_logits`` do
+both, with fastloss's names. The class losses (``cross_entropy``, ``nll_loss``,
+``sequence_cross_entropy``) work on rows of class scores and reduce themselves.
+
+Results have the dtype of the inputs (float32 stays float32: Python scalars are weak, NEP 50);
+anything that is not a float array is taken as float64.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Tuple
+
+import numpy as np
+from numpy.typing import NDArray
+
+Array = NDArray[Any]
+Pair = Tuple[Array, Array]
+
+#: torch clamps every log in binary_cross_entropy at this value.
+BCE_LOG_CLAMP = -100.0
+#: torch's lower bound of x * (1 - x) in the binary_cross_entropy gradient.
+BCE_GRAD_EPS = 1e-12
+
+
+def _float(a: Any) -> Array:
+    """`a` as an array of its own float dtype, float64 when it is not a float array."""
+    arr: Array = np.asarray(a)
+    return arr if arr.dtype.kind == "f" else arr.astype(np.float64)
+
+
+def _shaped(a: Any, shape: Tuple[int, ...]) -> Array:
+    """`a` broadcast to `shape` as an array of its own (no copy when it already has that shape)."""
+    a = np.asarray(a)
+    return a if a.shape == shape else np.broadcast_to(a, shape).copy()
+
+
+# ------------------------------------------------------------------ elementwise losses
+def mse_elementwise(x: Any, y: Any) -> Pair:
+    d = _float(x) - _float(y)
+    return d * d, 2.0 * d
+
+
+def l1_elementwise(x: Any, y: Any) -> Pair:
+    d = _float(x) - _float(y)
+    return np.abs(d), np.sign(d)  # np.sign(0) == 0: zero gradient at a tie
+
+
+def bce_elementwise(x: Any, y: Any, weight: Optional[Any] = None) -> Pair:
+    """torch.nn.functional.binary_cross_entropy, per element."""
+    x, y = _float(x), _float(y)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_x = np.maximum(np.log(x), BCE_LOG_CLAMP)
+        # log(1 - x) without cancellation near x = 0, as torch computes it (NumPy's float32 log1p
+        # is not vectorised: it is most of the time of the benchmark's NumPy bce peer)
+        log_1mx = np.maximum(np.log1p(-x), BCE_LOG_CLAMP)
+        loss = -(y * log_x + (1.0 - y) * log_1mx)
+        diff = x - y
+        if weight is not None:  # skipped rather than multiplied by ones: the same numbers, faster
+            w = _float(weight)
+            loss, diff = w * loss, w * diff
+        grad = diff / np.maximum(x * (1.0 - x), BCE_GRAD_EPS)
+    return _shaped(loss, x.shape), _shaped(grad, x.shape)
+
+
+def sigmoid(x: Any) -> Array:
+    v = _float(x)
+    return _sigmoid(v, np.exp(-np.abs(v)))
+
+
+def _sigmoid(x: Array, e: Array) -> Array:
+    """sigmoid(x) from e = exp(-|x|), which is in (0, 1]: never overflows."""
+    r = 1.0 / (1.0 + e)
+    return np.where(x >= 0, r, e * r)
+
+
+def bce_with_logits_elementwise(
+    x: Any, y: Any, weight: Optional[Any] = None, pos_weight: Optional[Any] = None
+) -> Pair:
+    """torch.nn.functional.binary_cross_entropy_with_logits, per element."""
+    x, y = _float(x), _float(y)
+    e = np.exp(-np.abs(x))
+    softplus_neg = np.log1p(e) + np.maximum(-x, 0.0)  # log(1 + exp(-x)), evaluated stably
+    if pos_weight is None:
+        loss = (1.0 - y) * x + softplus_neg
+        grad = _sigmoid(x, e) - y
+    else:
+        pw = _float(pos_weight)
+        loss = (1.0 - y) * x + (1.0 + (pw - 1.0) * y) * softplus_neg
+        grad = (1.0 - y + pw * y) * _sigmoid(x, e) - pw * y
+    if weight is not None:
+        w = _float(weight)
+        loss, grad = w * loss, w * grad
+    return _shaped(loss, x.shape), _shaped(grad, x.shape)
+
+
+def reduce(loss: Any, grad: Any, reduction: str, grad_output: Any = 1.0) -> Tuple[Any, Array]:
+    """(reduced loss, grad_output * d(reduced loss)/d input), in the dtype of `loss` and `grad`."""
+    loss, grad = _float(loss), _float(grad)
+    go = np.asarray(grad_output, dtype=grad.dtype)
+    n = loss.size
+    if reduction == "mean":
+        value = loss.dtype.type(np.nan) if n == 0 else loss.dtype.type(loss.sum() / n)
+        return value, grad * (go / max(n, 1))
+    if reduction == "sum":
+        return loss.dtype.type(loss.sum()), grad * go
+    if reduction == "none":
+        return loss, grad * go
+    raise ValueError(f"reference: unknown reduction {reduction!r}")
+
+
+def mse_loss(x: Any, y: Any, reduction: str = "mean", grad_output: Any = 1.0) -> Tuple[Any, Array]:
+    return reduce(*mse_elementwise(x, y), reduction, grad_output)
+
+
+def l1_loss(x: Any, y: Any, reduction: str = "mean", grad_output: Any = 1.0) -> Tuple[Any, Array]:
+    return reduce(*l1_elementwise(x, y), reduction, grad_output)
+
+
+def binary_cross_entropy(
+    x: Any, y: Any, weight: Optional[Any] = None, reduction: str = "mean", grad_output: Any = 1.0
+) -> Tuple[Any, Array]:
+    return reduce(*bce_elementwise(x, y, weight), reduction, grad_output)
+
+
+def binary_cross_entropy_with_logits(
+    x: Any,
+    y: Any,
+    weight: Optional[Any] = None,
+    reduction: str = "mean",
+    pos_weight: Optional[Any] = None,
+    grad_output: Any = 1.0,
+) -> Tuple[Any, Array]:
+    return reduce(*bce_with_logits_elementwise(x, y, weight, pos_weight), reduction, grad_output)
+
+
+# ------------------------------------------------------------------ class losses
+# The cross-entropy family works on rows: one row of C class scores per sample (and per
+# position d1, ... of a K-dim input, or per time step of a sequence). The functions below move
+# the class axis last, flatten the rest to R rows, compute per-row (loss, d loss / d row) and
+# reduce with the row denominators (weight[target] for class indices, 1 for probability
+# targets), exactly as torch.nn.functional.cross_entropy defines them.
+
+
+def log_softmax(x: Any, axis: int = -1) -> Array:
+    """log-softmax along `axis`; a NaN anywhere in a row makes the whole row NaN."""
+    z, e, s = _shifted_exp(_float(x), axis)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        logp: Array = z - np.log(s)
+    return logp
+
+
+def _shifted_exp(x: Array, axis: int) -> Tuple[Array, Array, Array]:
+    """(z, exp(z), sum of exp(z) along `axis`) with z = x - its max along `axis` (0 where that
+    max is not finite): log_softmax = z - log(sum), softmax = exp(z) / sum."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        m = np.max(x, axis=axis, keepdims=True)
+        z = x - np.where(np.isfinite(m), m, 0.0)
+        e = np.exp(z)
+    return z, e, np.sum(e, axis=axis, keepdims=True)
+
+
+def class_rows(
+    x2: Any,
+    target: Any,
+    weight: Optional[Any] = None,
+    ignore_index: int = -100,
+    label_smoothing: float = 0.0,
+    log_probs: bool = False,
+) -> Tuple[Array, Array, Array]:
+    """Per-row (loss, grad, denominator) of rows ``x2`` (R, C).
+
+    ``target`` is (R,) class indices or (R, C) probabilities. With w the class weights and q the
+    effective target distribution ((1 - eps) one-hot / probabilities + eps / C), every member of
+    the family is ``loss = -sum_c w_c q_c log p_c``; its gradient w.r.t. the logits is
+    ``(sum_c w_c q_c) p_j - w_j q_j`` (``-w_j q_j`` w.r.t. log-probabilities). Ignored rows count
+    0, with a zero gradient, whatever their logits (NaN included); their denominator is 0.
+    """
+    x2 = _float(x2)
+    R, C = x2.shape
+    w = np.ones(C, x2.dtype) if weight is None else _float(weight)
+    eps = float(label_smoothing)
+    target = np.asarray(target)
+    if target.dtype.kind == "f":  # probabilities: every row counts, denominator 1 per row
+        counted = np.ones(R, bool)
+        q = (1.0 - eps) * _float(target) + eps / C
+        den = np.ones(R)
+    else:
+        t = target.astype(np.int64)
+        counted = t != ignore_index
+        den = np.where(counted, w[np.where(counted, t, 0)] if C else 0.0, 0.0)
+        if eps == 0:  # q is one-hot: only the target's column enters
+            loss, grad = _one_hot_rows(x2, t, counted, None if weight is None else w, log_probs)
+            return loss, grad, den
+        q = np.zeros((R, C), x2.dtype)
+        q[np.arange(R)[counted], t[counted]] = 1.0 - eps
+        q += eps / C
+    logp = x2 if log_probs else log_softmax(x2, axis=1)
+    wq = w[None, :] * q
+    with np.errstate(invalid="ignore", over="ignore"):
+        # a class of zero target weight contributes 0 even where log p = -inf (a masked logit)
+        loss = np.where(counted, -np.sum(np.where(wq == 0, 0.0, wq * logp), axis=1), 0.0)
+        grad = -wq if log_probs else np.sum(wq, axis=1, keepdims=True) * np.exp(logp) - wq
+    grad = np.where(counted[:, None], grad, 0.0)
+    return loss, grad, den
+
+
+def _one_hot_rows(x2: Array, t: Array, counted: Array, w: Optional[Array], log_probs: bool) -> Pair:
+    """class_rows' (loss, grad) for class indices without label smoothing (w None: no weights):
+    its dense formula with q one-hot (sum_c w_c q_c = w_t), without building the (R, C) one-hot
+    matrix, and with one exp per logit (the softmax is exp(z) / sum, not exp(log_softmax))."""
+    R, C = x2.shape
+    rows, cols = np.arange(R)[counted], t[counted]
+    w_t = np.zeros(R, x2.dtype)  # the target's weight per row, 0 on ignored rows
+    w_t[counted] = 1.0 if w is None else w[cols]
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        if log_probs:  # x2 holds log-probabilities: d loss / d x2 is -w_t at the target
+            logp_t, grad = x2[rows, cols], np.zeros_like(x2)
+        else:
+            z, grad, s = _shifted_exp(x2, 1)
+            logp_t = z[rows, cols] - np.log(s[rows, 0])
+            grad /= s  # the softmax, times w_t below
+            if w is not None:
+                grad *= w_t[:, None]
+            grad[~counted] = 0.0  # an ignored row's gradient is 0 whatever its logits (NaN included)
+        loss = np.zeros(R, x2.dtype)
+        # a target of zero weight contributes 0 even where log p = -inf (a masked logit)
+        loss[counted] = np.where(w_t[counted] == 0, 0.0, -(w_t[counted] * logp_t))
+    grad[rows, cols] -= w_t[counted]
+    return loss, grad
+
+
+def _reduce_rows(
+    loss: Array,
+    grad: Array,
+    den: Array,
+    reduction: str,
+    grad_output: Any,
+    row_shape: Tuple[int, ...],
+    batch: int = 1,
+) -> Tuple[Any, Array]:
+    """(reduced loss, grad_output * d(reduced loss) / d rows) of per-row results; scales `grad` in place."""
+    go = np.asarray(grad_output, dtype=grad.dtype)
+    if reduction in ("mean", "sum", "batchmean"):
+        divisor = {"mean": float(np.sum(den)), "sum": 1.0, "batchmean": float(batch)}[reduction]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            value = loss.dtype.type(np.sum(loss) / divisor)
+        grad *= go / divisor if divisor != 0 else 0.0 * go  # nothing counted: every row grad is 0
+        return value, grad
+    if reduction == "none":
+        grad *= np.broadcast_to(go, row_shape).reshape(-1, 1)
+        return loss.reshape(row_shape), grad
+    if reduction == "sequence":  # rows are (B, T) time steps: per-sequence sums
+        steps = loss.size // batch if batch else 0
+        grad *= np.repeat(np.broadcast_to(go, (batch,)), steps).reshape(-1, 1)
+        return loss.reshape(batch, steps).sum(axis=1), grad
+    raise ValueError(f"reference: unknown reduction {reduction!r}")
+
+
+def cross_entropy(
+    x: Any,
+    target: Any,
+    weight: Optional[Any] = None,
+    ignore_index: int = -100,
+    label_smoothing: float = 0.0,
+    reduction: str = "mean",
+    grad_output: Any = 1.0,
+    log_probs: bool = False,
+) -> Tuple[Any, Array]:
+    """torch.nn.functional.cross_entropy (``log_probs=True``: nll_loss): (loss, grad w.r.t. x).
+
+    ``x`` is (C,), (N, C) or (N, C, d1, ...); ``target`` class indices of shape (), (N,) or
+    (N, d1, ...), or probabilities of x's shape (float dtype).
+    """
+    x = _float(x)
+    target = np.asarray(target)
+    probs = target.dtype.kind == "f"
+    xl = x[None, :] if x.ndim == 1 else np.moveaxis(x, 1, -1)  # class axis last
+    C = xl.shape[-1]
+    row_shape = () if x.ndim == 1 else xl.shape[:-1]
+    tl = (target[None] if x.ndim == 1 else np.moveaxis(target, 1, -1)) if probs else target.reshape(-1)
+    loss, grad, den = class_rows(
+        xl.reshape(-1, C), tl.reshape(-1, C) if probs else tl, weight, ignore_index, label_smoothing, log_probs
+    )
+    value, grad = _reduce_rows(loss, grad, den, reduction, grad_output, row_shape)
+    grad = grad.reshape(xl.shape)
+    return value, (grad[0] if x.ndim == 1 else np.moveaxis(grad, -1, 1))
+
+
+def nll_loss(x: Any, target: Any, weight: Optional[Any] = None, ignore_index: int = -100,
+             reduction: str = "mean", grad_output: Any = 1.0) -> Tuple[Any, Array]:
+    """torch.nn.functional.nll_loss on log-probabilities: (loss, grad w.r.t. x)."""
+    return cross_entropy(x, target, weight, ignore_index, 0.0, reduction, grad_output, log_probs=True)
+
+
+def mask_lengths(targets: Any, lengths: Optional[Any], ignore_index: int = -100) -> Array:
+    """(B, T) targets with every step t >= lengths[b] set to ignore_index."""
+    t = np.array(targets, dtype=np.int64)
+    if lengths is not None:
+        t[np.arange(t.shape[1])[None, :] >= np.asarray(lengths, dtype=np.int64)[:, None]] = ignore_index
+    return t
+
+
+def sequence_cross_entropy(
+    x: Any,
+    targets: Any,
+    weight: Optional[Any] = None,
+    ignore_index: int = -100,
+    label_smoothing: float = 0.0,
+    reduction: str = "mean",
+    lengths: Optional[Any] = None,
+    grad_output: Any = 1.0,
+) -> Tuple[Any, Array]:
+    """Cross-entropy at every step of (B, T, V) logits, (B, T) targets, masked by ``lengths``.
+
+    "mean" = cross_entropy on the flattened (B T, V) batch; "batchmean" = sum / B; "sum";
+    "none" (B, T); "sequence" (B,) per-sequence sums.
+    """
+    x = _float(x)
+    B, T, V = x.shape
+    t = mask_lengths(targets, lengths, ignore_index).reshape(-1)
+    loss, grad, den = class_rows(x.reshape(-1, V), t, weight, ignore_index, label_smoothing)
+    value, grad = _reduce_rows(loss, grad, den, reduction, grad_output, (B, T), batch=B)
+    return value, grad.reshape(x.shape)
