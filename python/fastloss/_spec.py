@@ -17,8 +17,9 @@ equivalent, formula text and doctest example. From :data:`SPECS`:
 
   (tests/test_api_types.py fails while the checked-in stubs differ from the rendered ones).
 
-Adding a loss: its kernel and binding in C++, one row here, one row in tests/registry.py,
-its docs. A scalar setting of the loss (e.g. huber_loss's ``delta``) is a :class:`Param` of
+Adding a loss: its definition in a C++ kernel file (which registers its ``_core`` binding),
+one row here, its formula in _reference.py, one row in tests/registry.py, its docs, and the
+regenerated stubs (docs/architecture.md, "Adding a loss", has the exact list). A scalar setting of the loss (e.g. huber_loss's ``delta``) is a :class:`Param` of
 kind ``"setting"``: it becomes a ``float`` parameter, is checked against its ``rules`` and
 reaches an elementwise kernel in the ``settings`` tuple, in the row's order.
 
