@@ -15,12 +15,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-import numpy as np
-
 import fastloss as fl
+import numpy as np
 from fastloss import _reference as ref
-from peers import (Inputs, PeerBuilder, Run, Shape, fastloss_grad_out_peer, fastloss_peer, jax, jax_peer, jnp,
-                   numpy_out_peer, numpy_peer, torch, torch_peer)
+from peers import (
+    Inputs,
+    PeerBuilder,
+    Run,
+    Shape,
+    fastloss_grad_out_peer,
+    fastloss_peer,
+    jax,
+    jax_peer,
+    jnp,
+    numpy_out_peer,
+    numpy_peer,
+    torch,
+    torch_peer,
+)
 
 
 @dataclass
@@ -192,9 +204,7 @@ def sequence_cross_entropy_case() -> Case:
     if torch is not None:
         peers["torch"] = torch_peer(torch_sequence_cross_entropy)
     if jax is not None:
-        peers["jax"] = jax_peer(
-            lambda x, t: jax_cross_entropy(x.reshape(-1, x.shape[-1]), t.reshape(-1))
-        )
+        peers["jax"] = jax_peer(lambda x, t: jax_cross_entropy(x.reshape(-1, x.shape[-1]), t.reshape(-1)))
     return Case(
         name="sequence_cross_entropy",
         description="fl.sequence_cross_entropy: value+grad, (B, T, V) logits, reduction='mean' over tokens, float32",
@@ -275,8 +285,10 @@ def sgd_case() -> Case:
         peers["torch"] = sgd_torch_peer
     return Case(
         name="sgd",
-        description=(f"fl.sgd_step: one in-place SGD step, lr={SGD_LR}, weight_decay={SGD_WD}, no momentum, "
-                     "float32 (numpy: p -= lr * (g + wd * p); torch: torch.optim.SGD.step)"),
+        description=(
+            f"fl.sgd_step: one in-place SGD step, lr={SGD_LR}, weight_decay={SGD_WD}, no momentum, "
+            "float32 (numpy: p -= lr * (g + wd * p); torch: torch.optim.SGD.step)"
+        ),
         sizes=[(10**7,)],
         quick_sizes=[(2 * 10**6,)],
         make_inputs=sgd_inputs,
@@ -288,8 +300,16 @@ def sgd_case() -> Case:
 def build_cases() -> Tuple[List[Case], List[str]]:
     """All benchmark cases: the elementwise losses, cross_entropy, sequence CE, SGD."""
     # (case name, fastloss function, inputs, NumPy formula, NumPy out= variant, torch function)
-    specs: List[Tuple[str, str, Callable[[Shape, np.random.Generator], Inputs], Callable[..., Any],
-                      Optional[Callable[[Inputs], Run]], str]] = [
+    specs: List[
+        Tuple[
+            str,
+            str,
+            Callable[[Shape, np.random.Generator], Inputs],
+            Callable[..., Any],
+            Optional[Callable[[Inputs], Run]],
+            str,
+        ]
+    ] = [
         ("mse", "mse_loss", regression_inputs, ref.mse_loss, np_mse_out, "mse_loss"),
         ("l1", "l1_loss", regression_inputs, ref.l1_loss, np_l1_out, "l1_loss"),
         ("bce", "binary_cross_entropy", probability_inputs, ref.binary_cross_entropy, None, "binary_cross_entropy"),
@@ -320,4 +340,3 @@ def build_cases() -> Tuple[List[Case], List[str]]:
         else:
             cases.append(make_case())
     return cases, skipped
-

@@ -20,9 +20,8 @@ import sys
 import time
 from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Tuple
 
-import numpy as np
-
 import fastloss as fl
+import numpy as np
 from cases import Case
 from measure import BUSY, OtherLoad, check_result, is_busy, to_numpy
 from peers import Run, Shape
@@ -73,8 +72,14 @@ def busy_processes(count: int, seconds: float) -> Iterator[List["subprocess.Pope
     procs: List["subprocess.Popen[str]"] = []
     try:
         for _ in range(count):
-            procs.append(subprocess.Popen([sys.executable, "-I", "-S", "-c", SPIN_CHILD, f"{seconds:.0f}"],
-                                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True))
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-I", "-S", "-c", SPIN_CHILD, f"{seconds:.0f}"],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    text=True,
+                )
+            )
         for proc in procs:
             assert proc.stdout is not None
             if proc.stdout.readline().strip() != "ready":
@@ -115,8 +120,14 @@ def time_calls(run: Run, seconds: float, min_calls: int, max_calls: int) -> List
 def latency_stats(times_ns: List[int]) -> Dict[str, Any]:
     t = np.array(times_ns, dtype=np.float64) * 1e-9
     p50, p99 = np.percentile(t, [50, 99])
-    return {"calls": len(times_ns), "p50_s": float(p50), "p99_s": float(p99), "mean_s": float(t.mean()),
-            "max_s": float(t.max()), "samples_ns": times_ns}
+    return {
+        "calls": len(times_ns),
+        "p50_s": float(p50),
+        "p99_s": float(p99),
+        "mean_s": float(t.mean()),
+        "max_s": float(t.max()),
+        "samples_ns": times_ns,
+    }
 
 
 def process_cpu_seconds(procs: List["subprocess.Popen[str]"]) -> Optional[float]:
@@ -176,6 +187,11 @@ def measure_latency(runs: Dict[str, Run], budget_s: float, min_calls: int) -> Di
     return result
 
 
+def contention_run(fn: Any, inputs: Any, grad: np.ndarray, n_threads: Optional[int]) -> Run:
+    """One timed call: value and gradient into `grad`."""
+    return lambda: fn(*inputs.args, **inputs.kwargs, return_grad=True, grad_out=grad, n_threads=n_threads)
+
+
 def run_contention(cases: List[Case], quick: bool, busy: int, rng: np.random.Generator) -> Dict[str, Any]:
     """For each input: latency per call at n_threads=None and 1, first idle, then with `busy` busy processes."""
     rows, problems = [], []
@@ -184,19 +200,21 @@ def run_contention(cases: List[Case], quick: bool, busy: int, rng: np.random.Gen
         budget = spec.quick_budget_s if quick else spec.budget_s
         inputs = case.make_inputs(spec.shape, rng)
         grad = np.empty_like(inputs.args[0])
-        fn = getattr(fl, spec.function)
-
-        def make_run(n_threads: Optional[int]) -> Run:
-            return lambda: fn(*inputs.args, **inputs.kwargs, return_grad=True, grad_out=grad, n_threads=n_threads)
-
-        runs = {key: make_run(n) for key, n in CONTENTION_MODES}
-        row: Dict[str, Any] = {"case": case.name, "function": spec.function, "shape": list(spec.shape),
-                               "elements": math.prod(spec.shape), "budget_s": budget}
+        runs = {key: contention_run(getattr(fl, spec.function), inputs, grad, n) for key, n in CONTENTION_MODES}
+        row: Dict[str, Any] = {
+            "case": case.name,
+            "function": spec.function,
+            "shape": list(spec.shape),
+            "elements": math.prod(spec.shape),
+            "budget_s": budget,
+        }
         reference = [to_numpy(r).copy() for r in runs["one_thread"]()]
         row["check_ok"], row["check_err"] = check_result(runs["default"](), reference, case.check_rtol or 0.0)
         if not row["check_ok"]:
-            problems.append(f"{spec.function} {fmt_size(spec.shape)}: the result at n_threads=None differs from "
-                            f"n_threads=1's (max error {row['check_err']:.2g} relative to the largest |value|)")
+            problems.append(
+                f"{spec.function} {fmt_size(spec.shape)}: the result at n_threads=None differs from "
+                f"n_threads=1's (max error {row['check_err']:.2g} relative to the largest |value|)"
+            )
         load = OtherLoad()
         row["idle"] = measure_latency(runs, budget, spec.min_calls)
         row["idle"]["other_load"] = load.cores()
@@ -233,18 +251,24 @@ def print_contention(contention: Dict[str, Any], default_threads: str) -> None:
     p99_target, mean_target = contention["target_p99_ratio"], contention["target_mean_ratio"]
     print(f"\nlatency per call: {contention['function_call']}, float32, value + grad, each call timed alone")
     print(f"  default   n_threads=None ({default_threads});  1 thread: n_threads=1")
-    print(f"  x         default / 1 thread, of p99 and of the mean; target: p99 x <= {p99_target:.1f} and "
-          f"mean x <= {mean_target:.1f} (PASS / FAIL)")
+    print(
+        f"  x         default / 1 thread, of p99 and of the mean; target: p99 x <= {p99_target:.1f} and "
+        f"mean x <= {mean_target:.1f} (PASS / FAIL)"
+    )
     print(f"  busy      cores used by the {contention['busy_processes']} busy processes ({contention['busy_process']})")
     print("  other     cores used by other processes, steal: taken by the hypervisor, while the row was measured;")
     print(f"            size*: other + steal > {BUSY} cores, the row's times are suspect")
-    for condition, title in (("idle", "idle (no busy processes)"),
-                             ("loaded", f"loaded ({contention['busy_processes']} busy processes)")):
+    for condition, title in (
+        ("idle", "idle (no busy processes)"),
+        ("loaded", f"loaded ({contention['busy_processes']} busy processes)"),
+    ):
         head = f"{'calls':>6}  {'p50 ms':>8}  {'p99 ms':>8}  {'mean ms':>8}"
         print(f"\n{title}")
         print(f"{'':>14}  {'':>10}  {'default':^{len(head)}}  {'1 thread':^{len(head)}}")
-        print(f"{'case':>14}  {'size':>10}  {head}  {head}  {'p99 x':>6}  {'mean x':>6}  {'':4}  "
-              f"{'busy':>5}  {'other':>5}  {'steal':>5}")
+        print(
+            f"{'case':>14}  {'size':>10}  {head}  {head}  {'p99 x':>6}  {'mean x':>6}  {'':4}  "
+            f"{'busy':>5}  {'other':>5}  {'steal':>5}"
+        )
         for row in contention["rows"]:
             m = row[condition]
             load = m["other_load"]
@@ -265,15 +289,22 @@ def print_contention(contention: Dict[str, Any], default_threads: str) -> None:
 def run_contention_mode(cases: List[Case], cond: Dict[str, Any], args: argparse.Namespace) -> int:
     """--contention: the header, the latency report, and the JSON under "contention"."""
     busy = cond["usable_cpus"]
-    default_threads = (f"fastloss.max_threads() = {cond['fastloss_max_threads']}"
-                       if cond["fastloss_max_threads"] is not None else "the OpenMP default")
+    default_threads = (
+        f"fastloss.max_threads() = {cond['fastloss_max_threads']}"
+        if cond["fastloss_max_threads"] is not None
+        else "the OpenMP default"
+    )
     notes = [] if contention_problems(cases) else ["--only left none of the contention cases"]
-    print_header("fastloss benchmark: latency per call under load, fastloss n_threads=None vs n_threads=1",
-                 cond, f"n_threads=None ({default_threads}) vs n_threads=1; {busy} busy processes "
-                 "(one per usable CPU) in the loaded runs",
-                 "each call timed alone (perf_counter_ns) after warm-up, GC off; the two thread counts alternate "
-                 "in blocks of calls (A B B A ..., 10-60 rounds), the first call of each block untimed; "
-                 "each input idle, then loaded", notes)
+    print_header(
+        "fastloss benchmark: latency per call under load, fastloss n_threads=None vs n_threads=1",
+        cond,
+        f"n_threads=None ({default_threads}) vs n_threads=1; {busy} busy processes "
+        "(one per usable CPU) in the loaded runs",
+        "each call timed alone (perf_counter_ns) after warm-up, GC off; the two thread counts alternate "
+        "in blocks of calls (A B B A ..., 10-60 rounds), the first call of each block untimed; "
+        "each input idle, then loaded",
+        notes,
+    )
     # Make sure that SIGTERM too ends the run through the `finally` that kills the busy processes.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     run_load = OtherLoad()

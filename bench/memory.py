@@ -14,7 +14,6 @@ import sys
 from typing import Any, Dict, Optional
 
 import numpy as np
-
 from cases import Case, build_cases
 from peers import Shape, torch
 
@@ -82,10 +81,10 @@ def measure_peak_memory(case: Case, shape: Shape, peer: str, threads: int) -> Di
     """Run peak_memory_child in a fresh interpreter (so no earlier allocation is reused)."""
     spec = f"{case.name};{'x'.join(map(str, shape))};{peer};{threads}"
     try:
-        proc = subprocess.run([sys.executable, RUN_PY, "--peak-memory-child", spec],
-                              capture_output=True, text=True, timeout=900)
+        proc = subprocess.run(
+            [sys.executable, RUN_PY, "--peak-memory-child", spec], capture_output=True, text=True, timeout=900
+        )
         out = json.loads(proc.stdout.strip().splitlines()[-1])
     except (OSError, subprocess.SubprocessError, ValueError, IndexError) as exc:
         return {"error": f"{type(exc).__name__}: {exc}"}
     return dict(out)
-

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from typing import Any, Dict, List
 
-import numpy as np
-
 import fastloss as fl
+import numpy as np
 from measure import time_per_call
 from peers import torch
 from report import progress
-
 
 OVERHEAD_TARGET = 0.25  # fastloss value+grad on a tiny input vs the NumPy expression's forward alone
 
@@ -35,12 +33,22 @@ def run_overhead(threads: int, repeats: int) -> Dict[str, Any]:
         return np.mean(np.log(np.exp(logits - m).sum(axis=1)) + m[:, 0] - logits[rows, labels])
 
     cases: List[Dict[str, Any]] = [
-        {"case": "mse", "size": "8 elements", "runs": {
-            "fastloss value+grad": lambda: fl.mse_loss(x, y, return_grad=True, n_threads=threads),
-            "numpy forward": lambda: np.mean((x - y) ** 2)}},
-        {"case": "cross_entropy", "size": "(1, 10) logits", "runs": {
-            "fastloss value+grad": lambda: fl.cross_entropy(logits, labels, return_grad=True, n_threads=threads),
-            "numpy forward": numpy_cross_entropy}},
+        {
+            "case": "mse",
+            "size": "8 elements",
+            "runs": {
+                "fastloss value+grad": lambda: fl.mse_loss(x, y, return_grad=True, n_threads=threads),
+                "numpy forward": lambda: np.mean((x - y) ** 2),
+            },
+        },
+        {
+            "case": "cross_entropy",
+            "size": "(1, 10) logits",
+            "runs": {
+                "fastloss value+grad": lambda: fl.cross_entropy(logits, labels, return_grad=True, n_threads=threads),
+                "numpy forward": numpy_cross_entropy,
+            },
+        },
     ]
     if torch is not None:
         xt, yt = torch.from_numpy(x), torch.from_numpy(y)

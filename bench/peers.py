@@ -107,4 +107,3 @@ def jax_peer(loss: Callable[..., Any]) -> PeerBuilder:
         return lambda: jax.block_until_ready(f(*args, **kwargs))
 
     return build
-

@@ -15,11 +15,10 @@ import sys
 import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-import numpy as np
-
 import fastloss as fl
+import numpy as np
 from cases import Case
-from measure import BUSY, OtherLoad, is_busy
+from measure import OtherLoad, is_busy
 from peers import Shape, jax, torch
 
 
@@ -109,11 +108,15 @@ def print_header(title: str, cond: Dict[str, Any], threads: str, timing: str, no
     (stored in cond["other_load_before"])."""
     print(title)
     print(f"  date      {cond['date']}")
-    print(f"  cpu       {cond['cpu']} ({cond['logical_cpus']} logical CPUs, {cond['usable_cpus']} usable; "
-          f"{cond['cpu_flags']}; last-level cache {cond['last_level_cache']})")
+    print(
+        f"  cpu       {cond['cpu']} ({cond['logical_cpus']} logical CPUs, {cond['usable_cpus']} usable; "
+        f"{cond['cpu_flags']}; last-level cache {cond['last_level_cache']})"
+    )
     print(f"  threads   {threads}; fastloss SIMD: {cond['fastloss_simd_level']}")
-    print(f"  versions  python {cond['python']}, numpy {cond['numpy']}, torch {cond['torch']}, "
-          f"jax {cond['jax']}, fastloss {cond['fastloss']} from {cond['fastloss_path']}")
+    print(
+        f"  versions  python {cond['python']}, numpy {cond['numpy']}, torch {cond['torch']}, "
+        f"jax {cond['jax']}, fastloss {cond['fastloss']} from {cond['fastloss_path']}"
+    )
     env = [f"{name}={cond[name]}" for name in THREADING_ENV if cond.get(name) is not None]
     if env:
         print(f"  env       {' '.join(env)}")
@@ -124,8 +127,10 @@ def print_header(title: str, cond: Dict[str, Any], threads: str, timing: str, no
     time.sleep(0.5)
     cond["other_load_before"] = idle = before.cores()
     if idle is not None:
-        print(f"  machine   before the run, other processes used {idle['other']:.2f} cores and the hypervisor "
-              f"stole {idle['steal']:.2f}{'  <- BUSY: timings will be off' if is_busy(idle) else ''}")
+        print(
+            f"  machine   before the run, other processes used {idle['other']:.2f} cores and the hypervisor "
+            f"stole {idle['steal']:.2f}{'  <- BUSY: timings will be off' if is_busy(idle) else ''}"
+        )
 
 
 def fmt_size(shape: Shape) -> str:
@@ -150,8 +155,10 @@ def peer_problem(shape: Shape, name: str, entry: Dict[str, Any], baseline: str) 
     if "error" in entry:
         return f"{fmt_size(shape)}: {name} failed: {entry['error']}"
     if not entry.get("check_ok", True):
-        return (f"{fmt_size(shape)}: {name}'s result differs from {baseline}'s "
-                f"(max error {entry['check_err']:.2g} relative to the largest |value|)")
+        return (
+            f"{fmt_size(shape)}: {name}'s result differs from {baseline}'s "
+            f"(max error {entry['check_err']:.2g} relative to the largest |value|)"
+        )
     return None
 
 
@@ -173,12 +180,14 @@ def print_table(case: Case, rows: List[Dict[str, Any]], stream: float) -> None:
         def cell(row: Dict[str, Any]) -> str:
             mark = "" if row["peers"].get(peer, {}).get("check_ok", True) else "!"
             return fmt_ms(best(row, peer)) + mark
+
         return cell
 
     def ratio(peer: str) -> Callable[[Dict[str, Any]], str]:
         def cell(row: Dict[str, Any]) -> str:
             t, t0 = best(row, peer), best(row, base)
             return f"{t / t0:.2f}x" if t and t0 else "-"
+
         return cell
 
     def gbs(peer: str, percent: bool) -> Callable[[Dict[str, Any]], str]:
@@ -188,11 +197,21 @@ def print_table(case: Case, rows: List[Dict[str, Any]], stream: float) -> None:
                 return "-"
             g = case.bytes_per_element * row["elements"] / t / 1e9
             return f"{100 * g / stream:.0f}%" if percent else f"{g:.1f}"
+
         return cell
 
     # groups of columns: (group title, [(column title, width, cell function)])
     groups: List[Tuple[str, List[Tuple[str, int, Callable[[Dict[str, Any]], str]]]]] = [
-        ("", [("size", size_width, lambda row: fmt_size(tuple(row["shape"])) + ("*" if is_busy(row.get("other_load")) else ""))])
+        (
+            "",
+            [
+                (
+                    "size",
+                    size_width,
+                    lambda row: fmt_size(tuple(row["shape"])) + ("*" if is_busy(row.get("other_load")) else ""),
+                )
+            ],
+        )
     ]
     for p in peers:
         cols = [("ms", 9, ms(p))] if p == base else [("ms", 9, ms(p)), ("ratio", 6, ratio(p))]
@@ -227,8 +246,10 @@ def print_peak_memory(rows: List[Dict[str, Any]]) -> None:
                 cells.append(f"{peer} {mem['extra_bytes'] / mem['grad_bytes']:.2f}")
         if cells:
             grad_mib = row["elements"] * 4 / 2**20
-            print(f"  peak memory {fmt_size(tuple(row['shape']))}: extra peak RSS of one call / gradient size "
-                  f"({grad_mib:.0f} MiB), fresh process each: " + ", ".join(cells))
+            print(
+                f"  peak memory {fmt_size(tuple(row['shape']))}: extra peak RSS of one call / gradient size "
+                f"({grad_mib:.0f} MiB), fresh process each: " + ", ".join(cells)
+            )
 
 
 def plot(results: Dict[str, Any], path: str) -> None:
@@ -247,7 +268,7 @@ def plot(results: Dict[str, Any], path: str) -> None:
     height = 3.8 * nrows + 1.0  # + the title and the legend below the panels
     width = max(4.5 * ncols, 10.0)  # room for the title and a one-line legend
     fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), squeeze=False)
-    for ax in axes.flat[len(cases):]:
+    for ax in axes.flat[len(cases) :]:
         ax.set_visible(False)  # the empty cells of the last row
     handles: Dict[str, Any] = {}  # one legend for all panels (a peer has the same color everywhere)
     for ax, case in zip(axes.flat, cases):
@@ -265,12 +286,19 @@ def plot(results: Dict[str, Any], path: str) -> None:
         ax.set_xlabel("elements")
         ax.set_ylabel("ns per element")
         ax.grid(True, which="both", alpha=0.3)
-    fig.legend([handles[p] for p in names if p in handles], [p for p in names if p in handles],
-               loc="lower center", ncol=len(handles), frameon=False)
+    fig.legend(
+        [handles[p] for p in names if p in handles],
+        [p for p in names if p in handles],
+        loc="lower center",
+        ncol=len(handles),
+        frameon=False,
+    )
     c = results["conditions"]
-    fig.suptitle(f"time per element of value + gradient (sgd: of one step), float32, best of {c['repeats']}\n"
-                 f"fastloss {c['fastloss']}, {c['cpu']}, {c['threads']} threads, {c['date'][:10]}", fontsize=10)
+    fig.suptitle(
+        f"time per element of value + gradient (sgd: of one step), float32, best of {c['repeats']}\n"
+        f"fastloss {c['fastloss']}, {c['cpu']}, {c['threads']} threads, {c['date'][:10]}",
+        fontsize=10,
+    )
     fig.tight_layout(rect=(0, 0.45 / height, 1, 1))
     fig.savefig(path, dpi=120)
     print(f"plot written to {path}")
-

@@ -131,17 +131,29 @@ def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer sizes and repeats (about a minute)")
     default_threads = usable_cpus()
-    parser.add_argument("--threads", type=int, default=default_threads,
-                        help=f"threads for fastloss, torch and STREAM (default: all usable CPUs, {default_threads})")
-    parser.add_argument("--repeats", type=int, default=None, help="samples per measurement, best is reported (default 10, quick 7)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=default_threads,
+        help=f"threads for fastloss, torch and STREAM (default: all usable CPUs, {default_threads})",
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=None, help="samples per measurement, best is reported (default 10, quick 7)"
+    )
     parser.add_argument("--json", metavar="PATH", help="write all raw numbers to this JSON file")
     parser.add_argument("--plot", metavar="PATH", help="write a log-log plot (needs matplotlib)")
     parser.add_argument("--only", metavar="NAMES", help="comma-separated case names to run (default: all)")
-    parser.add_argument("--no-scaling", action="store_true",
-                        help="skip the thread-scaling report (fastloss at n_threads=1 vs N, against STREAM)")
-    parser.add_argument("--contention", action="store_true",
-                        help="only the tail-latency report: fastloss at n_threads=None vs 1, idle and with one "
-                             "busy process per usable CPU (about 3 minutes, 1 with --quick)")
+    parser.add_argument(
+        "--no-scaling",
+        action="store_true",
+        help="skip the thread-scaling report (fastloss at n_threads=1 vs N, against STREAM)",
+    )
+    parser.add_argument(
+        "--contention",
+        action="store_true",
+        help="only the tail-latency report: fastloss at n_threads=None vs 1, idle and with one "
+        "busy process per usable CPU (about 3 minutes, 1 with --quick)",
+    )
     parser.add_argument("--peak-memory-child", metavar="SPEC", help=argparse.SUPPRESS)  # internal: memory.py
     return parser
 

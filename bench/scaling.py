@@ -12,7 +12,6 @@ import math
 from typing import Any, Dict, List, NamedTuple, Tuple
 
 import numpy as np
-
 from cases import Case
 from measure import OtherLoad, is_busy, measure_peer, stream_gbs, stream_reference
 from peers import Shape
@@ -45,8 +44,11 @@ ONE_THREAD, N_THREADS = "1_thread", "n_threads"  # the keys of the two measureme
 def scaling_problems(cases: List[Case]) -> List[Tuple[ScalingProblem, Case]]:
     """The SCALING_PROBLEMS whose case is among `cases` (--only), each with its case."""
     by_name = {case.name: case for case in cases}
-    return [(spec, by_name[spec.case]) for spec in SCALING_PROBLEMS
-            if spec.case in by_name and SCALING_PEER in by_name[spec.case].peers]
+    return [
+        (spec, by_name[spec.case])
+        for spec in SCALING_PROBLEMS
+        if spec.case in by_name and SCALING_PEER in by_name[spec.case].peers
+    ]
 
 
 SMALL_ROUNDS = 3  # alternating rounds of 1 and N threads for the small inputs
@@ -65,8 +67,12 @@ def run_scaling(
     for spec, case in scaling_problems(cases):
         shape = spec.quick_shape if quick else spec.shape
         inputs = case.make_inputs(shape, rng)
-        row: Dict[str, Any] = {"case": case.name, "shape": list(shape), "elements": math.prod(shape),
-                               "large": spec.large}
+        row: Dict[str, Any] = {
+            "case": case.name,
+            "shape": list(shape),
+            "elements": math.prod(shape),
+            "large": spec.large,
+        }
         row_load = OtherLoad()
         reference: List[np.ndarray] = []  # the 1-thread result; the N-thread one must match it
         # Small inputs take a few ms: their two counts alternate over SMALL_ROUNDS rounds (best of
@@ -110,13 +116,19 @@ def print_scaling(scaling: Dict[str, Any]) -> None:
     stream_speedup = scaling["stream_speedup"]
     print(f"\nthread scaling: {scaling['peer']} (value + grad into a preallocated gradient) at n_threads=1 and {n}")
     print(f"  speedup   time with 1 thread / time with {n} threads")
-    print(f"  STREAM    {stream_reference(s1):.1f} GB/s with 1 thread, {stream_reference(sn):.1f} with {n}: speedup "
-          f"{stream_speedup:.2f}x (the better kernel at each count; triad {sn['triad'] / s1['triad']:.2f}x, add "
-          f"{sn['add'] / s1['add']:.2f}x){'  <- BUSY machine' if is_busy(scaling['stream_other_load']) else ''}")
-    print(f"  large     memory-bound; target: speedup >= {scaling['target_vs_stream']:.2f} x STREAM's speedup, "
-          f"i.e. vs STREAM = speedup / {stream_speedup:.2f} >= {scaling['target_vs_stream']:.2f}")
-    print(f"  small     target: never slower with {n} threads, t{n}/t1 <= {scaling['small_tolerance']:.2f} "
-          "(5 % allowed for timing noise)")
+    print(
+        f"  STREAM    {stream_reference(s1):.1f} GB/s with 1 thread, {stream_reference(sn):.1f} with {n}: speedup "
+        f"{stream_speedup:.2f}x (the better kernel at each count; triad {sn['triad'] / s1['triad']:.2f}x, add "
+        f"{sn['add'] / s1['add']:.2f}x){'  <- BUSY machine' if is_busy(scaling['stream_other_load']) else ''}"
+    )
+    print(
+        f"  large     memory-bound; target: speedup >= {scaling['target_vs_stream']:.2f} x STREAM's speedup, "
+        f"i.e. vs STREAM = speedup / {stream_speedup:.2f} >= {scaling['target_vs_stream']:.2f}"
+    )
+    print(
+        f"  small     target: never slower with {n} threads, t{n}/t1 <= {scaling['small_tolerance']:.2f} "
+        "(5 % allowed for timing noise)"
+    )
 
     def ms(row: Dict[str, Any], key: str) -> str:
         return fmt_ms(row[key].get("best_s")) + ("" if row[key].get("check_ok", True) else "!")

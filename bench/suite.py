@@ -11,7 +11,6 @@ import time
 from typing import Any, Dict, List, Tuple
 
 import numpy as np
-
 from cases import Case
 from measure import BUSY, OtherLoad, is_busy, measure_peer, stream_gbs, stream_reference
 from memory import measure_peak_memory
@@ -26,8 +25,13 @@ TITLE = "fastloss benchmark: value + gradient (losses) and one in-place step (SG
 def run_suite(cases: List[Case], cond: Dict[str, Any], notes: List[str], args: argparse.Namespace) -> int:
     threads = args.threads
     scaling_wanted = add_notes(notes, cases, cond, args)
-    print_header(TITLE, cond, f"{threads} (fastloss n_threads=, torch.set_num_threads, STREAM)",
-                 f"best of {args.repeats} samples, each >= 1 ms (loops small calls), per call; after warm-up", notes)
+    print_header(
+        TITLE,
+        cond,
+        f"{threads} (fastloss n_threads=, torch.set_num_threads, STREAM)",
+        f"best of {args.repeats} samples, each >= 1 ms (loops small calls), per call; after warm-up",
+        notes,
+    )
     run_load = OtherLoad()
 
     # STREAM before and after the cases; the better figure is the reference (the harder one)
@@ -39,9 +43,16 @@ def run_suite(cases: List[Case], cond: Dict[str, Any], notes: List[str], args: a
     results: Dict[str, Any] = {"conditions": cond, "notes": notes, "cases": []}
     for case in cases:
         rows, problems = run_case(case, case.quick_sizes if args.quick else case.sizes, threads, args.repeats, rng)
-        results["cases"].append({"name": case.name, "description": case.description,
-                                 "bytes_per_element": case.bytes_per_element, "peers": list(case.peers),
-                                 "rows": rows, "problems": problems})
+        results["cases"].append(
+            {
+                "name": case.name,
+                "description": case.description,
+                "bytes_per_element": case.bytes_per_element,
+                "peers": list(case.peers),
+                "rows": rows,
+                "problems": problems,
+            }
+        )
 
     progress("measuring STREAM again ...")
     stream_after(stream, stream_n, threads, args.repeats)
@@ -69,8 +80,10 @@ def add_notes(notes: List[str], cases: List[Case], cond: Dict[str, Any], args: a
     if jax is None:
         notes.append("jax is not installed: JAX peer skipped (pip install jax)")
     else:
-        notes.append(f"jax: XLA sizes its own thread pool by the usable CPUs ({cond['usable_cpus']}), --threads "
-                     "cannot limit it (nor can XLA_FLAGS; taskset can)")
+        notes.append(
+            f"jax: XLA sizes its own thread pool by the usable CPUs ({cond['usable_cpus']}), --threads "
+            "cannot limit it (nor can XLA_FLAGS; taskset can)"
+        )
     notes.append("numpy: ufuncs run on one thread")
     scaling_wanted = not args.no_scaling and args.threads > 1 and bool(scaling_problems(cases))
     if not args.no_scaling and not scaling_wanted:
@@ -138,20 +151,33 @@ def run_case(
 
 def print_results(cases: List[Case], results: Dict[str, Any], stream: Dict[str, Any], during: Any) -> None:
     """The rest of the header (STREAM, the load during the run, the legend), then every table."""
-    start, end, one = (stream[k] for k in ("gbs_before_by_kernel", "gbs_after_by_kernel",
-                                           "gbs_1_thread_before_by_kernel"))
-    print(f"  STREAM    {stream['gbs']:.1f} GB/s with {stream['threads']} thread(s): NumPy float64, 24 B/element, "
-          f"3 x {stream['elements'] * 8 / 2**20:.0f} MiB, best before and after the cases"
-          f"{'  <- BUSY machine' if stream['busy'] else ''}")
-    print(f"            before: triad a=b+s*c {start['triad']:.1f}, add a=b+c {start['add']:.1f}; "
-          f"after: triad {end['triad']:.1f}, add {end['add']:.1f}; "
-          f"1 thread before: triad {one['triad']:.1f}, add {one['add']:.1f}")
+    start, end, one = (
+        stream[k] for k in ("gbs_before_by_kernel", "gbs_after_by_kernel", "gbs_1_thread_before_by_kernel")
+    )
+    print(
+        f"  STREAM    {stream['gbs']:.1f} GB/s with {stream['threads']} thread(s): NumPy float64, 24 B/element, "
+        f"3 x {stream['elements'] * 8 / 2**20:.0f} MiB, best before and after the cases"
+        f"{'  <- BUSY machine' if stream['busy'] else ''}"
+    )
+    print(
+        f"            before: triad a=b+s*c {start['triad']:.1f}, add a=b+c {start['add']:.1f}; "
+        f"after: triad {end['triad']:.1f}, add {end['add']:.1f}; "
+        f"1 thread before: triad {one['triad']:.1f}, add {one['add']:.1f}"
+    )
     if during is not None:
-        print(f"  machine   during the run other processes used {during['other']:.2f} cores on average, "
-              f"the hypervisor stole {during['steal']:.2f}")
-    print("  ratio     peer time / fastloss time (> 1: fastloss is faster); '!' marks a result that differs from fastloss's")
-    print("  GB/s      minimal traffic of the fused pass / fastloss time; B/element is given with each table (losses: read")
-    print("            input, read target, write grad = 12; cross-entropy: 8 per logit; SGD: read p, read g, write p = 12);")
+        print(
+            f"  machine   during the run other processes used {during['other']:.2f} cores on average, "
+            f"the hypervisor stole {during['steal']:.2f}"
+        )
+    print(
+        "  ratio     peer time / fastloss time (> 1: fastloss is faster); '!' marks a result that differs from fastloss's"
+    )
+    print(
+        "  GB/s      minimal traffic of the fused pass / fastloss time; B/element is given with each table (losses: read"
+    )
+    print(
+        "            input, read target, write grad = 12; cross-entropy: 8 per logit; SGD: read p, read g, write p = 12);"
+    )
     print("            above 100 % STREAM is possible for sizes whose data fit in the caches")
     print(f"  size*     other work took > {BUSY} cores while this size was measured: its times are suspect")
     for case, entry in zip(cases, results["cases"]):

@@ -22,9 +22,8 @@ import argparse
 import time
 from typing import Any, Callable, Dict, Tuple
 
-import numpy as np
-
 import fastloss as fl
+import numpy as np
 from fastloss import _core
 
 SIZES = [1 << k for k in range(15, 22)]  # below 2^15 every kernel has one block: one thread
@@ -35,6 +34,7 @@ def elementwise(fn: Callable[..., Any], inputs: Callable[[int], Tuple[np.ndarray
         x, y = inputs(n)
         g = np.empty_like(x)
         return lambda threads: fn(x, y, return_grad=True, grad_out=g, n_threads=threads)
+
     return make
 
 
@@ -46,6 +46,7 @@ def cross_entropy(classes: int) -> Callable[..., Any]:
         t = rng.integers(0, classes, rows)
         g = np.empty_like(x)
         return lambda threads: fl.cross_entropy(x, t, return_grad=True, grad_out=g, n_threads=threads)
+
     return make
 
 
@@ -93,8 +94,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
-    print(f"threading threshold sweep: n_threads=1 vs {args.threads}, best of {args.repeats}, "
-          f"SIMD {fl.simd_level()}, current threshold {_core.min_parallel_work()} mse-equivalent elements")
+    print(
+        f"threading threshold sweep: n_threads=1 vs {args.threads}, best of {args.repeats}, "
+        f"SIMD {fl.simd_level()}, current threshold {_core.min_parallel_work()} mse-equivalent elements"
+    )
     _core.set_min_parallel_work(0)
     try:
         too_small = 0  # mse-equivalent sizes at which N threads were slower
@@ -114,11 +117,15 @@ def main() -> None:
                 too_small = max(too_small, max(slower) * work)
             if faster is not None:
                 pays_from = min(pays_from, faster * work)
-            print(f"  {'':22s} slower with {args.threads} threads at: {slower or 'no size'}; faster from: "
-                  f"{'never' if faster is None else f'{faster} elements ({faster * work} mse-equivalent)'}")
+            print(
+                f"  {'':22s} slower with {args.threads} threads at: {slower or 'no size'}; faster from: "
+                f"{'never' if faster is None else f'{faster} elements ({faster * work} mse-equivalent)'}"
+            )
         if too_small < pays_from < 1 << 62:
-            print(f"suggested threshold: {1 << (pays_from.bit_length() - 1)} mse-equivalent elements "
-                  f"(valid range: above {too_small}, at most {pays_from})")
+            print(
+                f"suggested threshold: {1 << (pays_from.bit_length() - 1)} mse-equivalent elements "
+                f"(valid range: above {too_small}, at most {pays_from})"
+            )
         else:
             print(f"no threshold separates them: slower up to {too_small}, faster from {pays_from} (noisy machine?)")
     finally:

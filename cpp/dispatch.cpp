@@ -18,15 +18,15 @@ namespace {
 template <int kLevel>
 struct TableOf;
 
-#define FASTLOSS_DEFINE_TABLE(level, ns_name)           \
-  template <>                                           \
-  struct TableOf<level> {                               \
-    static KernelTable make() {                         \
-      namespace ns = ns_name;                           \
-      KernelTable table;                                \
-      FASTLOSS_FOR_EACH_KERNEL(FASTLOSS_FILL_SLOT)      \
-      return table;                                     \
-    }                                                   \
+#define FASTLOSS_DEFINE_TABLE(level, ns_name)      \
+  template <>                                      \
+  struct TableOf<level> {                          \
+    static KernelTable make() {                    \
+      namespace ns = ns_name;                      \
+      KernelTable table;                           \
+      FASTLOSS_FOR_EACH_KERNEL(FASTLOSS_FILL_SLOT) \
+      return table;                                \
+    }                                              \
   };
 
 FASTLOSS_DEFINE_TABLE(0, baseline)
@@ -41,8 +41,8 @@ const char* const kLevelNames[] = {"baseline", "avx2", "avx512"};
 int cpu_level() {
 #if defined(FASTLOSS_X86_VARIANTS)
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma")) {
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma")) {
     return 2;
   }
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 1;
@@ -83,7 +83,8 @@ void finish_registration() {
     const bool same = base.size() == other.size() &&
                       std::equal(base.begin(), base.end(), other.begin(),
                                  [](const ElementwiseLoss& a, const ElementwiseLoss& b) { return a.name == b.name; });
-    if (!same) throw std::logic_error(std::string("fastloss: elementwise losses differ at level ") + kLevelNames[level]);
+    if (!same)
+      throw std::logic_error(std::string("fastloss: elementwise losses differ at level ") + kLevelNames[level]);
   }
 }
 

@@ -195,8 +195,8 @@ class Pool {
   }
 
   std::mutex busy_;
-  std::vector<std::unique_ptr<Worker>> workers_;  // only the caller holding busy_ changes it
-  std::uint32_t generation_ = 0;                  // likewise
+  std::vector<std::unique_ptr<Worker>> workers_;           // only the caller holding busy_ changes it
+  std::uint32_t generation_ = 0;                           // likewise
   std::chrono::steady_clock::time_point backoff_until_{};  // likewise
 
   std::atomic<std::uint64_t> claim_{kClosed};

@@ -9,9 +9,8 @@ points here rather than repeating it.)
 
 from __future__ import annotations
 
-import numpy as np
-
 import fastloss as fl
+import numpy as np
 
 
 def make_data(n: int = 1024, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -26,25 +25,34 @@ def init_params(seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
     # nn.Linear's initialisation: U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
     rng = np.random.default_rng(seed)
     bound = 1.0 / np.sqrt(10)
-    return (rng.uniform(-bound, bound, (1, 10)).astype(np.float32),
-            rng.uniform(-bound, bound, (1,)).astype(np.float32))
+    return (rng.uniform(-bound, bound, (1, 10)).astype(np.float32), rng.uniform(-bound, bound, (1,)).astype(np.float32))
 
 
-def train_fastloss(x: np.ndarray, y: np.ndarray, epochs: int = 100, lr: float = 0.01, weight_decay: float = 0.01,
-                   ) -> tuple[np.ndarray, np.ndarray, list[float]]:
+def train_fastloss(
+    x: np.ndarray,
+    y: np.ndarray,
+    epochs: int = 100,
+    lr: float = 0.01,
+    weight_decay: float = 0.01,
+) -> tuple[np.ndarray, np.ndarray, list[float]]:
     weight, bias = init_params()
     opt = fl.SGD([weight, bias], lr=lr, weight_decay=weight_decay)
     losses = []
     for _ in range(epochs):
-        pred = x @ weight.T + bias                               # forward of nn.Linear
-        loss, d_pred = fl.mse_loss(pred, y, return_grad=True)    # loss and dL/dpred, one pass
-        opt.step([d_pred.T @ x, d_pred.sum(axis=0)])             # backward of nn.Linear, then SGD
+        pred = x @ weight.T + bias  # forward of nn.Linear
+        loss, d_pred = fl.mse_loss(pred, y, return_grad=True)  # loss and dL/dpred, one pass
+        opt.step([d_pred.T @ x, d_pred.sum(axis=0)])  # backward of nn.Linear, then SGD
         losses.append(float(loss))
     return weight, bias, losses
 
 
-def train_torch(x: np.ndarray, y: np.ndarray, epochs: int = 100, lr: float = 0.01, weight_decay: float = 0.01,
-                ) -> tuple[np.ndarray, np.ndarray, list[float]]:
+def train_torch(
+    x: np.ndarray,
+    y: np.ndarray,
+    epochs: int = 100,
+    lr: float = 0.01,
+    weight_decay: float = 0.01,
+) -> tuple[np.ndarray, np.ndarray, list[float]]:
     import torch
 
     model = torch.nn.Linear(10, 1)
@@ -73,8 +81,10 @@ def main() -> None:
     print(f"|W| = {np.linalg.norm(weight):.4f}, b = {bias[0]:.4f}")
     plain, _, _ = train_fastloss(x, y, weight_decay=0.0)
     change = 100 * (np.linalg.norm(weight) / np.linalg.norm(plain) - 1)
-    print(f"|W| = {np.linalg.norm(plain):.4f} with weight_decay=0 ({change:+.2f} % with 0.01: the decay pulls "
-          "the weights toward 0)")
+    print(
+        f"|W| = {np.linalg.norm(plain):.4f} with weight_decay=0 ({change:+.2f} % with 0.01: the decay pulls "
+        "the weights toward 0)"
+    )
     try:
         tw, tb, tlosses = train_torch(x, y)
     except ImportError:

@@ -7,9 +7,8 @@ is trained in torch from the same initial weights and the parameters are compare
 
 from __future__ import annotations
 
-import numpy as np
-
 import fastloss as fl
+import numpy as np
 
 HIDDEN, CLASSES = 64, 3
 HYPER = dict(lr=0.2, momentum=0.9, weight_decay=1e-4)
@@ -28,8 +27,12 @@ def make_spirals(per_class: int = 200, seed: int = 0) -> tuple[np.ndarray, np.nd
 
 def init_params(dtype: type = np.float32, seed: int = 1) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
-    return [(rng.standard_normal((2, HIDDEN))).astype(dtype), np.zeros(HIDDEN, dtype),
-            (rng.standard_normal((HIDDEN, CLASSES)) * 0.1).astype(dtype), np.zeros(CLASSES, dtype)]
+    return [
+        (rng.standard_normal((2, HIDDEN))).astype(dtype),
+        np.zeros(HIDDEN, dtype),
+        (rng.standard_normal((HIDDEN, CLASSES)) * 0.1).astype(dtype),
+        np.zeros(CLASSES, dtype),
+    ]
 
 
 def train_fastloss(x: np.ndarray, y: np.ndarray, epochs: int = 300) -> tuple[list[np.ndarray], list[float]]:
@@ -38,9 +41,9 @@ def train_fastloss(x: np.ndarray, y: np.ndarray, epochs: int = 300) -> tuple[lis
     opt = fl.SGD(params, **HYPER)
     losses = []
     for _ in range(epochs):
-        h = np.maximum(x @ w1 + b1, 0.0)                                  # hidden layer, ReLU
+        h = np.maximum(x @ w1 + b1, 0.0)  # hidden layer, ReLU
         logits = h @ w2 + b2
-        loss, d_logits = fl.cross_entropy(logits, y, return_grad=True)    # softmax CE and its gradient
+        loss, d_logits = fl.cross_entropy(logits, y, return_grad=True)  # softmax CE and its gradient
         d_h = (d_logits @ w2.T) * (h > 0)
         opt.step([x.T @ d_h, d_h.sum(0), h.T @ d_logits, d_logits.sum(0)])
         losses.append(float(loss))

@@ -16,21 +16,35 @@ used to check both these formulas and fastloss itself, and the optimiser oracles
 Nothing here calls fastloss's kernels or torch: ``fastloss._reference`` is plain NumPy, so
 this stays the independent oracle.
 """
+
 from __future__ import annotations
 
 import functools
 from typing import Any, Callable, Optional, Tuple, TypeVar
 
 import numpy as np
-
 from fastloss import _reference as _formulas
 from fastloss._reference import BCE_GRAD_EPS, BCE_LOG_CLAMP, Pair
 
 __all__ = [
-    "BCE_GRAD_EPS", "BCE_LOG_CLAMP", "Pair",
-    "mse_elementwise", "l1_elementwise", "bce_elementwise", "sigmoid", "bce_with_logits_elementwise", "reduce",
-    "log_softmax", "class_rows", "cross_entropy", "nll_loss", "mask_lengths", "sequence_cross_entropy",
-    "central_fd", "l2_penalty", "sgd_step",
+    "BCE_GRAD_EPS",
+    "BCE_LOG_CLAMP",
+    "Pair",
+    "mse_elementwise",
+    "l1_elementwise",
+    "bce_elementwise",
+    "sigmoid",
+    "bce_with_logits_elementwise",
+    "reduce",
+    "log_softmax",
+    "class_rows",
+    "cross_entropy",
+    "nll_loss",
+    "mask_lengths",
+    "sequence_cross_entropy",
+    "central_fd",
+    "l2_penalty",
+    "sgd_step",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -23,6 +23,7 @@ add a class loss, append a ``ClassLossSpec`` to :data:`CLASS_SPECS`.
 This module also holds the comparison helpers (dtype-dependent tolerances,
 bitwise equality) and the layout makers shared by the test modules.
 """
+
 from __future__ import annotations
 
 import zlib
@@ -30,7 +31,6 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
-
 import reference as ref
 
 Shape = Tuple[int, ...]
@@ -129,12 +129,8 @@ def _torch_bce(F: Any, x: Any, y: Any, reduction: str, weight: Any = None) -> An
     return F.binary_cross_entropy(x, y, weight=weight, reduction=reduction)
 
 
-def _torch_bce_logits(
-    F: Any, x: Any, y: Any, reduction: str, weight: Any = None, pos_weight: Any = None
-) -> Any:
-    return F.binary_cross_entropy_with_logits(
-        x, y, weight=weight, reduction=reduction, pos_weight=pos_weight
-    )
+def _torch_bce_logits(F: Any, x: Any, y: Any, reduction: str, weight: Any = None, pos_weight: Any = None) -> Any:
+    return F.binary_cross_entropy_with_logits(x, y, weight=weight, reduction=reduction, pos_weight=pos_weight)
 
 
 # ------------------------------------------------------------------------- registry
@@ -234,12 +230,8 @@ SPECS: Tuple[LossSpec, ...] = (
             "weight_full": weight_variant(_full),
             "pos_weight_last": pos_weight_variant(_last_axis),
             "pos_weight_full": pos_weight_variant(_full),
-            "weight_col+pos_weight_last": _combine(
-                weight_variant(_column), pos_weight_variant(_last_axis)
-            ),
-            "weight_scalar+pos_weight_scalar": _combine(
-                weight_variant(_scalar), pos_weight_variant(_scalar)
-            ),
+            "weight_col+pos_weight_last": _combine(weight_variant(_column), pos_weight_variant(_last_axis)),
+            "weight_scalar+pos_weight_scalar": _combine(weight_variant(_scalar), pos_weight_variant(_scalar)),
         },
         ctor_options=("weight", "pos_weight"),
         option_names=("weight", "pos_weight"),
@@ -265,9 +257,7 @@ class Case:
     def __repr__(self) -> str:  # readable pytest ids
         return self.id
 
-    def data(
-        self, shape: Shape, dtype: Any, seed: int = 0
-    ) -> Tuple[np.ndarray, np.ndarray, Options]:
+    def data(self, shape: Shape, dtype: Any, seed: int = 0) -> Tuple[np.ndarray, np.ndarray, Options]:
         """Valid (input, target, options) for this case; deterministic in (case, shape, dtype, seed)."""
         rng = np.random.default_rng([seed, zlib.crc32(self.id.encode()), len(shape)] + list(shape))
         x = self.spec.make_input(rng, tuple(shape), dtype)
@@ -287,9 +277,7 @@ class Case:
         grad_output: Any = 1.0,
     ) -> Tuple[Any, np.ndarray]:
         o = {k: np.asarray(v, dtype=np.float64) for k, v in opts.items()}
-        loss, grad = self.spec.reference(
-            np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64), **o
-        )
+        loss, grad = self.spec.reference(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64), **o)
         return ref.reduce(loss, grad, reduction, grad_output)
 
     def floors(self, x: Any, opts: Mapping[str, Any], reduction: str, grad_output: Any = 1.0) -> Tuple[float, float]:
@@ -639,9 +627,7 @@ def _max_abs(a: Any, default: float = 1.0) -> float:
     return max(float(a.max()), default) if a.size else default
 
 
-def natural_floors(
-    x: Any, opts: Mapping[str, Any], reduction: str, grad_output: Any = 1.0
-) -> Tuple[float, float]:
+def natural_floors(x: Any, opts: Mapping[str, Any], reduction: str, grad_output: Any = 1.0) -> Tuple[float, float]:
     """Magnitudes of the terms a (loss, grad) is computed from, for the absolute tolerance.
 
     E.g. binary_cross_entropy_with_logits computes x + (-x + log1p(exp(x))) for

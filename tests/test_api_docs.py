@@ -1,6 +1,7 @@
 """Every public callable documents every parameter it takes (NumPy docstring style:
 ``name : type`` in a Parameters section), and every function its return value; the
 docstrings' examples run."""
+
 from __future__ import annotations
 
 import doctest
@@ -8,9 +9,8 @@ import inspect
 import re
 from typing import Any, Callable, Dict, List, Tuple
 
-import pytest
-
 import fastloss as fl
+import pytest
 
 
 def _public() -> List[Tuple[str, Any]]:
@@ -22,9 +22,8 @@ def _public() -> List[Tuple[str, Any]]:
 def _sections(doc: str) -> Dict[str, str]:
     """A NumPy-style docstring's sections: {title: body}, for titles underlined with dashes."""
     lines = inspect.cleandoc(doc).splitlines()
-    heads = [i for i in range(len(lines) - 1)
-             if lines[i].strip() and re.fullmatch(r"-{3,}", lines[i + 1].strip())]
-    return {lines[h].strip(): "\n".join(lines[h + 2: nxt]) for h, nxt in zip(heads, heads[1:] + [len(lines)])}
+    heads = [i for i in range(len(lines) - 1) if lines[i].strip() and re.fullmatch(r"-{3,}", lines[i + 1].strip())]
+    return {lines[h].strip(): "\n".join(lines[h + 2 : nxt]) for h, nxt in zip(heads, heads[1:] + [len(lines)])}
 
 
 def _parameters(fn: Callable[..., Any]) -> List[str]:
@@ -33,7 +32,7 @@ def _parameters(fn: Callable[..., Any]) -> List[str]:
         sig = inspect.signature(fn)
     except ValueError:  # a pybind11 function (fastloss._core): its signature is its __doc__'s first line
         first = (fn.__doc__ or "").splitlines()[0]
-        inner = first[first.index("(") + 1: first.index(")")]
+        inner = first[first.index("(") + 1 : first.index(")")]
         return [p.split(":")[0].strip() for p in inner.split(",") if p.strip()]
     out = []
     for p in sig.parameters.values():
@@ -88,6 +87,7 @@ def test_loss_docs_cover_shapes_dtypes_and_the_tuple(name: str) -> None:
 
 def test_shared_parameters_have_shared_text() -> None:
     """return_grad, out, ... say the same in every function (one text, in _spec.COMMON_DOCS)."""
+
     def entry(doc: str, name: str) -> str:
         params = _sections(doc)["Parameters"]
         m = re.search(rf"^{name} :.*\n((?:    .*\n?)+)", params, re.MULTILINE)

@@ -1,6 +1,7 @@
 """The typed API: the generated stubs are current, _core.pyi matches the built extension,
 and a user's script calling every public function type-checks under ``mypy --strict`` with
 the installed package (while a misspelt reduction does not)."""
+
 from __future__ import annotations
 
 import ast
@@ -11,9 +12,8 @@ import shutil
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-import pytest
-
 import fastloss
+import pytest
 from fastloss import _core, _spec
 
 INSTALLED = Path(fastloss.__file__).parent
@@ -68,8 +68,9 @@ def _pybind_parameters(doc: str) -> List[str]:
 def test_core_stub_declares_exactly_the_module() -> None:
     stub = _stub_functions(STUB_DIR / "_core.pyi")
     public = {n for n in dir(_core) if not n.startswith("_")}
-    assert set(stub) == public, (f"only in _core.pyi: {sorted(set(stub) - public)}; "
-                                 f"only in the module: {sorted(public - set(stub))}")
+    assert set(stub) == public, (
+        f"only in _core.pyi: {sorted(set(stub) - public)}; only in the module: {sorted(public - set(stub))}"
+    )
 
 
 def test_core_stub_parameters_match_the_bindings() -> None:
@@ -233,8 +234,9 @@ def _mypy(api: Any, tmp: Path, files: List[str]) -> Tuple[str, int]:
     old = os.getcwd()
     os.chdir(tmp)  # not the checkout: fastloss is the installed package
     try:
-        stdout, stderr, status = api.run(["--config-file", str(config), "--cache-dir", str(tmp / ".cache"),
-                                          "--no-error-summary", *files])
+        stdout, stderr, status = api.run(
+            ["--config-file", str(config), "--cache-dir", str(tmp / ".cache"), "--no-error-summary", *files]
+        )
     finally:
         os.chdir(old)
     return stdout + stderr, status
@@ -248,10 +250,12 @@ def test_user_script_type_checks_and_a_bad_reduction_does_not(mypy_api: Any, tmp
     output, _ = _mypy(mypy_api, tmp_path, ["user_script.py", "bad_script.py"])
     errors = [line for line in output.splitlines() if ": error:" in line]
     user_errors = [e for e in errors if e.startswith("user_script.py:")]
-    optim_part = USER_SCRIPT[:USER_SCRIPT.index("# --- optim")].count("\n") + 1
+    optim_part = USER_SCRIPT[: USER_SCRIPT.index("# --- optim")].count("\n") + 1
     if user_errors and all(int(e.split(":")[1]) > optim_part for e in user_errors):
-        pytest.fail("mypy --strict rejects the optim calls of the user script (fastloss.optim's typing):\n"
-                    + "\n".join(user_errors))
+        pytest.fail(
+            "mypy --strict rejects the optim calls of the user script (fastloss.optim's typing):\n"
+            + "\n".join(user_errors)
+        )
     assert not user_errors, "mypy --strict rejects the user script:\n" + "\n".join(user_errors)
     lines = BAD_SCRIPT.splitlines()
     for bad in BAD_LINES:
@@ -273,9 +277,9 @@ def test_the_implementation_modules_type_check(mypy_api: Any, tmp_path: Path) ->
     """The project's mypy run sees functional.pyi and modules.pyi, not the .py files behind
     them: check those without their stubs."""
     package = tmp_path / "fastloss"
-    shutil.copytree(STUB_DIR, package, ignore=shutil.ignore_patterns("*.so", "__pycache__", "functional.pyi",
-                                                                      "modules.pyi"))
-    output, status = _mypy(mypy_api, tmp_path, ["fastloss/functional.py", "fastloss/modules.py",
-                                                "fastloss/_spec.py"])
+    shutil.copytree(
+        STUB_DIR, package, ignore=shutil.ignore_patterns("*.so", "__pycache__", "functional.pyi", "modules.pyi")
+    )
+    output, status = _mypy(mypy_api, tmp_path, ["fastloss/functional.py", "fastloss/modules.py", "fastloss/_spec.py"])
     own = [line for line in output.splitlines() if re.match(r"fastloss/(functional|modules|_spec)\.py:", line)]
     assert not own, "\n".join(own)

@@ -6,18 +6,19 @@ from __future__ import annotations
 import tracemalloc
 from typing import Any, Callable, Dict
 
+import fastloss as fl
 import numpy as np
 import pytest
-
-import fastloss as fl
 
 INT_DTYPES = ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"]
 
 CALLS: Dict[str, Callable[..., Any]] = {
     "cross_entropy": lambda x, t, **kw: fl.cross_entropy(x, t, **kw),
-    "cross_entropy_nd": lambda x, t, **kw: fl.cross_entropy(x.reshape(3, 4, 2, 5).transpose(0, 1, 3, 2), t.reshape(3, 2)
-                                                            .repeat(5, axis=1).reshape(3, 5, 2).transpose(0, 2, 1)
-                                                            if t.ndim == 1 else t, **kw),
+    "cross_entropy_nd": lambda x, t, **kw: fl.cross_entropy(
+        x.reshape(3, 4, 2, 5).transpose(0, 1, 3, 2),
+        t.reshape(3, 2).repeat(5, axis=1).reshape(3, 5, 2).transpose(0, 2, 1) if t.ndim == 1 else t,
+        **kw,
+    ),
     "nll_loss": lambda x, t, **kw: fl.nll_loss(x, t, **kw),
     "sequence_cross_entropy": lambda x, t, **kw: fl.sequence_cross_entropy(x.reshape(2, 3, 4), t.reshape(2, 3), **kw),
 }

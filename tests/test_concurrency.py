@@ -4,6 +4,7 @@ shared read-only arrays, with the default n_threads and with n_threads=2. The pr
 large enough for the multi-threaded path, so Python threads and OpenMP teams run at once.
 Every loss and gradient must be bitwise the serial one-thread call's (API.md: deterministic
 for every n_threads, GIL released while kernels run)."""
+
 from __future__ import annotations
 
 import threading
@@ -11,10 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Tuple
 
+import fastloss as fl
 import numpy as np
 import pytest
-
-import fastloss as fl
 import reference as ref
 from fastloss import _core
 from registry import DTYPES, assert_bitwise
@@ -65,15 +65,23 @@ LOSSES: Dict[str, Callable[..., Tuple[Any, Any]]] = {
     "mse_loss": lambda d, **kw: fl.mse_loss(d.logits, d.probs, return_grad=True, **kw),
     "l1_loss": lambda d, **kw: fl.l1_loss(d.logits, d.probs, reduction="sum", return_grad=True, **kw),
     "binary_cross_entropy": lambda d, **kw: fl.binary_cross_entropy(
-        d.probs, d.soft, weight=d.pos_weight, return_grad=True, **kw),
+        d.probs, d.soft, weight=d.pos_weight, return_grad=True, **kw
+    ),
     "binary_cross_entropy_with_logits": lambda d, **kw: fl.binary_cross_entropy_with_logits(
-        d.logits, d.soft, pos_weight=d.pos_weight, reduction="none", return_grad=True, **kw),
+        d.logits, d.soft, pos_weight=d.pos_weight, reduction="none", return_grad=True, **kw
+    ),
     "cross_entropy": lambda d, **kw: fl.cross_entropy(
-        d.logits, d.labels, weight=d.class_weight, label_smoothing=0.1, return_grad=True, **kw),
+        d.logits, d.labels, weight=d.class_weight, label_smoothing=0.1, return_grad=True, **kw
+    ),
     "nll_loss": lambda d, **kw: fl.nll_loss(d.log_probs, d.labels, weight=d.class_weight, return_grad=True, **kw),
     "sequence_cross_entropy": lambda d, **kw: fl.sequence_cross_entropy(
-        d.logits.reshape(-1, 16, V), d.labels.reshape(-1, 16), lengths=d.lengths, reduction="sequence",
-        return_grad=True, **kw),
+        d.logits.reshape(-1, 16, V),
+        d.labels.reshape(-1, 16),
+        lengths=d.lengths,
+        reduction="sequence",
+        return_grad=True,
+        **kw,
+    ),
     "l2_penalty": lambda d, **kw: fl.l2_penalty([d.logits, d.probs], 0.01, return_grad=True, **kw),
 }
 assert len(LOSSES) == N_PY_THREADS

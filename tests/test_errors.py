@@ -1,15 +1,15 @@
 """Every bad input of the contract raises its exception type, with a message that
 names the argument and what was given."""
+
 from __future__ import annotations
 
 import re
 from contextlib import contextmanager
 from typing import Any, Iterator
 
+import fastloss as fl
 import numpy as np
 import pytest
-
-import fastloss as fl
 from registry import (
     PLAIN_CASES,
     REDUCTIONS,
@@ -144,9 +144,14 @@ def test_non_broadcastable_option_is_value_error(case: Case, option: str, oshape
         case.call(x, y, {option: np.ones(oshape)}, reduction="none", return_grad=True)
 
 
-@pytest.mark.parametrize("case", [Case(SPEC_BY_NAME["binary_cross_entropy"], "plain"),
-                                  Case(SPEC_BY_NAME["binary_cross_entropy_with_logits"], "plain")],
-                         ids=case_id)
+@pytest.mark.parametrize(
+    "case",
+    [
+        Case(SPEC_BY_NAME["binary_cross_entropy"], "plain"),
+        Case(SPEC_BY_NAME["binary_cross_entropy_with_logits"], "plain"),
+    ],
+    ids=case_id,
+)
 def test_non_broadcastable_option_in_module_class(case: Case) -> None:
     x, y = _data(case)
     with raises(ValueError, r"\bweight\b"):
@@ -181,8 +186,9 @@ _OUT_CASES = [
 ]
 
 
-@pytest.mark.parametrize("reduction,dtype,bid,buf,pats", _OUT_CASES,
-                         ids=[f"{r}-{dt}-{b}" for r, dt, b, _, _ in _OUT_CASES])
+@pytest.mark.parametrize(
+    "reduction,dtype,bid,buf,pats", _OUT_CASES, ids=[f"{r}-{dt}-{b}" for r, dt, b, _, _ in _OUT_CASES]
+)
 @plain_cases
 def test_bad_out_is_value_error(case: Case, reduction: str, dtype: str, bid: str, buf: Any, pats: list) -> None:
     x, y = _data(case, dtype)
@@ -288,8 +294,11 @@ def test_bce_accepts_the_closed_unit_interval(dtype: str) -> None:
 # ---------------------------------------------------------------------- n_threads
 # Not an int -> TypeError, an int below 1 -> ValueError, both naming n_threads; any positive
 # int, however large, is clamped to the usable CPUs (it used to start that many OS threads).
-@pytest.mark.parametrize("bad, error", [(0, ValueError), (-1, ValueError), (1.5, TypeError), (2.0, TypeError),
-                                        ("2", TypeError), (True, TypeError)], ids=repr)
+@pytest.mark.parametrize(
+    "bad, error",
+    [(0, ValueError), (-1, ValueError), (1.5, TypeError), (2.0, TypeError), ("2", TypeError), (True, TypeError)],
+    ids=repr,
+)
 @plain_cases
 def test_bad_n_threads(case: Case, bad: Any, error: Any) -> None:
     x, y = _data(case)

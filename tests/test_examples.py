@@ -1,5 +1,6 @@
 """The scripts in examples/ train with fastloss and NumPy alone: short runs reach a stated
 loss, and (when torch is installed) end with torch's parameters."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -9,7 +10,6 @@ from typing import Any, Iterator
 
 import numpy as np
 import pytest
-
 from registry import assert_close
 
 EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")

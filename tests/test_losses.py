@@ -1,21 +1,20 @@
 """Values and gradients of the registry's losses: vs the float64 NumPy reference,
 vs PyTorch float64 autograd (skipped without torch), finite differences,
 layouts, out=/grad_out= buffers, edge cases and module classes."""
+
 from __future__ import annotations
 
 import math
 from typing import Any
 
+import fastloss as fl
 import numpy as np
 import pytest
+import reference as ref
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-
-import fastloss as fl
-import reference as ref
 from registry import (
-    traced_peaks,
     CASES,
     DTYPES,
     LAYOUTS,
@@ -36,6 +35,7 @@ from registry import (
     make_layout,
     natural_floors,
     torch_reference,
+    traced_peaks,
 )
 
 SHAPE = (23, 17)
@@ -92,9 +92,7 @@ def test_matches_torch_float64_autograd(torch: Any, case: Case, dtype: Any, redu
 @reductions
 @dtypes
 @all_cases
-def test_any_layout_is_bitwise_the_contiguous_result(
-    case: Case, dtype: Any, reduction: str, layout: str
-) -> None:
+def test_any_layout_is_bitwise_the_contiguous_result(case: Case, dtype: Any, reduction: str, layout: str) -> None:
     x, y, opts = case.data(SHAPE, dtype, seed=2)
     expected = case.call(x, y, opts, reduction=reduction, return_grad=True)
     expected_only = case.call(x, y, opts, reduction=reduction)
@@ -129,9 +127,7 @@ def test_loss_value_does_not_depend_on_return_grad(case: Case, dtype: Any) -> No
 @reductions
 @dtypes
 @all_cases
-def test_scalar_grad_output_scales_grad(
-    case: Case, dtype: Any, reduction: str, go_kind: str
-) -> None:
+def test_scalar_grad_output_scales_grad(case: Case, dtype: Any, reduction: str, go_kind: str) -> None:
     go = {"positive": 2.5, "negative": -0.75, "zero": 0.0, "0-d array": np.array(-3.0, dtype=dtype)}[go_kind]
     x, y, opts = case.data(SHAPE, dtype, seed=4)
     plain_loss = case.call(x, y, opts, reduction=reduction)
@@ -149,9 +145,7 @@ def test_array_grad_output_for_none(case: Case, dtype: Any) -> None:
     loss, grad = case.call(x, y, opts, reduction="none", return_grad=True, grad_output=go)
     assert_matches(case, x, y, opts, "none", loss, grad, dtype, grad_output=go)
     # a strided grad_output and a Python list give bitwise the same gradient
-    _, grad_strided = case.call(
-        x, y, opts, reduction="none", return_grad=True, grad_output=make_layout(go, "negative")
-    )
+    _, grad_strided = case.call(x, y, opts, reduction="none", return_grad=True, grad_output=make_layout(go, "negative"))
     assert_bitwise(grad_strided, grad, "grad with a strided grad_output")
     _, grad_list = case.call(x, y, opts, reduction="none", return_grad=True, grad_output=go.tolist())
     assert_bitwise(grad_list, grad, "grad with a list grad_output")
@@ -200,9 +194,7 @@ def _embedded(shape: tuple, dtype: Any, pad: int = 3) -> tuple:
 @reductions
 @dtypes
 @all_cases
-def test_out_buffers_are_filled_and_returned(
-    case: Case, dtype: Any, reduction: str, mode: str
-) -> None:
+def test_out_buffers_are_filled_and_returned(case: Case, dtype: Any, reduction: str, mode: str) -> None:
     x, y, opts = case.data(SHAPE, dtype, seed=9)
     want_loss, want_grad = case.call(x, y, opts, reduction=reduction, return_grad=True)
     want_loss_only = case.call(x, y, opts, reduction=reduction)
@@ -244,7 +236,8 @@ def test_no_input_sized_temporaries(case: Case, reduction: str) -> None:
     grad_out = np.empty(shape, np.float64)
     peak_with_buffers, peak_without = traced_peaks(
         lambda: case.call(x, y, opts, reduction=reduction, return_grad=True, out=out, grad_out=grad_out),
-        lambda: case.call(x, y, opts, reduction=reduction, return_grad=True))
+        lambda: case.call(x, y, opts, reduction=reduction, return_grad=True),
+    )
     assert peak_with_buffers < 0.25 * x.nbytes, f"{peak_with_buffers} bytes allocated with out=/grad_out="
     n_outputs = 2 if reduction == "none" else 1  # loss array + grad
     assert peak_without < (n_outputs + 0.25) * x.nbytes, f"{peak_without} bytes allocated"
@@ -323,9 +316,7 @@ _EXTREME_X = [1e4, -1e4, 1e4, -1e4, 1e4, -1e4, 0.0, 50.0, -50.0, 1e4, -1e4]
 _EXTREME_Y = [0.0, 1.0, 1.0, 0.0, 0.5, 0.5, 1.0, 0.0, 1.0, 0.25, 0.75]
 
 
-@pytest.mark.parametrize(
-    "opt_kind", ["plain", "pos_weight", "weight+pos_weight"]
-)
+@pytest.mark.parametrize("opt_kind", ["plain", "pos_weight", "weight+pos_weight"])
 @reductions
 @dtypes
 def test_bce_with_logits_is_finite_for_huge_logits(dtype: Any, reduction: str, opt_kind: str) -> None:
@@ -596,11 +587,13 @@ def test_property_random_shapes_and_values_match_reference(data: st.DataObject) 
     tiny = float(np.finfo(dtype).tiny)  # results below the normal range lose precision
     loss_floor, grad_floor = natural_floors(x, opts, reduction)
     a, e = np.asarray(loss, np.float64), np.asarray(ref_loss, np.float64)
-    assert_close(np.where(np.abs(e) < 4 * tiny, 0, a), np.where(np.abs(e) < 4 * tiny, 0, e), dtype,
-                 floor=loss_floor, what="loss")
+    assert_close(
+        np.where(np.abs(e) < 4 * tiny, 0, a), np.where(np.abs(e) < 4 * tiny, 0, e), dtype, floor=loss_floor, what="loss"
+    )
     a, e = np.asarray(grad, np.float64), np.asarray(ref_grad, np.float64)
-    assert_close(np.where(np.abs(e) < 4 * tiny, 0, a), np.where(np.abs(e) < 4 * tiny, 0, e), dtype,
-                 floor=grad_floor, what="grad")
+    assert_close(
+        np.where(np.abs(e) < 4 * tiny, 0, a), np.where(np.abs(e) < 4 * tiny, 0, e), dtype, floor=grad_floor, what="grad"
+    )
 
 
 @settings(max_examples=60, deadline=None, database=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])

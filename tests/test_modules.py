@@ -1,15 +1,15 @@
 """The nn-style classes: torch's constructor arguments checked at construction, settings in
 repr, call options only at call time (a setting passed there is a clear TypeError), and
 ``forward`` as an alias of the call."""
+
 from __future__ import annotations
 
 import inspect
 import re
 
+import fastloss as fl
 import numpy as np
 import pytest
-
-import fastloss as fl
 
 X = np.array([[0.5, -1.0, 2.0], [0.0, 1.0, -0.5]])
 T = np.array([2, 0])
@@ -24,7 +24,7 @@ INIT = {
     "CrossEntropyLoss": "(weight=None, ignore_index=-100, reduction='mean', label_smoothing=0.0, n_threads=None)",
     "NLLLoss": "(weight=None, ignore_index=-100, reduction='mean', n_threads=None)",
     "SequenceCrossEntropyLoss": "(weight=None, ignore_index=-100, reduction='mean', label_smoothing=0.0, "
-                                "n_threads=None)",
+    "n_threads=None)",
 }
 COMMON = "return_grad=False, *, grad_output=1.0, out=None, grad_out=None, n_threads=None"
 
@@ -42,10 +42,14 @@ def test_signatures(name: str) -> None:
 
 def test_repr_shows_the_settings_that_are_not_the_default() -> None:
     assert repr(fl.CrossEntropyLoss()) == "CrossEntropyLoss()"
-    assert repr(fl.CrossEntropyLoss(weight=W, label_smoothing=0.1)) == \
-        "CrossEntropyLoss(weight=array(shape=(3,), dtype=float32), label_smoothing=0.1)"
-    assert repr(fl.NLLLoss(ignore_index=0, reduction="sum", n_threads=2)) == \
-        "NLLLoss(ignore_index=0, reduction='sum', n_threads=2)"
+    assert (
+        repr(fl.CrossEntropyLoss(weight=W, label_smoothing=0.1))
+        == "CrossEntropyLoss(weight=array(shape=(3,), dtype=float32), label_smoothing=0.1)"
+    )
+    assert (
+        repr(fl.NLLLoss(ignore_index=0, reduction="sum", n_threads=2))
+        == "NLLLoss(ignore_index=0, reduction='sum', n_threads=2)"
+    )
     assert repr(fl.BCEWithLogitsLoss(pos_weight=[2.0, 3.0])) == "BCEWithLogitsLoss(pos_weight=[2.0, 3.0])"
     assert repr(fl.SequenceCrossEntropyLoss(reduction="sequence")) == "SequenceCrossEntropyLoss(reduction='sequence')"
     assert repr(fl.MSELoss(reduction="mean")) == "MSELoss()"
@@ -57,12 +61,15 @@ def test_settings_are_stored_as_given() -> None:
     assert loss_fn.label_smoothing == 0.25 and loss_fn.n_threads == 3
 
 
-@pytest.mark.parametrize("setting, value", [("reduction", "sum"), ("weight", W), ("label_smoothing", 0.1),
-                                            ("ignore_index", 0)])
+@pytest.mark.parametrize(
+    "setting, value", [("reduction", "sum"), ("weight", W), ("label_smoothing", 0.1), ("ignore_index", 0)]
+)
 def test_a_setting_passed_at_call_time_is_a_clear_type_error(setting: str, value: object) -> None:
     shown = "array(shape=(3,), dtype=float32)" if setting == "weight" else repr(value)
-    want = (f"CrossEntropyLoss: {setting} is set when the loss is constructed (CrossEntropyLoss({setting}={shown})); "
-            "call options are return_grad, grad_output, out, grad_out, n_threads")
+    want = (
+        f"CrossEntropyLoss: {setting} is set when the loss is constructed (CrossEntropyLoss({setting}={shown})); "
+        "call options are return_grad, grad_output, out, grad_out, n_threads"
+    )
     with pytest.raises(TypeError, match=re.escape(want)):
         fl.CrossEntropyLoss()(X, T, **{setting: value})
     with pytest.raises(TypeError, match=re.escape(want)):
@@ -70,8 +77,11 @@ def test_a_setting_passed_at_call_time_is_a_clear_type_error(setting: str, value
 
 
 def test_unknown_call_keyword_is_a_type_error_listing_the_options() -> None:
-    with pytest.raises(TypeError, match=r"SequenceCrossEntropyLoss: unexpected keyword argument 'foo'; call options "
-                                        r"are lengths, return_grad, grad_output, out, grad_out, n_threads"):
+    with pytest.raises(
+        TypeError,
+        match=r"SequenceCrossEntropyLoss: unexpected keyword argument 'foo'; call options "
+        r"are lengths, return_grad, grad_output, out, grad_out, n_threads",
+    ):
         fl.SequenceCrossEntropyLoss()(X[None], T[None], foo=1)
     with pytest.raises(TypeError, match="pos_weight is set when the loss is constructed"):
         fl.BCEWithLogitsLoss()(X, X, pos_weight=X)
@@ -86,12 +96,16 @@ def test_the_call_equals_the_function() -> None:
     seq = fl.SequenceCrossEntropyLoss(reduction="sequence")
     logits = np.stack([X, X])
     targets = np.stack([T, T])
-    np.testing.assert_array_equal(seq(logits, targets, lengths=[2, 1]),
-                                  fl.sequence_cross_entropy(logits, targets, reduction="sequence", lengths=[2, 1]))
+    np.testing.assert_array_equal(
+        seq(logits, targets, lengths=[2, 1]),
+        fl.sequence_cross_entropy(logits, targets, reduction="sequence", lengths=[2, 1]),
+    )
 
 
 def test_reduction_is_checked_at_construction() -> None:
-    with pytest.raises(ValueError, match=r"CrossEntropyLoss: reduction must be one of 'none', 'mean', 'sum'; got 'meen'"):
+    with pytest.raises(
+        ValueError, match=r"CrossEntropyLoss: reduction must be one of 'none', 'mean', 'sum'; got 'meen'"
+    ):
         fl.CrossEntropyLoss(reduction="meen")
     with pytest.raises(ValueError, match="batchmean"):
         fl.SequenceCrossEntropyLoss(reduction="avg")

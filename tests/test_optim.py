@@ -5,6 +5,7 @@ zero_state, state_dict round trips, l2_penalty values / grads / return types, we
 groups (per-group options, changes through param_groups, add_param_group, state_dict with
 groups), step with dict grads and None entries, all-or-nothing steps, types under mypy --strict
 and the docstrings."""
+
 from __future__ import annotations
 
 import copy
@@ -14,10 +15,9 @@ import re
 import textwrap
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+import fastloss as fl
 import numpy as np
 import pytest
-
-import fastloss as fl
 import reference as ref
 from registry import DTYPES, assert_bitwise, assert_close, make_layout, shape_regex
 from test_errors import raises
@@ -57,8 +57,9 @@ def _combo_id(h: Dict[str, Any]) -> str:
 combos = pytest.mark.parametrize("hyper", COMBOS, ids=_combo_id)
 
 
-def _problem(dtype: Any, seed: int = 0, shapes: Sequence[tuple] = SHAPES, steps: int = STEPS
-             ) -> Tuple[List[np.ndarray], List[List[np.ndarray]]]:
+def _problem(
+    dtype: Any, seed: int = 0, shapes: Sequence[tuple] = SHAPES, steps: int = STEPS
+) -> Tuple[List[np.ndarray], List[List[np.ndarray]]]:
     """Initial params and a gradient sequence (one list per step), deterministic in seed."""
     rng = np.random.default_rng(seed)
     params = [np.asarray(rng.standard_normal(s)).astype(dtype) for s in shapes]
@@ -129,8 +130,14 @@ def test_sgd_matches_torch(torch: Any, hyper: Dict[str, Any], dtype: Any) -> Non
         sd = opt.state_dict()["state"]
         for i, t in enumerate(tparams):
             tbuf = topt.state[t]["momentum_buffer"].numpy()
-            assert_close(sd[i]["momentum_buffer"], tbuf, dtype, rtol=RTOL[np.dtype(dtype)],
-                         floor=float(np.max(np.abs(tbuf))) + 1.0, what=f"momentum buffer {i}")
+            assert_close(
+                sd[i]["momentum_buffer"],
+                tbuf,
+                dtype,
+                rtol=RTOL[np.dtype(dtype)],
+                floor=float(np.max(np.abs(tbuf))) + 1.0,
+                what=f"momentum buffer {i}",
+            )
 
 
 @dtypes
@@ -154,14 +161,16 @@ def test_sgd_step_function_equals_class(hyper: Dict[str, Any], dtype: Any) -> No
     _run_sgd(a, grads, **hyper)
     b = [p.copy() for p in p0]
     buffers: Optional[List[Any]] = None
-    for step, g in enumerate(grads):
+    for g in grads:
         returned = fl.sgd_step(b, g, LR, buffers, **hyper)
         assert isinstance(returned, list) and len(returned) == len(b)
         if buffers is not None:
             assert returned is buffers, "the momentum_buffers list is updated in place and returned"
         if hyper["momentum"]:
-            assert all(isinstance(buf, np.ndarray) and buf.shape == p.shape and buf.dtype == p.dtype
-                       for buf, p in zip(returned, b)), "momentum buffers filled on the first step"
+            assert all(
+                isinstance(buf, np.ndarray) and buf.shape == p.shape and buf.dtype == p.dtype
+                for buf, p in zip(returned, b)
+            ), "momentum buffers filled on the first step"
         else:
             assert all(buf is None for buf in returned), "no momentum: no buffers"
         buffers = returned
@@ -279,9 +288,10 @@ def test_load_torch_state_dict(torch: Any, dtype: Any) -> None:
     for step, g in enumerate(grads):
         if step == 3:
             tsd = topt.state_dict()
-            sd = {"state": {i: {"momentum_buffer": s["momentum_buffer"].numpy().copy()}
-                            for i, s in tsd["state"].items()},
-                  "param_groups": copy.deepcopy(tsd["param_groups"])}
+            sd = {
+                "state": {i: {"momentum_buffer": s["momentum_buffer"].numpy().copy()} for i, s in tsd["state"].items()},
+                "param_groups": copy.deepcopy(tsd["param_groups"]),
+            }
             params = [t.detach().numpy().copy() for t in tparams]
             opt = fl.SGD(params, lr=1.0)
             opt.load_state_dict(sd)
@@ -393,7 +403,7 @@ def test_l2_penalty_vs_torch_autograd(torch: Any, dtype: Any) -> None:
     params = [np.asarray(rng.standard_normal(s)).astype(dtype) for s in SHAPES]
     lam = 0.37
     ts = [torch.tensor(p.astype(np.float64), requires_grad=True) for p in params]
-    total = lam * sum((t ** 2).sum() for t in ts)
+    total = lam * sum((t**2).sum() for t in ts)
     total.backward()
     value, grads = fl.l2_penalty(params, lam, return_grad=True)
     assert_close(value, total.item(), dtype)
@@ -502,8 +512,9 @@ def test_zero_lr_momentum_and_weight_decay_are_valid() -> None:
     assert np.all(p == [1.0, 2.0])
 
 
-@pytest.mark.parametrize("dtypes_", [("float32", "float64"), ("float64", "float32"), ("float64", "int64"),
-                                     ("float32", "float16")], ids=str)
+@pytest.mark.parametrize(
+    "dtypes_", [("float32", "float64"), ("float64", "float32"), ("float64", "int64"), ("float32", "float16")], ids=str
+)
 def test_grad_of_another_dtype_is_type_error(dtypes_: tuple) -> None:
     p_dt, g_dt = dtypes_
     p = np.ones((2, 3), p_dt)
@@ -541,8 +552,9 @@ def test_param_that_cannot_be_updated_in_place_is_value_error(kind: str) -> None
     assert np.all(base == 1)
 
 
-@pytest.mark.parametrize("bad", [np.ones(3, np.int64), np.ones(3, np.float16), np.ones(3, np.complex128)],
-                         ids=lambda a: str(a.dtype))
+@pytest.mark.parametrize(
+    "bad", [np.ones(3, np.int64), np.ones(3, np.float16), np.ones(3, np.complex128)], ids=lambda a: str(a.dtype)
+)
 def test_param_of_a_non_float_dtype_is_type_error(bad: np.ndarray) -> None:
     with raises(TypeError, str(bad.dtype)):
         fl.SGD([bad], lr=0.1).step([np.ones(3)])
@@ -607,8 +619,9 @@ def test_load_state_dict_errors() -> None:
         fl.SGD([np.ones(3), np.ones((2, 2))], lr=0.1, momentum=0.9).load_state_dict(bad)
 
 
-@pytest.mark.parametrize("bad, error", [(0, ValueError), (-1, ValueError), (1.5, TypeError), ("2", TypeError)],
-                         ids=repr)
+@pytest.mark.parametrize(
+    "bad, error", [(0, ValueError), (-1, ValueError), (1.5, TypeError), ("2", TypeError)], ids=repr
+)
 def test_bad_n_threads(bad: Any, error: Any) -> None:
     with raises(error, "n_threads"):
         fl.l2_penalty(np.ones(3), 0.1, n_threads=bad)
@@ -651,8 +664,9 @@ GROUP_SPECS: List[Tuple[List[int], Dict[str, Any]]] = [
 ]
 
 
-def _groups(params: Sequence[Any], specs: Sequence[Tuple[List[int], Dict[str, Any]]] = GROUP_SPECS
-            ) -> List[Dict[str, Any]]:
+def _groups(
+    params: Sequence[Any], specs: Sequence[Tuple[List[int], Dict[str, Any]]] = GROUP_SPECS
+) -> List[Dict[str, Any]]:
     """The param-group dicts of ``specs`` over ``params`` (fresh dicts: torch adds keys to its own)."""
     return [dict(opts, params=[params[i] for i in idx]) for idx, opts in specs]
 
@@ -670,8 +684,14 @@ def _assert_buffers_close(opt: fl.SGD, topt: Any, tparams: Sequence[Any], dtype:
         assert (buf is None) == (tbuf is None), f"momentum buffer {i}: fastloss {buf}, torch {tbuf}"
         if tbuf is not None:
             tb = tbuf.numpy()
-            assert_close(buf, tb, dtype, rtol=RTOL[np.dtype(dtype)], floor=float(np.max(np.abs(tb))) + 1.0,
-                         what=f"momentum buffer {i}")
+            assert_close(
+                buf,
+                tb,
+                dtype,
+                rtol=RTOL[np.dtype(dtype)],
+                floor=float(np.max(np.abs(tb))) + 1.0,
+                what=f"momentum buffer {i}",
+            )
 
 
 @dtypes
@@ -716,11 +736,11 @@ def test_param_groups_equal_one_optimizer_per_group(dtype: Any) -> None:
 def test_param_groups_take_the_constructors_defaults() -> None:
     a, b, c = np.ones(2), np.ones(3), np.ones(1)
     opt = fl.SGD([{"params": [a, b], "lr": 0.5}, {"params": c, "nesterov": True}], lr=0.1, momentum=0.9)
-    assert opt.defaults == dict(lr=0.1, momentum=0.9, dampening=0.0, weight_decay=0.0, nesterov=False,
-                                maximize=False)
+    assert opt.defaults == dict(lr=0.1, momentum=0.9, dampening=0.0, weight_decay=0.0, nesterov=False, maximize=False)
     g0, g1 = opt.param_groups
-    assert g0 == dict(params=[a, b], lr=0.5, momentum=0.9, dampening=0.0, weight_decay=0.0, nesterov=False,
-                      maximize=False)
+    assert g0 == dict(
+        params=[a, b], lr=0.5, momentum=0.9, dampening=0.0, weight_decay=0.0, nesterov=False, maximize=False
+    )
     assert g1["params"] == [c] and g1["params"][0] is c, "a single array in a group is a group of one"
     assert g1["lr"] == 0.1 and g1["nesterov"] is True
     assert [id(p) for p in opt.params] == [id(a), id(b), id(c)], "global indices: the groups in order"
@@ -837,10 +857,20 @@ def test_a_bad_group_hyper_parameter_names_the_group(kw: Dict[str, Any], pats: L
         fl.SGD([{"params": [np.ones(2)]}, dict(kw, params=[np.ones(3)])], lr=0.1)
 
 
-@pytest.mark.parametrize("kw", [dict(lr="0.1"), dict(momentum=None), dict(weight_decay=np.ones(1)),
-                                dict(nesterov="False"), dict(maximize=1.0), dict(maximize=None)], ids=str)
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(lr="0.1"),
+        dict(momentum=None),
+        dict(weight_decay=np.ones(1)),
+        dict(nesterov="False"),
+        dict(maximize=1.0),
+        dict(maximize=None),
+    ],
+    ids=str,
+)
 def test_a_hyper_parameter_of_the_wrong_type_is_type_error(kw: Dict[str, Any]) -> None:
-    (name, _), = kw.items()
+    ((name, _),) = kw.items()
     with raises(TypeError, "param group 0", name):
         fl.SGD([dict(kw, params=[np.ones(2)])])
     with raises(TypeError, name):
@@ -849,8 +879,9 @@ def test_a_hyper_parameter_of_the_wrong_type_is_type_error(kw: Dict[str, Any]) -
 
 def test_hyper_parameters_may_be_numpy_numbers_and_int_flags() -> None:
     a, b = np.array([1.0, 2.0]), np.array([1.0, 2.0])
-    fl.SGD([a], lr=np.float64(0.1), momentum=np.array(0.9), weight_decay=np.float32(0.5), nesterov=np.True_,
-           maximize=0).step([np.ones(2)])
+    fl.SGD(
+        [a], lr=np.float64(0.1), momentum=np.array(0.9), weight_decay=np.float32(0.5), nesterov=np.True_, maximize=0
+    ).step([np.ones(2)])
     fl.SGD([b], lr=0.1, momentum=0.9, weight_decay=0.5, nesterov=True, maximize=False).step([np.ones(2)])
     assert_bitwise(a, b)
 
@@ -948,8 +979,9 @@ def test_a_grad_shape_or_dtype_error_names_the_position() -> None:
     assert opt.momentum_buffers == [None] * 5
 
 
-@pytest.mark.parametrize("key, error", [(5, IndexError), (-1, IndexError), ("0", TypeError), (True, TypeError),
-                                        (1.0, TypeError)], ids=repr)
+@pytest.mark.parametrize(
+    "key, error", [(5, IndexError), (-1, IndexError), ("0", TypeError), (True, TypeError), (1.0, TypeError)], ids=repr
+)
 def test_a_bad_grads_dict_key(key: Any, error: type) -> None:
     params = [np.ones(2) for _ in range(5)]
     opt = fl.SGD(params, lr=0.1)
@@ -970,15 +1002,20 @@ def test_grads_of_another_kind_are_type_errors(grads: Any) -> None:
 def _two_group_optimizer() -> Tuple[fl.SGD, List[np.ndarray], List[np.ndarray]]:
     """An optimizer over 2 groups, one step done (so it has momentum buffers), and good grads."""
     params = [np.arange(4.0), np.arange(3.0), np.arange(2.0)]
-    opt = fl.SGD([{"params": params[:1], "momentum": 0.9}, {"params": params[1:], "lr": 0.5}], lr=0.1,
-                 momentum=0.5, weight_decay=0.01)
+    opt = fl.SGD(
+        [{"params": params[:1], "momentum": 0.9}, {"params": params[1:], "lr": 0.5}],
+        lr=0.1,
+        momentum=0.5,
+        weight_decay=0.01,
+    )
     grads = [np.ones(4), np.ones(3), np.ones(2)]
     opt.step(grads)
     return opt, params, grads
 
 
-def _assert_unchanged(opt: fl.SGD, params: List[np.ndarray], before: List[np.ndarray],
-                      buffers: List[Optional[np.ndarray]]) -> None:
+def _assert_unchanged(
+    opt: fl.SGD, params: List[np.ndarray], before: List[np.ndarray], buffers: List[Optional[np.ndarray]]
+) -> None:
     for i, (p, b) in enumerate(zip(params, before)):
         assert_bitwise(p, b, f"param {i} after a refused step")
     for i, (m, b) in enumerate(zip(opt.momentum_buffers, buffers)):
@@ -1131,9 +1168,10 @@ def test_load_torch_state_dict_with_groups(torch: Any, dtype: Any) -> None:
     for step, g in enumerate(grads):
         if step == 3:
             tsd = topt.state_dict()
-            sd = {"state": {i: {"momentum_buffer": s["momentum_buffer"].numpy().copy()}
-                            for i, s in tsd["state"].items()},
-                  "param_groups": copy.deepcopy(tsd["param_groups"])}
+            sd = {
+                "state": {i: {"momentum_buffer": s["momentum_buffer"].numpy().copy()} for i, s in tsd["state"].items()},
+                "param_groups": copy.deepcopy(tsd["param_groups"]),
+            }
             params = [t.detach().numpy().copy() for t in tparams]
             opt = fl.SGD(_groups(params), lr=1.0, momentum=0.1)  # other options: loading restores torch's
             opt.load_state_dict(sd)
@@ -1151,7 +1189,8 @@ def test_precise_types_under_mypy_strict(tmp_path: Any, monkeypatch: Any) -> Non
         pytest.skip("the types do not depend on the ISA level: checked in the run at the default level")
     api = pytest.importorskip("mypy.api")
     src = tmp_path / "user.py"
-    src.write_text(textwrap.dedent("""
+    src.write_text(
+        textwrap.dedent("""
         from typing import Any, Dict, List, Optional
         import numpy as np
         import fastloss as fl
@@ -1172,7 +1211,8 @@ def test_precise_types_under_mypy_strict(tmp_path: Any, monkeypatch: Any) -> Non
         sd: Dict[str, Any] = opt.state_dict()
         opt.load_state_dict(sd)
         fl.SGD([w1, w2]).add_param_group({"params": [np.ones(2)], "lr": 0.5})
-    """))
+    """)
+    )
     monkeypatch.chdir(tmp_path)  # not the checkout: fastloss is the installed package
     out, err, status = api.run(["--strict", "--no-incremental", "--cache-dir", str(tmp_path / "cache"), str(src)])
     assert status == 0 and "error:" not in out, out + err  # reveal_type's notes only
@@ -1191,9 +1231,20 @@ def _documented_params(doc: str) -> List[str]:
     return re.findall(r"^\s*(\w+) : ", section.group(1), re.M) if section else []
 
 
-@pytest.mark.parametrize("obj", [fl.l2_penalty, fl.sgd_step, fl.SGD, fl.SGD.step, fl.SGD.add_param_group,
-                                 fl.SGD.load_state_dict, fl.SGD.state_dict, fl.SGD.zero_state],
-                         ids=lambda o: o.__qualname__)
+@pytest.mark.parametrize(
+    "obj",
+    [
+        fl.l2_penalty,
+        fl.sgd_step,
+        fl.SGD,
+        fl.SGD.step,
+        fl.SGD.add_param_group,
+        fl.SGD.load_state_dict,
+        fl.SGD.state_dict,
+        fl.SGD.zero_state,
+    ],
+    ids=lambda o: o.__qualname__,
+)
 def test_every_parameter_is_documented(obj: Any) -> None:
     import inspect
 

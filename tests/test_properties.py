@@ -14,6 +14,7 @@ unexpected success or a crash is a failure.
 Default run: a few thousand examples, derandomized (reproducible in CI). ``FASTLOSS_FUZZ=long``
 selects a randomized profile with at least 100k examples in total.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -25,14 +26,13 @@ import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
+import fastloss as fl
 import numpy as np
 import pytest
+import reference as ref
 from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-
-import fastloss as fl
-import reference as ref
 from registry import (
     CASES,
     CLASS_CASES,
@@ -61,13 +61,22 @@ ALIAS_CASES = list({c.id: c for c in [*PLAIN_AND_RICH, *CLASS_PLAIN_CASES, *CLAS
 def alias_roles(case: AnyCase) -> List[str]:
     """Every array a call of ``case`` can take."""
     _, _, opts = case.data((2, 3, 4), np.float64)
-    return ["input", "target", *[k for k, v in opts.items() if isinstance(v, np.ndarray)],
-            "grad_output", "out", "grad_out"]
+    return [
+        "input",
+        "target",
+        *[k for k, v in opts.items() if isinstance(v, np.ndarray)],
+        "grad_output",
+        "out",
+        "grad_out",
+    ]
 
 
 #: (case, pair of arrays that share memory): every pair of every case
-ALIAS_PARAMS = [pytest.param(c, pair, id=f"{c.id}-{pair[0]}-{pair[1]}")
-                for c in ALIAS_CASES for pair in itertools.combinations(alias_roles(c), 2)]
+ALIAS_PARAMS = [
+    pytest.param(c, pair, id=f"{c.id}-{pair[0]}-{pair[1]}")
+    for c in ALIAS_CASES
+    for pair in itertools.combinations(alias_roles(c), 2)
+]
 # Per-item example counts of each test (parametrised tests: per registry case). The long profile
 # multiplies them so that the module runs at least LONG_TOTAL examples.
 _PER_ITEM = {
@@ -99,9 +108,7 @@ settings.register_profile(
     print_blob=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
 )
-settings.register_profile(
-    "fastloss-properties-long", settings.get_profile("fastloss-properties"), derandomize=False
-)
+settings.register_profile("fastloss-properties-long", settings.get_profile("fastloss-properties"), derandomize=False)
 # Used per test (never loaded globally, so the other modules' settings are untouched).
 _PROFILE = settings.get_profile("fastloss-properties-long" if LONG else "fastloss-properties")
 
@@ -118,8 +125,16 @@ INT_DTYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "u
 SUPPORTED_TARGET_DTYPES = INT_DTYPES
 #: n_threads: None or any positive int, however large (clamped to the usable CPUs)
 GOOD_THREADS = (None, 1, 2, 3, np.int64(2), 2**31, 2**40, 2**63, 2**100)
-BAD_THREADS = ((True, TypeError), (False, TypeError), (1.5, TypeError), (2.0, TypeError), ("2", TypeError),
-               (0, ValueError), (-1, ValueError), (-(2**70), ValueError))
+BAD_THREADS = (
+    (True, TypeError),
+    (False, TypeError),
+    (1.5, TypeError),
+    (2.0, TypeError),
+    ("2", TypeError),
+    (0, ValueError),
+    (-1, ValueError),
+    (-(2**70), ValueError),
+)
 #: huge common offsets (regression: input and target; BCE-with-logits: the logits)
 OFFSETS = (0.0, 0.0, 0.0, 1e12, -1e12, 1e30, -1e30)
 _ABSENT = object()  # an argument that is not passed
@@ -134,8 +149,16 @@ def rarely(p: int = 4) -> st.SearchStrategy:
 
 def specials(dtype: Any) -> List[float]:
     f = np.finfo(dtype)
-    return [np.nan, np.inf, -np.inf, 0.0, -0.0, float(f.smallest_subnormal), -float(f.smallest_subnormal),
-            float(f.tiny) / 3]
+    return [
+        np.nan,
+        np.inf,
+        -np.inf,
+        0.0,
+        -0.0,
+        float(f.smallest_subnormal),
+        -float(f.smallest_subnormal),
+        float(f.tiny) / 3,
+    ]
 
 
 # ------------------------------------------------------------------------------ layouts
@@ -167,16 +190,18 @@ def draw_layout(data: st.DataObject, a: Any, label: str) -> np.ndarray:
     return in_layout(a, data.draw(st.sampled_from(ARRAY_LAYOUTS), label=f"{label} layout"))
 
 
-def draw_specials(data: st.DataObject, a: np.ndarray, label: str,
-                  keep: Callable[[float], bool] = lambda v: True) -> np.ndarray:
+def draw_specials(
+    data: st.DataObject, a: np.ndarray, label: str, keep: Callable[[float], bool] = lambda v: True
+) -> np.ndarray:
     """A copy of float array ``a`` with a few elements replaced by special values (those ``keep``
     accepts of NaN, +-inf, +-0, subnormals)."""
     a = np.array(a)
     if a.size == 0 or a.dtype.kind != "f":
         return a
     values = [v for v in specials(a.dtype) if keep(v)]
-    hits = data.draw(st.lists(st.tuples(st.integers(0, a.size - 1), st.sampled_from(values)),
-                              max_size=3), label=f"{label} specials")
+    hits = data.draw(
+        st.lists(st.tuples(st.integers(0, a.size - 1), st.sampled_from(values)), max_size=3), label=f"{label} specials"
+    )
     for i, v in hits:
         a.flat[i] = v
     return a
@@ -267,7 +292,9 @@ def call_expecting(call: Callable[[], Any], errors: Expected, watched: Dict[str,
         matching = [err for err in errors if isinstance(e, err.type)]
         assert matching, f"raised {type(e).__name__}: {e}; expected {describe(errors)}"
         named = [err for err in matching if all(mentions(str(e), n) for n in err.names)]
-        assert named, f"{type(e).__name__} message {str(e)!r} does not name {' / '.join(str(m.names) for m in matching)}"
+        assert named, (
+            f"{type(e).__name__} message {str(e)!r} does not name {' / '.join(str(m.names) for m in matching)}"
+        )
         in_kernel = any(err.in_kernel for err in named)
         for k, v in before.items():
             if not (in_kernel and k in OUTPUTS):
@@ -303,8 +330,9 @@ def returns_array(reduction: str) -> bool:
     return reduction in ("none", "sequence")
 
 
-def check_success(case: AnyCase, call: Call, result: Any, floor_input: Optional[np.ndarray] = None,
-                  expected_bits: Any = None) -> None:
+def check_success(
+    case: AnyCase, call: Call, result: Any, floor_input: Optional[np.ndarray] = None, expected_bits: Any = None
+) -> None:
     """Types, out=/grad_out= identity, the float64 reference (to tolerance) and the canonical
     call (bitwise; ``expected_bits`` if the canonical result was computed beforehand)."""
     a = {k: v for k, v in call.args.items() if v is not _ABSENT}
@@ -342,8 +370,9 @@ def check_success(case: AnyCase, call: Call, result: Any, floor_input: Optional[
         assert_same_bits(grad, want_grad, "grad vs the contiguous one-thread call")
 
 
-def torch_semantics_grad(case: ClassCase, x: Any, y: Any, opts: Dict[str, Any], reduction: str,
-                         ref_grad: np.ndarray) -> Optional[np.ndarray]:
+def torch_semantics_grad(
+    case: ClassCase, x: Any, y: Any, opts: Dict[str, Any], reduction: str, ref_grad: np.ndarray
+) -> Optional[np.ndarray]:
     """The reference gradient where it departs from torch's (which fastloss follows): a zero
     entry of the gradient never reads grad_output (an ignored / masked row, and for nll_loss
     every class but the target: 0 even for a NaN grad_output; the reference multiplies its 0
@@ -357,7 +386,11 @@ def torch_semantics_grad(case: ClassCase, x: Any, y: Any, opts: Dict[str, Any], 
         t = ref.mask_lengths(t, opts.get("lengths"), ii)
     counted = t != ii
     if reduction == "mean" and counted.any():
-        w = np.asarray(opts["weight"], np.float64) if "weight" in opts else np.ones(np.shape(x)[case.spec.class_axis(np.ndim(x))])
+        w = (
+            np.asarray(opts["weight"], np.float64)
+            if "weight" in opts
+            else np.ones(np.shape(x)[case.spec.class_axis(np.ndim(x))])
+        )
         if np.sum(w[t[counted]]) == 0:
             return None
     axis = case.spec.class_axis(np.ndim(x))
@@ -411,8 +444,14 @@ def draw_bad_arg(data: st.DataObject, case: AnyCase, args: Dict[str, Any], error
     return bad
 
 
-def draw_grad_output(data: st.DataObject, shape: Tuple[int, ...], array_ok: bool, dtype: Any,
-                     rng: np.random.Generator, keep: Optional[Callable[[float], bool]]) -> Any:
+def draw_grad_output(
+    data: st.DataObject,
+    shape: Tuple[int, ...],
+    array_ok: bool,
+    dtype: Any,
+    rng: np.random.Generator,
+    keep: Optional[Callable[[float], bool]],
+) -> Any:
     """grad_output as the default, a Python / NumPy scalar, a 0-d array, or (for a loss array)
     an array of the loss's shape in any layout, or a list; with the special values ``keep``
     accepts (None: none)."""
@@ -451,8 +490,15 @@ def draw_out_buffer(data: st.DataObject, name: str, shape: Tuple[int, ...], dtyp
     return buf
 
 
-def draw_common(data: st.DataObject, case: AnyCase, args: Dict[str, Any], shape: Tuple[int, ...], dtype: Any,
-                rng: np.random.Generator, errors: Expected) -> None:
+def draw_common(
+    data: st.DataObject,
+    case: AnyCase,
+    args: Dict[str, Any],
+    shape: Tuple[int, ...],
+    dtype: Any,
+    rng: np.random.Generator,
+    errors: Expected,
+) -> None:
     """return_grad, grad_output, out=, grad_out= and n_threads of a loss call. grad_output may
     be NaN (it propagates), not infinite: inf * 0 (a zero or float32-underflowed gradient term)
     is NaN or inf depending on the order of the products, in torch as in fastloss."""
@@ -556,8 +602,12 @@ def test_elementwise_loss_matches_reference_or_raises(case: Any, data: st.DataOb
         # (BCE checks them: a ValueError), and weights are finite (or NaN: it propagates).
         unchecked_probabilities = spec.target_range == (0.0, 1.0) and not spec.probability_input
         x = draw_specials(data, x, "input")
-        y = draw_specials(data, y, "target", keep=(lambda v: np.isnan(v) or 0.0 <= v <= 1.0)
-                          if unchecked_probabilities else lambda v: True)
+        y = draw_specials(
+            data,
+            y,
+            "target",
+            keep=(lambda v: np.isnan(v) or 0.0 <= v <= 1.0) if unchecked_probabilities else lambda v: True,
+        )
         opts = {k: draw_specials(data, v, k, keep=lambda v: not np.isinf(v)) for k, v in opts.items()}
     # A huge common offset: mse / l1 depend on input - target only (the floors of the
     # tolerance are those of the un-shifted values); BCE-with-logits is stable for any logit.
@@ -597,13 +647,17 @@ def draw_class_target(data: st.DataObject, case: ClassCase, y: np.ndarray, C: in
     """Class indices: a few out-of-range values, another ignore_index, any integer dtype."""
     y = np.array(y, dtype=np.int64)
     if y.size and data.draw(rarely(), label="out-of-range indices?"):
-        for i, v in data.draw(st.lists(st.tuples(st.integers(0, y.size - 1), st.sampled_from(_BAD_INDICES)),
-                                       min_size=1, max_size=2), label="bad indices"):
+        for i, v in data.draw(
+            st.lists(st.tuples(st.integers(0, y.size - 1), st.sampled_from(_BAD_INDICES)), min_size=1, max_size=2),
+            label="bad indices",
+        ):
             y.flat[i] = C if v == "C" else C + 7 if v == "C+7" else v
     if data.draw(rarely(), label="other ignore_index?"):
         old = opts.get("ignore_index", -100)
-        new = data.draw(st.sampled_from([0, C - 1, -1, 2**40, -(2**63), 2**63 - 1, np.int64(C - 1), np.int32(0)]),
-                        label="ignore_index")
+        new = data.draw(
+            st.sampled_from([0, C - 1, -1, 2**40, -(2**63), 2**63 - 1, np.int64(C - 1), np.int32(0)]),
+            label="ignore_index",
+        )
         y = np.where(y == old, np.int64(new), y)  # the ignored targets stay ignored (if the dtype holds new)
         opts["ignore_index"] = new
     tdtype = data.draw(st.sampled_from(INT_DTYPES), label="target dtype")
@@ -628,7 +682,8 @@ def test_class_loss_matches_reference_or_raises(case: ClassCase, data: st.DataOb
     if "label_smoothing" in spec.ctor_options and data.draw(rarely(), label="other label_smoothing?"):
         opts["label_smoothing"] = data.draw(
             st.sampled_from([0.0, 1.0, 0.5, 1, np.float64(0.25), np.float32(0.75)]) | st.floats(0.0, 1.0),
-            label="label_smoothing")
+            label="label_smoothing",
+        )
     if data.draw(rarely(), label="special values?"):
         x0 = x
         # not +inf: outside the domain of logits and log-probabilities (torch: the row is NaN
@@ -644,8 +699,9 @@ def test_class_loss_matches_reference_or_raises(case: ClassCase, data: st.DataOb
         if "weight" in opts and same_bits(x, np.asarray(x0)):
             opts["weight"] = draw_specials(data, opts["weight"], "weight", keep=lambda v: np.isfinite(v) and v != 0)
     if "lengths" in opts:  # any integer dtype (converted), any layout
-        opts["lengths"] = opts["lengths"].astype(data.draw(st.sampled_from(["int64", "int32", "int16", "uint8"]),
-                                                           label="lengths dtype"))
+        opts["lengths"] = opts["lengths"].astype(
+            data.draw(st.sampled_from(["int64", "int32", "int16", "uint8"]), label="lengths dtype")
+        )
     x, y = draw_layout(data, x, "input"), draw_layout(data, y, "target")
     opts = {k: draw_layout(data, v, k) if isinstance(v, np.ndarray) else v for k, v in opts.items()}
 
@@ -675,11 +731,13 @@ def test_huge_common_offset_of_the_logits(case: ClassCase, data: st.DataObject) 
     x, y, opts = case.data(shape, dtype, seed=int(rng.integers(2**31)))
     xs = (x.astype(np.float64) + c).astype(dtype)
     floor_input = None if spec.log_probs else xs.astype(np.float64) - c
-    xs = in_layout(xs, data.draw(st.sampled_from(["contiguous", "negative", "transposed", "sliced", "misaligned"]),
-                                 label="layout"))
+    xs = in_layout(
+        xs, data.draw(st.sampled_from(["contiguous", "negative", "transposed", "sliced", "misaligned"]), label="layout")
+    )
     args: Dict[str, Any] = {"input": xs, "target": y, **opts, "reduction": reduction, "return_grad": True}
-    args["grad_output"] = draw_grad_output(data, case.loss_shape(shape, reduction), returns_array(reduction), dtype,
-                                           rng, keep=None)
+    args["grad_output"] = draw_grad_output(
+        data, case.loss_shape(shape, reduction), returns_array(reduction), dtype, rng, keep=None
+    )
     run_and_check(case, Call(spec.fn, args), [], floor_input)
 
 
@@ -721,7 +779,6 @@ def share_memory(a_val: np.ndarray, b_val: np.ndarray, kind: str, shift_elems: i
     return A, B
 
 
-
 @pytest.mark.parametrize("case,pair", ALIAS_PARAMS)
 @budget("aliasing")
 @given(data=st.data())
@@ -748,8 +805,11 @@ def test_aliasing_between_any_two_arrays(case: AnyCase, pair: Tuple[str, str], d
     # a 0-d grad_output is read as a number before anything is written (documented): it may
     # share memory with anything, so it is not an aliasing case
     assume(not ("grad_output" in pair and lshape == ()))
-    values: Dict[str, np.ndarray] = {"input": x, "target": y,
-                                     **{k: v for k, v in opts.items() if isinstance(v, np.ndarray)}}
+    values: Dict[str, np.ndarray] = {
+        "input": x,
+        "target": y,
+        **{k: v for k, v in opts.items() if isinstance(v, np.ndarray)},
+    }
     if returns_array(reduction):
         values["grad_output"] = rng.standard_normal(lshape).astype(dtype)
     values["out"] = np.zeros(lshape, dtype)
@@ -779,8 +839,13 @@ def test_aliasing_between_any_two_arrays(case: AnyCase, pair: Tuple[str, str], d
     errors = elementwise_value_errors(case, args["input"], args["target"])
     if is_class:
         errors += class_target_errors(case, args["input"], args["target"], opts_now)
-    exact_alias = (uses == {"input", "grad_out"} and A.shape == B.shape and A.dtype == B.dtype
-                   and A.strides == B.strides and A.ctypes.data == B.ctypes.data)
+    exact_alias = (
+        uses == {"input", "grad_out"}
+        and A.shape == B.shape
+        and A.dtype == B.dtype
+        and A.strides == B.strides
+        and A.ctypes.data == B.ctypes.data
+    )
     if uses & set(OUTPUTS) and not exact_alias:
         errors.append(Err(ValueError, (arg_name(case, a_name), arg_name(case, b_name))))
     if exact_alias and not errors:
@@ -811,8 +876,10 @@ def test_l2_penalty_matches_reference_or_raises(data: st.DataObject) -> None:
     params = []
     for i in range(n):
         dtype = data.draw(st.sampled_from(DTYPES), label=f"dtype {i}")
-        w = (data.draw(st.sampled_from([1.0, 1e-3, 1e3]), label=f"scale {i}")
-             * rng.standard_normal(data.draw(SHAPES, label=f"shape {i}"))).astype(dtype)
+        w = (
+            data.draw(st.sampled_from([1.0, 1e-3, 1e3]), label=f"scale {i}")
+            * rng.standard_normal(data.draw(SHAPES, label=f"shape {i}"))
+        ).astype(dtype)
         if data.draw(rarely(), label=f"special values {i}?"):
             w = draw_specials(data, w, f"param {i}")
         params.append(draw_layout(data, w, f"param {i}"))
@@ -820,8 +887,9 @@ def test_l2_penalty_matches_reference_or_raises(data: st.DataObject) -> None:
         params.append(params[0])  # both read-only inputs: allowed
     container = data.draw(st.sampled_from([list, tuple]), label="container")
     # (not so tiny that 2 lam rounds to 0 in float32: 0 * an infinite param is NaN, the reference's inf)
-    lam = data.draw(st.sampled_from([0.0, 0.01, 1.0, -0.5]) | st.floats(-10, 10).filter(lambda v: abs(v) > 1e-30),
-                    label="lam")
+    lam = data.draw(
+        st.sampled_from([0.0, 0.01, 1.0, -0.5]) | st.floats(-10, 10).filter(lambda v: abs(v) > 1e-30), label="lam"
+    )
     return_grad = data.draw(st.booleans(), label="return_grad")
     n_threads = data.draw(st.sampled_from(GOOD_THREADS), label="n_threads")
     errors: Expected = []
@@ -894,8 +962,9 @@ class SgdProblem:
     grads: List[List[Any]]  # one list per step
     buffers: Optional[List[Any]]  # sgd_step's momentum_buffers (None: not passed)
 
-    def run(self, params: List[np.ndarray], buffers: Optional[List[Any]], n_threads: Any,
-            check: bool = False) -> Optional[List[Any]]:
+    def run(
+        self, params: List[np.ndarray], buffers: Optional[List[Any]], n_threads: Any, check: bool = False
+    ) -> Optional[List[Any]]:
         """Run every step (in place); with ``check``, compare the params with the float64
         reference after each one. Returns the momentum buffers."""
         opt = fl.SGD(params, lr=self.lr, n_threads=n_threads, **self.hyper) if self.form == "SGD" else None
@@ -933,8 +1002,12 @@ def draw_sgd_trouble(data: st.DataObject, pb: SgdProblem) -> Tuple[str, Expected
         return trouble, [Err(ValueError, (_PARAM_NAME,))]
     if trouble == "alias":
         lists = {"params": pb.params, "grads": pb.grads[0], "momentum_buffers": pb.buffers if momentum else None}
-        roles = {f"{k}[{i}]": (k, i) for k, arrays in lists.items() for i, a in enumerate(arrays or [])
-                 if isinstance(a, np.ndarray) and a.size}
+        roles = {
+            f"{k}[{i}]": (k, i)
+            for k, arrays in lists.items()
+            for i, a in enumerate(arrays or [])
+            if isinstance(a, np.ndarray) and a.size
+        }
         pairs = list(itertools.combinations(roles, 2))
         if not pairs:
             return "none", []
@@ -959,8 +1032,10 @@ def test_sgd_matches_reference_or_raises(data: st.DataObject) -> None:
     hyper-parameters, grads in any layout (lists too), momentum buffers given or not."""
     rng = np.random.default_rng(data.draw(SEEDS, label="seed"))
     n = data.draw(st.integers(1, 3), label="number of params")
-    shapes = [data.draw(hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4), label=f"shape {i}")
-              for i in range(n)]
+    shapes = [
+        data.draw(hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4), label=f"shape {i}")
+        for i in range(n)
+    ]
     dtypes = [data.draw(st.sampled_from(DTYPES), label=f"dtype {i}") for i in range(n)]
     steps = data.draw(st.integers(1, 3), label="steps")
     pb = SgdProblem(
@@ -974,12 +1049,16 @@ def test_sgd_matches_reference_or_raises(data: st.DataObject) -> None:
     if data.draw(rarely(), label="special values?"):
         pb.grads[0] = [draw_specials(data, g, f"grads[{i}]") for i, g in enumerate(pb.grads[0])]
     if pb.form == "sgd_step" and data.draw(st.booleans(), label="buffers given"):
-        pb.buffers = [rng.standard_normal(s).astype(d) if data.draw(st.booleans(), label=f"buffer {i}") else None
-                      for i, (s, d) in enumerate(zip(shapes, dtypes))]
+        pb.buffers = [
+            rng.standard_normal(s).astype(d) if data.draw(st.booleans(), label=f"buffer {i}") else None
+            for i, (s, d) in enumerate(zip(shapes, dtypes))
+        ]
     trouble, errors = draw_sgd_trouble(data, pb)
     for step in range(1 if trouble == "alias" else 0, steps):  # grads in any layout, or lists (not aliased ones)
-        pb.grads[step] = [g.tolist() if g.size and data.draw(rarely(6), label="list grad") else draw_layout(data, g, "grad")
-                          for g in pb.grads[step]]
+        pb.grads[step] = [
+            g.tolist() if g.size and data.draw(rarely(6), label="list grad") else draw_layout(data, g, "grad")
+            for g in pb.grads[step]
+        ]
     threads = data.draw(st.sampled_from(GOOD_THREADS), label="n_threads")
     p0 = [np.array(p, copy=True) for p in pb.params]
     b0 = None if pb.buffers is None else [None if b is None else np.array(b, copy=True) for b in pb.buffers]
@@ -1001,8 +1080,9 @@ def test_sgd_matches_reference_or_raises(data: st.DataObject) -> None:
             assert_same_bits(b, c, f"momentum_buffers[{i}] vs the one-thread run")
 
 
-@pytest.mark.parametrize("hyper", [{}, {"momentum": 0.9}, {"momentum": 0.9, "nesterov": True}],
-                         ids=["plain", "momentum", "nesterov"])
+@pytest.mark.parametrize(
+    "hyper", [{}, {"momentum": 0.9}, {"momentum": 0.9, "nesterov": True}], ids=["plain", "momentum", "nesterov"]
+)
 @pytest.mark.parametrize("form", ["sgd_step", "SGD"])
 def test_sgd_infinite_params_stay_infinite_without_weight_decay(form: str, hyper: Dict[str, Any]) -> None:
     """A case the property test may draw, pinned: torch adds weight_decay * p only when
@@ -1036,8 +1116,9 @@ def test_bad_argument_raises_its_documented_error(case: AnyCase, bad: BadArg) ->
     args = small_args(case)
     args.update(reduction="none", return_grad=True)
     args[bad.name] = bad.value
-    call_expecting(Call(case.spec.fn, args), [Err(bad.error, (arg_name(case, bad.name),))],
-                   Call(case.spec.fn, args).arrays())
+    call_expecting(
+        Call(case.spec.fn, args), [Err(bad.error, (arg_name(case, bad.name),))], Call(case.spec.fn, args).arrays()
+    )
 
 
 @pytest.mark.parametrize("n_threads", [2**31, 2**40, 2**63, 2**100, np.int64(2**40)], ids=repr)
@@ -1051,15 +1132,18 @@ def test_any_large_n_threads_is_bitwise_one_thread(case: AnyCase, n_threads: Any
     assert_same_bits(got[1], want[1], "grad")
 
 
-@pytest.mark.parametrize("n_threads,error", [(2**40, None), *BAD_THREADS],
-                         ids=lambda v: v.__name__ if isinstance(v, type) else repr(v))
+@pytest.mark.parametrize(
+    "n_threads,error", [(2**40, None), *BAD_THREADS], ids=lambda v: v.__name__ if isinstance(v, type) else repr(v)
+)
 def test_n_threads_rules_for_l2_penalty_and_sgd(n_threads: Any, error: Optional[type]) -> None:
     errors: Expected = [] if error is None else [Err(error, ("n_threads",))]
     p = np.arange(5.0)
     g = np.ones(5)
-    for fn in (lambda: fl.l2_penalty([p], 0.1, return_grad=True, n_threads=n_threads),
-               lambda: fl.sgd_step([p], [g], 0.1, n_threads=n_threads),
-               lambda: fl.SGD([p], lr=0.1, n_threads=n_threads).step([g])):
+    for fn in (
+        lambda: fl.l2_penalty([p], 0.1, return_grad=True, n_threads=n_threads),
+        lambda: fl.sgd_step([p], [g], 0.1, n_threads=n_threads),
+        lambda: fl.SGD([p], lr=0.1, n_threads=n_threads).step([g]),
+    ):
         call_expecting(fn, errors, {} if error is None else {"params[0]": p})
 
 

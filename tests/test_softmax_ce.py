@@ -4,20 +4,19 @@ torch) and finite differences, for every option of the registry's class cases; e
 (ignored and all-ignored targets, extreme logits, V = 1, V = 50257, empty batches, NaN);
 int32 = int64 targets and lengths = ignore_index masking bitwise; out= / grad_out=,
 grad_output, memory layouts, module classes, and determinism across thread counts."""
+
 from __future__ import annotations
 
 import math
 from typing import Any, Dict, List, Tuple
 
+import fastloss as fl
 import numpy as np
 import pytest
+import reference as ref
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-import fastloss as fl
-import reference as ref
 from registry import (
-    traced_peaks,
     CLASS_CASES,
     CLASS_INDEX_CASES,
     CLASS_PLAIN_CASES,
@@ -35,6 +34,7 @@ from registry import (
     check_loss_type,
     make_layout,
     torch_reference,
+    traced_peaks,
 )
 
 dtypes = pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
@@ -101,7 +101,9 @@ def test_matches_reference(case: ClassCase, shape: tuple, dtype: Any) -> None:
         assert_matches(case, x, y, opts, reduction, loss_only, None, dtype, what=f"{reduction}, return_grad=False:")
         assert_matches(case, x, y, opts, reduction, loss, grad, dtype, what=f"{reduction}, return_grad=True:")
         # the loss does not depend on whether the gradient is computed
-        assert_close(loss_only, loss, dtype, rtol=16 * np.finfo(dtype).eps, what=f"{reduction}: loss with / without grad")
+        assert_close(
+            loss_only, loss, dtype, rtol=16 * np.finfo(dtype).eps, what=f"{reduction}: loss with / without grad"
+        )
     # inputs are read, never written
     assert_bitwise(x, x0, "input after the call")
     assert_bitwise(y, y0, "target after the call")
@@ -117,8 +119,19 @@ def test_matches_torch_float64_autograd(torch: Any, case: ClassCase, shape: tupl
         go = _grad_output(case, shape, reduction, dtype)
         loss, grad = case.call(x, y, opts, reduction=reduction, return_grad=True, grad_output=go)
         expected = torch_reference(case, x, y, opts, reduction, go)
-        assert_matches(case, x, y, opts, reduction, loss, grad, dtype, grad_output=go, expected=expected,
-                       what=f"{reduction} vs torch:")
+        assert_matches(
+            case,
+            x,
+            y,
+            opts,
+            reduction,
+            loss,
+            grad,
+            dtype,
+            grad_output=go,
+            expected=expected,
+            what=f"{reduction} vs torch:",
+        )
 
 
 @pytest.mark.parametrize("case,shape", ALL_FD)
@@ -144,8 +157,9 @@ def test_reference_grad_matches_finite_differences(case: ClassCase, shape: tuple
         def f(xx: np.ndarray) -> float:
             return float(np.sum(np.asarray(go) * case.reference(xx, y, opts, reduction)[0]))
 
-        assert_close(case.reference(x, y, opts, reduction, go)[1], ref.central_fd(f, x), np.float64, rtol=1e-6,
-                     what=reduction)
+        assert_close(
+            case.reference(x, y, opts, reduction, go)[1], ref.central_fd(f, x), np.float64, rtol=1e-6, what=reduction
+        )
 
 
 def test_reference_values_by_hand() -> None:
@@ -165,8 +179,11 @@ def test_reference_values_by_hand() -> None:
     s = np.zeros((2, 3, 4))
     tt = np.ones((2, 3), np.int64)
     assert ref.sequence_cross_entropy(s, tt, reduction="batchmean")[0] == pytest.approx(3 * math.log(4), rel=1e-15)
-    np.testing.assert_allclose(ref.sequence_cross_entropy(s, tt, reduction="sequence", lengths=[3, 1])[0],
-                               [3 * math.log(4), math.log(4)], rtol=1e-15)
+    np.testing.assert_allclose(
+        ref.sequence_cross_entropy(s, tt, reduction="sequence", lengths=[3, 1])[0],
+        [3 * math.log(4), math.log(4)],
+        rtol=1e-15,
+    )
 
 
 # ------------------------------------------------------------------ ignored targets
@@ -176,9 +193,19 @@ def _all_ignored(case: ClassCase, shape: tuple, dtype: Any) -> Tuple[np.ndarray,
     return x, y, opts
 
 
-_IGNORE_CASES = [c for c in CLASS_INDEX_CASES if c.variant in ("plain", "smooth+weight+ignore", "weight+ignore",
-                                                               "ignore_index1+weight+smooth", "ignore_index1+weight",
-                                                               "lengths+weight+smooth+ignore")]
+_IGNORE_CASES = [
+    c
+    for c in CLASS_INDEX_CASES
+    if c.variant
+    in (
+        "plain",
+        "smooth+weight+ignore",
+        "weight+ignore",
+        "ignore_index1+weight+smooth",
+        "ignore_index1+weight",
+        "lengths+weight+smooth+ignore",
+    )
+]
 
 
 @dtypes
@@ -266,8 +293,18 @@ def test_huge_logits_sequence_vs_torch(torch: Any, variant: str) -> None:
     for reduction in SEQ.reductions:
         loss, grad = case.call(x, y, opts, reduction=reduction, return_grad=True)
         assert np.all(np.isfinite(loss)) and np.all(np.isfinite(grad))
-        assert_matches(case, x, y, opts, reduction, loss, grad, np.float64,
-                       expected=torch_reference(case, x, y, opts, reduction), what=reduction)
+        assert_matches(
+            case,
+            x,
+            y,
+            opts,
+            reduction,
+            loss,
+            grad,
+            np.float64,
+            expected=torch_reference(case, x, y, opts, reduction),
+            what=reduction,
+        )
 
 
 @pytest.mark.parametrize("variant", ["plain", "smooth+weight+ignore", "probs+smooth+weight"])
@@ -277,8 +314,18 @@ def test_huge_logits_vs_torch(torch: Any, variant: str) -> None:
     x, _ = _extreme_logits(np.float64, (12, 5))
     for reduction in CE.reductions:
         loss, grad = case.call(x, y, opts, reduction=reduction, return_grad=True)
-        assert_matches(case, x, y, opts, reduction, loss, grad, np.float64,
-                       expected=torch_reference(case, x, y, opts, reduction), what=reduction)
+        assert_matches(
+            case,
+            x,
+            y,
+            opts,
+            reduction,
+            loss,
+            grad,
+            np.float64,
+            expected=torch_reference(case, x, y, opts, reduction),
+            what=reduction,
+        )
 
 
 @pytest.mark.parametrize("smoothing", [0.0, 0.3, 1.0])
@@ -289,7 +336,11 @@ def test_single_class(dtype: Any, smoothing: float) -> None:
     cases = [
         (fl.cross_entropy, (x, np.zeros(3, np.int64)), {"label_smoothing": smoothing}),
         (fl.cross_entropy, (x, np.ones((3, 1), dtype)), {"label_smoothing": smoothing}),
-        (fl.cross_entropy, (x, np.array([0, -100, 0])), {"weight": np.array([2.0], dtype), "label_smoothing": smoothing}),
+        (
+            fl.cross_entropy,
+            (x, np.array([0, -100, 0])),
+            {"weight": np.array([2.0], dtype), "label_smoothing": smoothing},
+        ),
         (fl.sequence_cross_entropy, (x.reshape(1, 3, 1), np.zeros((1, 3), np.int64)), {"label_smoothing": smoothing}),
     ]
     for fn, args, kw in cases:
@@ -306,8 +357,9 @@ def test_single_class_vs_torch(torch: Any) -> None:
     y, opts = np.array([0, -100, 0]), {"weight": np.array([2.0]), "label_smoothing": 0.3}
     for reduction in CE.reductions:
         loss, grad = case.call(x, y, opts, reduction=reduction, return_grad=True)
-        assert_matches(case, x, y, opts, reduction, loss, grad, np.float64,
-                       expected=torch_reference(case, x, y, opts, reduction))
+        assert_matches(
+            case, x, y, opts, reduction, loss, grad, np.float64, expected=torch_reference(case, x, y, opts, reduction)
+        )
 
 
 # GPT-2's vocabulary (one pass per row), and one of more than two 2^16-class pieces with a
@@ -320,8 +372,13 @@ def _big_vocab(case: ClassCase, dtype: Any, V: int) -> Tuple[np.ndarray, np.ndar
     return case.data(shape, dtype, seed=36)
 
 
-_BIG_V_CASES = [ClassCase(CE, "plain"), ClassCase(CE, "smooth+weight+ignore"), ClassCase(CE, "probs+smooth+weight"),
-                ClassCase(NLL, "weight+ignore"), ClassCase(SEQ, "lengths+weight+smooth+ignore")]
+_BIG_V_CASES = [
+    ClassCase(CE, "plain"),
+    ClassCase(CE, "smooth+weight+ignore"),
+    ClassCase(CE, "probs+smooth+weight"),
+    ClassCase(NLL, "weight+ignore"),
+    ClassCase(SEQ, "lengths+weight+smooth+ignore"),
+]
 
 
 @dtypes
@@ -385,8 +442,11 @@ def test_empty_batch_vs_torch(torch: Any, case: ClassCase, shape: tuple) -> None
         assert_close(loss, torch_reference(case, x, y, opts, reduction)[0], np.float64, what=reduction)
 
 
-@pytest.mark.parametrize("case", [ClassCase(CE, "smooth+weight+ignore"), ClassCase(CE, "probs+smooth+weight"),
-                                  ClassCase(NLL, "weight+ignore")], ids=case_id)
+@pytest.mark.parametrize(
+    "case",
+    [ClassCase(CE, "smooth+weight+ignore"), ClassCase(CE, "probs+smooth+weight"), ClassCase(NLL, "weight+ignore")],
+    ids=case_id,
+)
 def test_one_dim_input_with_scalar_target(case: ClassCase) -> None:
     """(C,) logits with a () target (or (C,) probabilities): one row; "none" gives a 0-d array."""
     x, y, opts = case.data((6,), np.float64, seed=37)
@@ -402,8 +462,16 @@ def test_one_dim_input_with_scalar_target(case: ClassCase) -> None:
 
 
 @dtypes
-@pytest.mark.parametrize("case", [ClassCase(CE, "plain"), ClassCase(CE, "smooth+weight+ignore"),
-                                  ClassCase(CE, "probs+smooth+weight"), ClassCase(NLL, "weight+ignore")], ids=case_id)
+@pytest.mark.parametrize(
+    "case",
+    [
+        ClassCase(CE, "plain"),
+        ClassCase(CE, "smooth+weight+ignore"),
+        ClassCase(CE, "probs+smooth+weight"),
+        ClassCase(NLL, "weight+ignore"),
+    ],
+    ids=case_id,
+)
 def test_kdim_equals_flattened_2d(case: ClassCase, dtype: Any) -> None:
     """(N, C, d1, d2) is (N d1 d2, C) with the class axis moved last: same per-row losses."""
     x, y, opts = case.data((3, 5, 4, 2), dtype, seed=38)
@@ -429,15 +497,27 @@ def test_wide_kdim_input(case: ClassCase, dtype: Any) -> None:
         assert_matches(case, x, y, opts, reduction, loss, grad, dtype, grad_output=go, what=reduction)
 
 
-@pytest.mark.parametrize("case", [c for c in CLASS_RICH_CASES if not c.spec.sequence] + [ClassCase(CE, "probs")],
-                         ids=case_id)
+@pytest.mark.parametrize(
+    "case", [c for c in CLASS_RICH_CASES if not c.spec.sequence] + [ClassCase(CE, "probs")], ids=case_id
+)
 def test_wide_kdim_input_vs_torch(torch: Any, case: ClassCase) -> None:
     x, y, opts = case.data(_WIDE_KDIM, np.float64, seed=55)
     for reduction in case.spec.reductions:
         go = _grad_output(case, _WIDE_KDIM, reduction, np.float64)
         loss, grad = case.call(x, y, opts, reduction=reduction, return_grad=True, grad_output=go)
-        assert_matches(case, x, y, opts, reduction, loss, grad, np.float64, grad_output=go,
-                       expected=torch_reference(case, x, y, opts, reduction, go), what=reduction)
+        assert_matches(
+            case,
+            x,
+            y,
+            opts,
+            reduction,
+            loss,
+            grad,
+            np.float64,
+            grad_output=go,
+            expected=torch_reference(case, x, y, opts, reduction, go),
+            what=reduction,
+        )
 
 
 @pytest.mark.parametrize("C", [7, 3000])  # 3000: the first 2048-class chunk is entirely -inf
@@ -452,7 +532,11 @@ def test_minus_inf_logits_mask_classes(layout: str, C: int) -> None:
     if layout == "2d":
         case, x, y = ClassCase(CE, "weight+ignore"), x2, t
     elif layout == "kdim":
-        case, x, y = ClassCase(CE, "weight+ignore"), np.ascontiguousarray(np.moveaxis(x2.reshape(2, 2, C), 2, 1)), t.reshape(2, 2)
+        case, x, y = (
+            ClassCase(CE, "weight+ignore"),
+            np.ascontiguousarray(np.moveaxis(x2.reshape(2, 2, C), 2, 1)),
+            t.reshape(2, 2),
+        )
     else:
         case, x, y = ClassCase(SEQ, "ignore"), x2.reshape(2, 2, C), t.reshape(2, 2)
     opts = {"weight": w}
@@ -470,8 +554,18 @@ def test_minus_inf_logits_vs_torch(torch: Any) -> None:
     case = ClassCase(CE, "weight")
     for reduction in CE.reductions:
         loss, grad = case.call(x, y, opts, reduction=reduction, return_grad=True)
-        assert_matches(case, x, y, opts, reduction, loss, grad, np.float64,
-                       expected=torch_reference(case, x, y, opts, reduction), what=reduction)
+        assert_matches(
+            case,
+            x,
+            y,
+            opts,
+            reduction,
+            loss,
+            grad,
+            np.float64,
+            expected=torch_reference(case, x, y, opts, reduction),
+            what=reduction,
+        )
 
 
 def test_ignore_index_does_not_apply_to_probability_targets() -> None:
@@ -490,8 +584,10 @@ def test_list_and_python_int_targets(dtype: Any) -> None:
     # a list of floats is probabilities of the input's dtype
     _assert_same(fl.cross_entropy(xp, yp.tolist(), return_grad=True), fl.cross_entropy(xp, yp, return_grad=True))
     xs, ys, _ = ClassCase(SEQ, "plain").data((2, 3, 4), dtype, seed=61)
-    _assert_same(fl.sequence_cross_entropy(xs, ys.tolist(), reduction="none"),
-                 fl.sequence_cross_entropy(xs, ys, reduction="none"))
+    _assert_same(
+        fl.sequence_cross_entropy(xs, ys.tolist(), reduction="none"),
+        fl.sequence_cross_entropy(xs, ys, reduction="none"),
+    )
 
 
 # ------------------------------------------------------------------ NaN
@@ -503,8 +599,13 @@ def _counted_rows(case: ClassCase, x: np.ndarray, y: np.ndarray, opts: Dict[str,
     return ref.mask_lengths(y, opts.get("lengths"), ii) != ii if case.spec.sequence else y != ii
 
 
-_NAN_CASES = [ClassCase(CE, "smooth+weight+ignore"), ClassCase(CE, "probs+smooth+weight"), ClassCase(CE, "plain"),
-              ClassCase(NLL, "weight+ignore"), ClassCase(SEQ, "lengths+weight+smooth+ignore")]
+_NAN_CASES = [
+    ClassCase(CE, "smooth+weight+ignore"),
+    ClassCase(CE, "probs+smooth+weight"),
+    ClassCase(CE, "plain"),
+    ClassCase(NLL, "weight+ignore"),
+    ClassCase(SEQ, "lengths+weight+smooth+ignore"),
+]
 
 
 @dtypes
@@ -558,8 +659,11 @@ def test_int32_targets_are_bitwise_int64(case: ClassCase, shape: tuple, dtype: A
         want = case.call(x, y, opts, reduction=reduction, return_grad=True, grad_output=go)
         got = case.call(x, y32, opts, reduction=reduction, return_grad=True, grad_output=go)
         _assert_same(got, want, f"{reduction}, int32 targets:")
-        _assert_same(case.call(x, y32, opts, reduction=reduction), case.call(x, y, opts, reduction=reduction),
-                     f"{reduction}, int32 targets, loss only:")
+        _assert_same(
+            case.call(x, y32, opts, reduction=reduction),
+            case.call(x, y, opts, reduction=reduction),
+            f"{reduction}, int32 targets, loss only:",
+        )
 
 
 @pytest.mark.parametrize("reduction", SEQ.reductions)
@@ -571,19 +675,30 @@ def test_lengths_mask_is_bitwise_ignore_index(variant: str, dtype: Any, reductio
     lengths = opts["lengths"]
     assert lengths.min() < 7, "the data must mask something"
     go = _grad_output(case, x.shape, reduction, dtype)
-    want = case.call(x, ref.mask_lengths(y, lengths),
-                     {k: v for k, v in opts.items() if k != "lengths"},
-                     reduction=reduction, return_grad=True, grad_output=go)
+    want = case.call(
+        x,
+        ref.mask_lengths(y, lengths),
+        {k: v for k, v in opts.items() if k != "lengths"},
+        reduction=reduction,
+        return_grad=True,
+        grad_output=go,
+    )
     got = case.call(x, y, opts, reduction=reduction, return_grad=True, grad_output=go)
     _assert_same(got, want, "lengths vs ignore_index:")
     # lengths as int32, as a list, and lengths = T everywhere (= no lengths)
     for other in (lengths.astype(np.int32), lengths.tolist()):
-        _assert_same(case.call(x, y, dict(opts, lengths=other), reduction=reduction, return_grad=True,
-                               grad_output=go), want, f"lengths as {type(other).__name__}:")
+        _assert_same(
+            case.call(x, y, dict(opts, lengths=other), reduction=reduction, return_grad=True, grad_output=go),
+            want,
+            f"lengths as {type(other).__name__}:",
+        )
     full = {k: v for k, v in opts.items() if k != "lengths"}
     y_valid = ref.mask_lengths(y, lengths, 0)
-    _assert_same(case.call(x, y_valid, dict(full, lengths=np.full(5, 7)), reduction=reduction),
-                 case.call(x, y_valid, full, reduction=reduction), "lengths = T:")
+    _assert_same(
+        case.call(x, y_valid, dict(full, lengths=np.full(5, 7)), reduction=reduction),
+        case.call(x, y_valid, full, reduction=reduction),
+        "lengths = T:",
+    )
 
 
 def test_masked_steps_are_not_validated() -> None:
@@ -645,7 +760,8 @@ def test_no_input_sized_temporaries(case: ClassCase) -> None:
         grad_out = np.empty(shape, np.float64)
         peak_with_buffers, peak_without = traced_peaks(
             lambda: case.call(x, y, opts, reduction=reduction, return_grad=True, out=out, grad_out=grad_out),
-            lambda: case.call(x, y, opts, reduction=reduction, return_grad=True))
+            lambda: case.call(x, y, opts, reduction=reduction, return_grad=True),
+        )
         assert peak_with_buffers < 0.1 * x.nbytes, f"{reduction}: {peak_with_buffers} bytes with out=/grad_out="
         assert peak_without < 1.1 * x.nbytes, f"{reduction}: {peak_without} bytes allocated"
 
@@ -675,8 +791,9 @@ def test_array_grad_output(case: ClassCase, shape: tuple) -> None:
             loss, grad = case.call(x, y, opts, reduction=reduction, return_grad=True, grad_output=go)
             assert_matches(case, x, y, opts, reduction, loss, grad, dtype, grad_output=go, what=what)
             if go.ndim:  # a strided grad_output and a list give bitwise the same gradient
-                _, g_strided = case.call(x, y, opts, reduction=reduction, return_grad=True,
-                                         grad_output=make_layout(go, "negative"))
+                _, g_strided = case.call(
+                    x, y, opts, reduction=reduction, return_grad=True, grad_output=make_layout(go, "negative")
+                )
                 assert_bitwise(g_strided, grad, f"{what} strided grad_output")
                 _, g_list = case.call(x, y, opts, reduction=reduction, return_grad=True, grad_output=go.tolist())
                 assert_bitwise(g_list, grad, f"{what} list grad_output")
@@ -691,18 +808,26 @@ def _layouts_for(shape: tuple) -> List[str]:
 @pytest.mark.parametrize("case,shape", ALL)
 def test_any_layout_is_bitwise_the_contiguous_result(case: ClassCase, shape: tuple, dtype: Any) -> None:
     x, y, opts = case.data(shape, dtype, seed=47)
-    wants = {r: (case.call(x, y, opts, reduction=r, return_grad=True), case.call(x, y, opts, reduction=r))
-             for r in case.spec.reductions}
+    wants = {
+        r: (case.call(x, y, opts, reduction=r, return_grad=True), case.call(x, y, opts, reduction=r))
+        for r in case.spec.reductions
+    }
     for layout in _layouts_for(shape):
         xv = make_layout(x, layout)
         yv = make_layout(y, layout if y.ndim >= 2 else "negative") if y.ndim else y
         ov = {k: (make_layout(v, "negative") if isinstance(v, np.ndarray) else v) for k, v in opts.items()}
         for reduction, (want, want_only) in wants.items():
-            for what, args in {"all strided": (xv, yv, ov), "logits strided": (xv, y, opts),
-                               "targets and options strided": (x, yv, ov)}.items():
-                _assert_same(case.call(*args, reduction=reduction, return_grad=True), want,
-                             f"{layout}, {what}, {reduction}:")
-                _assert_same(case.call(*args, reduction=reduction), want_only, f"loss only, {layout}, {what}, {reduction}:")
+            for what, args in {
+                "all strided": (xv, yv, ov),
+                "logits strided": (xv, y, opts),
+                "targets and options strided": (x, yv, ov),
+            }.items():
+                _assert_same(
+                    case.call(*args, reduction=reduction, return_grad=True), want, f"{layout}, {what}, {reduction}:"
+                )
+                _assert_same(
+                    case.call(*args, reduction=reduction), want_only, f"loss only, {layout}, {what}, {reduction}:"
+                )
         assert_bitwise(xv, x, "strided input after the call")
 
 
@@ -716,19 +841,30 @@ def test_sequence_logits_sliced_from_a_wider_projection() -> None:
     view = big[:, ::2, 5:38]
     assert not view.flags.c_contiguous
     for reduction in SEQ.reductions:
-        _assert_same(case.call(view, y, opts, reduction=reduction, return_grad=True),
-                     case.call(x, y, opts, reduction=reduction, return_grad=True), reduction)
+        _assert_same(
+            case.call(view, y, opts, reduction=reduction, return_grad=True),
+            case.call(x, y, opts, reduction=reduction, return_grad=True),
+            reduction,
+        )
 
 
 # ------------------------------------------------------------------ float32 accuracy
-@pytest.mark.parametrize("case", [ClassCase(CE, "smooth+weight+ignore"), ClassCase(CE, "probs+smooth+weight"),
-                                  ClassCase(SEQ, "lengths+weight+smooth+ignore")], ids=case_id)
+@pytest.mark.parametrize(
+    "case",
+    [
+        ClassCase(CE, "smooth+weight+ignore"),
+        ClassCase(CE, "probs+smooth+weight"),
+        ClassCase(SEQ, "lengths+weight+smooth+ignore"),
+    ],
+    ids=case_id,
+)
 def test_float32_is_float64_to_float32_precision(case: ClassCase) -> None:
     """float32 results equal the float64 results of the same values to float32 rounding."""
     shape = (4, 32, 1000) if case.spec.sequence else (256, 1000)
     x, y, opts = case.data(shape, np.float32, seed=49)
-    o64 = {k: (v.astype(np.float64) if isinstance(v, np.ndarray) and v.dtype == np.float32 else v)
-           for k, v in opts.items()}
+    o64 = {
+        k: (v.astype(np.float64) if isinstance(v, np.ndarray) and v.dtype == np.float32 else v) for k, v in opts.items()
+    }
     y64 = y.astype(np.float64) if y.dtype == np.float32 else y
     for reduction in case.spec.reductions:
         l32, g32 = case.call(x, y, opts, reduction=reduction, return_grad=True)
@@ -792,7 +928,9 @@ def test_public_names_exist() -> None:
 
 # ------------------------------------------------------------------ determinism
 _THREAD_CASES = [
-    pytest.param(ClassCase(CE, "smooth+weight+ignore"), (512, 1000), id="cross_entropy-(512,1000)-smooth+weight+ignore"),
+    pytest.param(
+        ClassCase(CE, "smooth+weight+ignore"), (512, 1000), id="cross_entropy-(512,1000)-smooth+weight+ignore"
+    ),
     pytest.param(ClassCase(CE, "plain"), (512, 1000), id="cross_entropy-(512,1000)"),
     pytest.param(ClassCase(CE, "probs+smooth+weight"), (512, 1000), id="cross_entropy-(512,1000)-probs"),
     pytest.param(ClassCase(CE, "smooth+weight+ignore"), (8, 100, 24, 32), id="cross_entropy-(8,100,24,32)-kdim"),
@@ -801,7 +939,9 @@ _THREAD_CASES = [
     pytest.param(ClassCase(SEQ, "plain"), (4, 16, 16384), id="sequence-(4,16,16384)"),
     # rows longer than a 2^16-class piece: pieces of a row run on different threads
     pytest.param(ClassCase(CE, "plain"), (1, 300001), id="cross_entropy-(1,300001)"),
-    pytest.param(ClassCase(CE, "smooth+weight+ignore"), (3, 150001), id="cross_entropy-(3,150001)-smooth+weight+ignore"),
+    pytest.param(
+        ClassCase(CE, "smooth+weight+ignore"), (3, 150001), id="cross_entropy-(3,150001)-smooth+weight+ignore"
+    ),
     pytest.param(ClassCase(CE, "probs+smooth+weight"), (3, 150001), id="cross_entropy-(3,150001)-probs"),
     pytest.param(ClassCase(SEQ, "lengths+weight+smooth+ignore"), (2, 3, 150001), id="sequence-(2,3,150001)-rich"),
 ]
@@ -820,8 +960,7 @@ def test_bitwise_identical_for_every_thread_count(case: ClassCase, shape: tuple,
 
 
 # ------------------------------------------------------------------ property test
-@settings(max_examples=60, deadline=None, database=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, database=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_property_random_shapes_match_reference(data: st.DataObject) -> None:
     case = data.draw(st.sampled_from(CLASS_CASES), label="case")

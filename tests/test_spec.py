@@ -1,16 +1,16 @@
 """The spec table generates the public functions: their signatures are today's, they call
 their kernel positionally with the table's layout, and a new row (here a fake one with a
 scalar setting) is all a new loss needs on the Python side."""
+
 from __future__ import annotations
 
 import dataclasses
 import inspect
 from typing import Any, List, Tuple
 
+import fastloss as fl
 import numpy as np
 import pytest
-
-import fastloss as fl
 from fastloss import _core, _spec
 from fastloss.functional import _make_function
 
@@ -23,8 +23,8 @@ SIGNATURES = {
     "cross_entropy": f"(input, target, weight=None, ignore_index=-100, reduction='mean', label_smoothing=0.0, {COMMON})",
     "nll_loss": f"(input, target, weight=None, ignore_index=-100, reduction='mean', {COMMON})",
     "sequence_cross_entropy": "(logits, targets, *, weight=None, ignore_index=-100, label_smoothing=0.0, "
-                              "reduction='mean', lengths=None, return_grad=False, grad_output=1.0, out=None, "
-                              "grad_out=None, n_threads=None)",
+    "reduction='mean', lengths=None, return_grad=False, grad_output=1.0, out=None, "
+    "grad_out=None, n_threads=None)",
 }
 
 
@@ -36,13 +36,34 @@ def test_signatures_are_unchanged(name: str) -> None:
 
 
 def test_public_names_come_from_the_table() -> None:
-    assert fl.functional.__all__ == ["mse_loss", "l1_loss", "mae_loss", "binary_cross_entropy",
-                                     "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss",
-                                     "sequence_cross_entropy"]
-    assert fl.modules.__all__ == ["MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
-                                  "NLLLoss", "SequenceCrossEntropyLoss"]
-    utilities = ["SGD", "l2_penalty", "max_threads", "set_simd_level", "sgd_step", "simd_level",
-                 "supported_simd_levels"]
+    assert fl.functional.__all__ == [
+        "mse_loss",
+        "l1_loss",
+        "mae_loss",
+        "binary_cross_entropy",
+        "binary_cross_entropy_with_logits",
+        "cross_entropy",
+        "nll_loss",
+        "sequence_cross_entropy",
+    ]
+    assert fl.modules.__all__ == [
+        "MSELoss",
+        "L1Loss",
+        "BCELoss",
+        "BCEWithLogitsLoss",
+        "CrossEntropyLoss",
+        "NLLLoss",
+        "SequenceCrossEntropyLoss",
+    ]
+    utilities = [
+        "SGD",
+        "l2_penalty",
+        "max_threads",
+        "set_simd_level",
+        "sgd_step",
+        "simd_level",
+        "supported_simd_levels",
+    ]
     assert sorted(fl.__all__) == sorted(utilities + fl.functional.__all__ + fl.modules.__all__)
     assert all(hasattr(fl, n) for n in fl.__all__)
     assert fl.mae_loss is fl.l1_loss
@@ -108,8 +129,11 @@ def test_the_elementwise_rows_are_the_kernels() -> None:
     assert set(rows) == set(_core.elementwise_losses), "a kernel without a row, or a row without a kernel"
     for kernel, takes in _core.elementwise_losses.items():
         own = {p.name for p in rows[kernel].params}
-        assert takes == {"weight": "weight" in own, "pos_weight": "pos_weight" in own,
-                         "settings": len(rows[kernel].settings)}, kernel
+        assert takes == {
+            "weight": "weight" in own,
+            "pos_weight": "pos_weight" in own,
+            "settings": len(rows[kernel].settings),
+        }, kernel
 
 
 # ------------------------------------------------------------------ a new row with a setting
@@ -118,8 +142,10 @@ HUBER = dataclasses.replace(
     name="huber_loss",
     kernel="huber_loss",
     cls="HuberLoss",
-    params=(_spec.SPEC_BY_NAME["mse_loss"].param("reduction"),
-            _spec.Param("delta", "setting", 1.0, "Where the loss turns from quadratic to linear.", rules=("> 0",))),
+    params=(
+        _spec.SPEC_BY_NAME["mse_loss"].param("reduction"),
+        _spec.Param("delta", "setting", 1.0, "Where the loss turns from quadratic to linear.", rules=("> 0",)),
+    ),
 )
 
 
@@ -157,7 +183,7 @@ def test_the_generated_code_reads_no_table_at_call_time() -> None:
         assert not names & {"_spec", "SPECS", "getattr", "_core"}, names
         source = _spec.render_function(row)
         assert inspect.getsource(fn) == source  # shown in tracebacks and by inspect
-        assert f"return _kernel(" in source
+        assert "return _kernel(" in source
 
 
 def test_a_row_that_does_not_fit_its_kernel_fails_to_render() -> None:

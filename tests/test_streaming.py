@@ -7,14 +7,14 @@ for bit with the cached path: unaligned starts and lengths that leave head and t
 both dtypes, 1 and 2 threads, every reduction and an upstream gradient array; for
 cross-entropy also ignored and masked rows, weights, label smoothing and probability targets.
 """
+
 from __future__ import annotations
 
 from typing import Any, Iterator
 
+import fastloss as fl
 import numpy as np
 import pytest
-
-import fastloss as fl
 from fastloss import _core
 
 LOSSES = {"mse": fl.mse_loss, "l1": fl.l1_loss}
@@ -42,8 +42,9 @@ def _run(fn: Any, x: np.ndarray, y: np.ndarray, offset: int, streaming: bool, **
 @pytest.mark.parametrize("n", [1, 7, 255, 1000, 70001])
 @pytest.mark.parametrize("offset", [0, 1, 2, 3])
 @pytest.mark.parametrize("n_threads", [1, 2])
-def test_streaming_stores_match_cached_stores(threshold: None, name: str, dtype: Any, n: int, offset: int,
-                                              n_threads: int) -> None:
+def test_streaming_stores_match_cached_stores(
+    threshold: None, name: str, dtype: Any, n: int, offset: int, n_threads: int
+) -> None:
     rng = np.random.default_rng(n + offset)
     x = rng.standard_normal(n).astype(dtype)
     y = rng.standard_normal(n).astype(dtype)
@@ -83,8 +84,9 @@ CE_CASES = {
 @pytest.mark.parametrize("shape", [(3, 1), (5, 7), (64, 130), (2, 5000)])
 @pytest.mark.parametrize("offset", [0, 1, 3])
 @pytest.mark.parametrize("n_threads", [1, 2])
-def test_cross_entropy_streaming_matches_cached(threshold: None, case: str, dtype: Any, shape: Any, offset: int,
-                                                n_threads: int) -> None:
+def test_cross_entropy_streaming_matches_cached(
+    threshold: None, case: str, dtype: Any, shape: Any, offset: int, n_threads: int
+) -> None:
     opts = dict(CE_CASES[case])
     rng = np.random.default_rng(shape[0] * shape[1] + offset)
     n, c = shape

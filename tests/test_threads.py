@@ -1,4 +1,5 @@
 """Determinism across thread counts and concurrent Python threads."""
+
 from __future__ import annotations
 
 import threading
@@ -8,7 +9,6 @@ from typing import Any, Dict, Tuple
 
 import numpy as np
 import pytest
-
 from registry import (
     DTYPES,
     PLAIN_AND_RICH,

@@ -1,4 +1,5 @@
 """``python -m fastloss``: its options, its header and the noise warnings of its timings."""
+
 from __future__ import annotations
 
 import os
@@ -6,10 +7,9 @@ import subprocess
 import sys
 from typing import Any, List
 
+import fastloss as fl
 import numpy as np
 import pytest
-
-import fastloss as fl
 from fastloss import __main__ as tour
 
 

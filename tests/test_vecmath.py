@@ -3,14 +3,14 @@
 The references are NumPy's long double (80-bit on x86-64) functions, rounded last; errors are
 counted in units of the last place of the float32 / float64 result.
 """
+
 from __future__ import annotations
 
 from typing import Any, Iterator
 
+import fastloss as fl
 import numpy as np
 import pytest
-
-import fastloss as fl
 from fastloss import _core
 
 LEVELS = fl.supported_simd_levels()
@@ -39,9 +39,18 @@ def sample(rng: np.random.Generator, lo: float, hi: float, n: int, log_uniform: 
 
 
 RANGES = {
-    "exp": {np.float32: [(-103.9, 88.7, False), (-1.0, 1.0, False)], np.float64: [(-745.0, 709.7, False), (-1.0, 1.0, False)]},
-    "log": {np.float32: [(1e-44, 3e38, True), (0.5, 2.0, False)], np.float64: [(5e-323, 1.7e308, True), (0.5, 2.0, False)]},
-    "log1p": {np.float32: [(-0.999, 1.0, False), (1e-30, 1e30, True)], np.float64: [(-0.999, 1.0, False), (1e-300, 1e300, True)]},
+    "exp": {
+        np.float32: [(-103.9, 88.7, False), (-1.0, 1.0, False)],
+        np.float64: [(-745.0, 709.7, False), (-1.0, 1.0, False)],
+    },
+    "log": {
+        np.float32: [(1e-44, 3e38, True), (0.5, 2.0, False)],
+        np.float64: [(5e-323, 1.7e308, True), (0.5, 2.0, False)],
+    },
+    "log1p": {
+        np.float32: [(-0.999, 1.0, False), (1e-30, 1e30, True)],
+        np.float64: [(-0.999, 1.0, False), (1e-300, 1e300, True)],
+    },
 }
 REFERENCE = {"exp": np.exp, "log": np.log, "log1p": np.log1p}
 
@@ -55,9 +64,15 @@ def unit_interval(rng: np.random.Generator, dtype: Any) -> np.ndarray:
     tiny = np.finfo(dtype).tiny
     edges = np.array([0.0, 1.0, 0.5, np.sqrt(2) - 1, 1 - np.sqrt(0.5), tiny], dtype=dtype)
     near = np.concatenate([np.nextafter(edges, dtype(0)), np.nextafter(edges, dtype(1))])
-    return np.concatenate([edges, near, rng.random(200_000).astype(dtype),
-                           sample(rng, float(tiny), 1.0, 50_000, True, dtype),
-                           (1 - sample(rng, float(np.finfo(dtype).eps), 1.0, 50_000, True, dtype)).astype(dtype)])
+    return np.concatenate(
+        [
+            edges,
+            near,
+            rng.random(200_000).astype(dtype),
+            sample(rng, float(tiny), 1.0, 50_000, True, dtype),
+            (1 - sample(rng, float(np.finfo(dtype).eps), 1.0, 50_000, True, dtype)).astype(dtype),
+        ]
+    )
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -72,7 +87,9 @@ def test_restricted_forms_on_the_unit_interval(level: str, function: str, dtype:
     np.testing.assert_array_equal(got[~finite], ref[~finite].astype(dtype))  # log(1 - 1) = -inf, 0 at 0
     err = ulp_error(got[finite], ref[finite], dtype)
     worst = int(np.argmax(err))
-    assert err[worst] <= max_ulp, f"{function} {np.dtype(dtype)} at {level}: {float(err[worst]):.3f} ulp at x={x[finite][worst]!r}"
+    assert err[worst] <= max_ulp, (
+        f"{function} {np.dtype(dtype)} at {level}: {float(err[worst]):.3f} ulp at x={x[finite][worst]!r}"
+    )
     assert np.isnan(_core.vector_math(function, np.array([np.nan], dtype=dtype))).all()
 
 
@@ -82,8 +99,13 @@ def test_exp_normal_on_its_range(level: str, dtype: Any) -> None:
     accuracy of exp over [kExpNormalMin, 0], its ends included, and bitwise exp's results."""
     lo = -87.0 if dtype == np.float32 else -708.0
     rng = np.random.default_rng(10)
-    x = np.concatenate([np.array([lo, 0.0, -0.0, np.nextafter(dtype(0), dtype(-1))], dtype=dtype),
-                        sample(rng, lo, 0.0, 200_000, False, dtype), -sample(rng, 1e-30, -lo, 50_000, True, dtype)])
+    x = np.concatenate(
+        [
+            np.array([lo, 0.0, -0.0, np.nextafter(dtype(0), dtype(-1))], dtype=dtype),
+            sample(rng, lo, 0.0, 200_000, False, dtype),
+            -sample(rng, 1e-30, -lo, 50_000, True, dtype),
+        ]
+    )
     got = _core.vector_math("exp_normal", x)
     err = ulp_error(got, np.exp(x.astype(np.longdouble)), dtype)
     assert err.max() <= MAX_ULP[dtype], f"{float(err.max()):.3f} ulp at x={x[int(np.argmax(err))]!r}"
@@ -106,7 +128,8 @@ def test_accuracy_in_ulp(level: str, function: str, dtype: Any) -> None:
         err = ulp_error(got, ref, dtype)
         worst = int(np.argmax(err))
         assert err[worst] <= MAX_ULP[dtype], (
-            f"{function} {np.dtype(dtype)} at {level}: {float(err[worst]):.3f} ulp at x={x[worst]!r}")
+            f"{function} {np.dtype(dtype)} at {level}: {float(err[worst]):.3f} ulp at x={x[worst]!r}"
+        )
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -141,9 +164,13 @@ def test_losses_agree_across_levels() -> None:
     try:
         for lvl in LEVELS:
             fl.set_simd_level(lvl)
-            results.append([fl.binary_cross_entropy_with_logits(x, y, return_grad=True),
-                            fl.cross_entropy(x, t, label_smoothing=0.1, return_grad=True),
-                            fl.mse_loss(x, y, return_grad=True)])
+            results.append(
+                [
+                    fl.binary_cross_entropy_with_logits(x, y, return_grad=True),
+                    fl.cross_entropy(x, t, label_smoothing=0.1, return_grad=True),
+                    fl.mse_loss(x, y, return_grad=True),
+                ]
+            )
     finally:
         fl.set_simd_level(before)
     for other in results[1:]:

@@ -21,7 +21,8 @@ namespace py = pybind11;
 inline std::string shape_str(const std::vector<std::int64_t>& shape) {
   std::ostringstream s;
   s << '(';
-  for (std::size_t d = 0; d < shape.size(); ++d) s << shape[d] << (shape.size() == 1 ? "," : d + 1 < shape.size() ? ", " : "");
+  for (std::size_t d = 0; d < shape.size(); ++d)
+    s << shape[d] << (shape.size() == 1 ? "," : d + 1 < shape.size() ? ", " : "");
   s << ')';
   return s.str();
 }
@@ -144,8 +145,7 @@ void require_input_dtype(const char* fn, const char* name, const py::array& a) {
 
 // An input array the kernel reads: dtype T, C-contiguous, `expected` shape.
 template <class T>
-const T* input_buffer(const char* fn, const char* name, const py::array& a,
-                      const std::vector<std::int64_t>& expected) {
+const T* input_buffer(const char* fn, const char* name, const py::array& a, const std::vector<std::int64_t>& expected) {
   require_input_dtype<T>(fn, name, a);
   if (shape_of(a) != expected) {
     throw py::value_error(std::string(fn) + ": " + name + " shape " + shape_str(shape_of(a)) +
@@ -202,7 +202,8 @@ const T* grad_output_array(const char* fn, const py::object& grad_output, bool p
   if (!py::isinstance<py::array>(grad_output)) return nullptr;
   const auto go = py::reinterpret_borrow<py::array>(grad_output);
   if (!per_element) {
-    throw py::value_error(std::string(fn) + ": grad_output must be a scalar when the loss is reduced; got an array of shape " +
+    throw py::value_error(std::string(fn) +
+                          ": grad_output must be a scalar when the loss is reduced; got an array of shape " +
                           shape_str(shape_of(go)));
   }
   if (!has_dtype<T>(go)) {

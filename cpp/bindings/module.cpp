@@ -31,10 +31,11 @@ PYBIND11_MODULE(_core, m) {
       "OpenMP's default (OMP_NUM_THREADS, threadpoolctl's limits), at most the CPUs this process may use.\n\n"
       "Returns\n-------\nint\n    The number of threads a call uses by default (>= 1).");
   m.def("usable_cpus", &fastloss::usable_cpus, "The CPUs this process may run on (its affinity mask).");
-  m.def("simd_level", &fastloss::simd_level,
-        "The ISA level of the kernels in use.\n\n"
-        "Returns\n-------\nstr\n    'baseline', 'avx2' or 'avx512': the best level the CPU runs, unless lowered by the\n"
-        "    FASTLOSS_SIMD environment variable or set_simd_level.");
+  m.def(
+      "simd_level", &fastloss::simd_level,
+      "The ISA level of the kernels in use.\n\n"
+      "Returns\n-------\nstr\n    'baseline', 'avx2' or 'avx512': the best level the CPU runs, unless lowered by the\n"
+      "    FASTLOSS_SIMD environment variable or set_simd_level.");
   m.def("supported_simd_levels", &fastloss::supported_simd_levels,
         "The ISA levels this CPU runs.\n\n"
         "Returns\n-------\nlist of str\n    The levels, lowest first (e.g. ['baseline', 'avx2']).");
@@ -45,7 +46,8 @@ PYBIND11_MODULE(_core, m) {
           const auto ok = fastloss::supported_simd_levels();
           std::string allowed;
           for (const auto& l : ok) allowed += (allowed.empty() ? "'" : ", '") + l + "'";
-          throw py::value_error("set_simd_level: level must be one this CPU runs (" + allowed + "); got '" + level + "'");
+          throw py::value_error("set_simd_level: level must be one this CPU runs (" + allowed + "); got '" + level +
+                                "'");
         }
       },
       py::arg("level"),
@@ -59,6 +61,7 @@ PYBIND11_MODULE(_core, m) {
         "Set the threading threshold (-1: back to the default; for tests and bench/threshold.py).");
   m.def("streaming_threshold", &fastloss::streaming_threshold,
         "Gradients of more bytes than this are written with streaming stores (default: the last-level cache).");
-  m.def("set_streaming_threshold", &fastloss::set_streaming_threshold, py::arg("bytes"),
-        "Set the streaming-store threshold in bytes (-1: back to the last-level cache size; for tests and benchmarks).");
+  m.def(
+      "set_streaming_threshold", &fastloss::set_streaming_threshold, py::arg("bytes"),
+      "Set the streaming-store threshold in bytes (-1: back to the last-level cache size; for tests and benchmarks).");
 }

@@ -13,12 +13,12 @@ namespace {
 
 // One call, as python/fastloss/functional.py makes it (positionally, see def_elementwise).
 struct ElementwiseCall {
-  py::array input, target;         // C-contiguous (c_contiguous)
+  py::array input, target;        // C-contiguous (c_contiguous)
   py::object weight, pos_weight;  // None or C-contiguous arrays
   Reduction reduction;
   std::array<double, kMaxSettings> settings;
   bool return_grad;
-  py::object grad_output;         // Python float, or C-contiguous array for reduction "none"
+  py::object grad_output;  // Python float, or C-contiguous array for reduction "none"
   py::object out, grad_out;
   int n_threads;
 };
@@ -114,8 +114,14 @@ void def_elementwise(py::module_& m, std::size_t index) {
         const char* fn = loss.name.c_str();
         if (!loss.weighted && !weight.is_none()) throw py::value_error(loss.name + ": takes no weight");
         if (!loss.pos_weighted && !pos_weight.is_none()) throw py::value_error(loss.name + ": takes no pos_weight");
-        check_no_overlap(fn, {{"input", input}, {"target", target}, {"weight", weight}, {"pos_weight", pos_weight},
-                              {"grad_output", grad_output}, {"out", out, true}, {"grad_out", grad_out, true}},
+        check_no_overlap(fn,
+                         {{"input", input},
+                          {"target", target},
+                          {"weight", weight},
+                          {"pos_weight", pos_weight},
+                          {"grad_output", grad_output},
+                          {"out", out, true},
+                          {"grad_out", grad_out, true}},
                          0, 6);
         const ElementwiseCall call{c_contiguous(std::move(input)),
                                    c_contiguous(std::move(target)),

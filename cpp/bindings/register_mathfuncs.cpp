@@ -9,13 +9,14 @@ MathFunction math_function(const std::string& name) {
   if (name == "exp") return MathFunction::Exp;
   if (name == "log") return MathFunction::Log;
   if (name == "log1p") return MathFunction::Log1p;
-  if (name == "log1p_unit") return MathFunction::Log1pUnit;  // x in [0, 1] only
-  if (name == "log1m_unit") return MathFunction::Log1mUnit;  // log(1 - x), x in [0, 1] only
-  if (name == "exp_normal") return MathFunction::ExpNormal;  // x in [-87, 0] (float32), [-708, 0] only
+  if (name == "log1p_unit") return MathFunction::Log1pUnit;           // x in [0, 1] only
+  if (name == "log1m_unit") return MathFunction::Log1mUnit;           // log(1 - x), x in [0, 1] only
+  if (name == "exp_normal") return MathFunction::ExpNormal;           // x in [-87, 0] (float32), [-708, 0] only
   if (name == "exp_normal_pair") return MathFunction::ExpNormalPair;  // the same, computed in pairs
   throw py::value_error(
       "vector_math: function must be 'exp', 'log', 'log1p', 'log1p_unit', 'log1m_unit', 'exp_normal' or "
-      "'exp_normal_pair'; got '" + name + "'");
+      "'exp_normal_pair'; got '" +
+      name + "'");
 }
 
 template <class T>

@@ -16,9 +16,12 @@ void sgd_update_typed(py::array param, const py::array& grad, const py::object& 
   const char* fn = "sgd_step";
   const auto shape = shape_of(param);
   if (!is_c_contiguous(param) || !is_aligned(param) || !param.writeable()) {
-    throw py::value_error(std::string(fn) + ": params are updated in place and must be C-contiguous, aligned, "
+    throw py::value_error(std::string(fn) +
+                          ": params are updated in place and must be C-contiguous, aligned, "
                           "writeable arrays; got a " +
-                          (!param.writeable() ? "read-only" : is_c_contiguous(param) ? "misaligned" : "non-contiguous") +
+                          (!param.writeable()       ? "read-only"
+                           : is_c_contiguous(param) ? "misaligned"
+                                                    : "non-contiguous") +
                           " array of shape " + shape_str(shape));
   }
   if (!has_dtype<T>(grad)) {
@@ -81,8 +84,8 @@ void register_optim(py::module_& m) {
         check_no_overlap("sgd_step", {{"param", param, true}, {"grad", grad_given}, {"momentum_buffer", buffer, true}});
         const py::array grad = c_contiguous(std::move(grad_given));  // params are checked: updated in place
         visit_float("sgd_step", "param", param, [&](auto t) {
-          sgd_update_typed<decltype(t)>(param, grad, buffer, lr, momentum, dampening, weight_decay, nesterov,
-                                        maximize, first_step, n_threads);
+          sgd_update_typed<decltype(t)>(param, grad, buffer, lr, momentum, dampening, weight_decay, nesterov, maximize,
+                                        first_step, n_threads);
         });
       },
       py::arg("param"), py::arg("grad"), py::arg("momentum_buffer"), py::arg("lr"), py::arg("momentum"),

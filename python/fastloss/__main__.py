@@ -46,13 +46,25 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m fastloss",
         description="A short tour of fastloss: each loss on a realistic float32 batch, its gradient checked "
-                    "against a float64 NumPy reference, and its time against NumPy (and PyTorch when installed).")
-    parser.add_argument("--repeat", type=int, default=None, metavar="N",
-                        help="time each call as the best of N samples (default: 7, 5 with --quick)")
-    parser.add_argument("--quick", action="store_true",
-                        help="smaller batches (1/8 of the rows, 2 decoder sequences), best of 5")
-    parser.add_argument("--n-threads", type=int, default=None, metavar="N",
-                        help="threads for fastloss (n_threads=N) and torch (default: fastloss.max_threads())")
+        "against a float64 NumPy reference, and its time against NumPy (and PyTorch when installed).",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=None,
+        metavar="N",
+        help="time each call as the best of N samples (default: 7, 5 with --quick)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="smaller batches (1/8 of the rows, 2 decoder sequences), best of 5"
+    )
+    parser.add_argument(
+        "--n-threads",
+        type=int,
+        default=None,
+        metavar="N",
+        help="threads for fastloss (n_threads=N) and torch (default: fastloss.max_threads())",
+    )
     args = parser.parse_args(argv)
     if args.repeat is None:
         args.repeat = 5 if args.quick else 7
@@ -120,33 +132,58 @@ def examples(quick: bool = False) -> List[Example]:
     seq_logits, seq_targets, seq_lengths = decoder_batch(2 if quick else 8)
 
     return [
-        Example("mse_loss", f"regression {n}x16", (pred, target),
-                fastloss=lambda x, y, nt: fl.mse_loss(x, y, return_grad=True, n_threads=nt),
-                numpy=ref.mse_loss,
-                torch=lambda F, x, y: F.mse_loss(x, y)),
-        Example("l1_loss", f"regression {n}x16", (pred, target),
-                fastloss=lambda x, y, nt: fl.l1_loss(x, y, return_grad=True, n_threads=nt),
-                numpy=ref.l1_loss,
-                torch=lambda F, x, y: F.l1_loss(x, y)),
-        Example("binary_cross_entropy", f"probabilities {n}x80", (probs, labels),
-                fastloss=lambda p, y, nt: fl.binary_cross_entropy(p, y, return_grad=True, n_threads=nt),
-                numpy=ref.binary_cross_entropy,
-                torch=lambda F, p, y: F.binary_cross_entropy(p, y)),
-        Example("binary_cross_entropy_with_logits", f"logits {n}x80, pos_weight", (logits, labels, pos_weight),
-                fastloss=lambda z, y, w, nt: fl.binary_cross_entropy_with_logits(
-                    z, y, pos_weight=w, return_grad=True, n_threads=nt),
-                numpy=lambda z, y, w: ref.binary_cross_entropy_with_logits(z, y, pos_weight=w),
-                torch=lambda F, z, y, w: F.binary_cross_entropy_with_logits(z, y, pos_weight=w)),
-        Example("cross_entropy", f"classifier {n}x1000", (class_logits, class_labels),
-                fastloss=lambda x, t, nt: fl.cross_entropy(x, t, return_grad=True, n_threads=nt),
-                numpy=ref.cross_entropy,
-                torch=lambda F, x, t: F.cross_entropy(x, t)),
-        Example("sequence_cross_entropy", f"decoder {len(seq_lengths)}x128x8000 lengths",
-                (seq_logits, seq_targets, seq_lengths),
-                fastloss=lambda x, t, n, nt: fl.sequence_cross_entropy(x, t, lengths=n, return_grad=True, n_threads=nt),
-                numpy=lambda x, t, n: ref.sequence_cross_entropy(x, t, lengths=n),
-                torch=lambda F, x, t, n: F.cross_entropy(x.reshape(-1, x.shape[-1]),
-                                                         torch_masked_targets(t, n).reshape(-1))),
+        Example(
+            "mse_loss",
+            f"regression {n}x16",
+            (pred, target),
+            fastloss=lambda x, y, nt: fl.mse_loss(x, y, return_grad=True, n_threads=nt),
+            numpy=ref.mse_loss,
+            torch=lambda F, x, y: F.mse_loss(x, y),
+        ),
+        Example(
+            "l1_loss",
+            f"regression {n}x16",
+            (pred, target),
+            fastloss=lambda x, y, nt: fl.l1_loss(x, y, return_grad=True, n_threads=nt),
+            numpy=ref.l1_loss,
+            torch=lambda F, x, y: F.l1_loss(x, y),
+        ),
+        Example(
+            "binary_cross_entropy",
+            f"probabilities {n}x80",
+            (probs, labels),
+            fastloss=lambda p, y, nt: fl.binary_cross_entropy(p, y, return_grad=True, n_threads=nt),
+            numpy=ref.binary_cross_entropy,
+            torch=lambda F, p, y: F.binary_cross_entropy(p, y),
+        ),
+        Example(
+            "binary_cross_entropy_with_logits",
+            f"logits {n}x80, pos_weight",
+            (logits, labels, pos_weight),
+            fastloss=lambda z, y, w, nt: fl.binary_cross_entropy_with_logits(
+                z, y, pos_weight=w, return_grad=True, n_threads=nt
+            ),
+            numpy=lambda z, y, w: ref.binary_cross_entropy_with_logits(z, y, pos_weight=w),
+            torch=lambda F, z, y, w: F.binary_cross_entropy_with_logits(z, y, pos_weight=w),
+        ),
+        Example(
+            "cross_entropy",
+            f"classifier {n}x1000",
+            (class_logits, class_labels),
+            fastloss=lambda x, t, nt: fl.cross_entropy(x, t, return_grad=True, n_threads=nt),
+            numpy=ref.cross_entropy,
+            torch=lambda F, x, t: F.cross_entropy(x, t),
+        ),
+        Example(
+            "sequence_cross_entropy",
+            f"decoder {len(seq_lengths)}x128x8000 lengths",
+            (seq_logits, seq_targets, seq_lengths),
+            fastloss=lambda x, t, n, nt: fl.sequence_cross_entropy(x, t, lengths=n, return_grad=True, n_threads=nt),
+            numpy=lambda x, t, n: ref.sequence_cross_entropy(x, t, lengths=n),
+            torch=lambda F, x, t, n: F.cross_entropy(
+                x.reshape(-1, x.shape[-1]), torch_masked_targets(t, n).reshape(-1)
+            ),
+        ),
     ]
 
 
@@ -234,15 +271,19 @@ def load_warning(when: str) -> Optional[str]:
     cpus = usable_cpus()
     if load <= cpus:
         return None
-    return (f"warning: the load average {when} ({load:.1f}) exceeds the {cpus} usable CPUs: other work "
-            "competes for the cores, so the times are slower and noisier than on an idle machine")
+    return (
+        f"warning: the load average {when} ({load:.1f}) exceeds the {cpus} usable CPUs: other work "
+        "competes for the cores, so the times are slower and noisier than on an idle machine"
+    )
 
 
 def print_header(torch: Any, args: argparse.Namespace) -> None:
     threads = args.n_threads if args.n_threads is not None else fl.max_threads()
     torch_threads = f", torch {torch.get_num_threads()}" if torch else ""
-    print(f"fastloss {fl.__version__}: loss and gradient in one fused pass "
-          f"(float32 batches, reduction='mean'{', --quick: smaller batches' if args.quick else ''})")
+    print(
+        f"fastloss {fl.__version__}: loss and gradient in one fused pass "
+        f"(float32 batches, reduction='mean'{', --quick: smaller batches' if args.quick else ''})"
+    )
     print(f"numpy {np.__version__}, torch {torch.__version__ if torch else 'not installed'}")
     print(f"cpu: {cpu_model()}, {usable_cpus()} usable CPUs; fastloss ISA level: {fl.simd_level()}")
     source = "--n-threads" if args.n_threads is not None else "fastloss.max_threads()"
@@ -274,8 +315,21 @@ def show_example(ex: Example, torch: Any, args: argparse.Namespace) -> List[Timi
     def ratio(t: Optional[Timing]) -> str:
         return f"{t.best / t_fl.best:.2f}x" if t else ""
 
-    print(ROW.format(ex.loss, ex.batch, f"{float(loss):.5f}", f"{abs_err:.1e}", f"{rel_err:.1e}",
-                     "ok" if ok else "FAIL", ms(t_fl), ms(t_np), ratio(t_np), ms(t_torch), ratio(t_torch)))
+    print(
+        ROW.format(
+            ex.loss,
+            ex.batch,
+            f"{float(loss):.5f}",
+            f"{abs_err:.1e}",
+            f"{rel_err:.1e}",
+            "ok" if ok else "FAIL",
+            ms(t_fl),
+            ms(t_np),
+            ratio(t_np),
+            ms(t_torch),
+            ratio(t_torch),
+        )
+    )
     return [t for t in (t_fl, t_np, t_torch) if t is not None]
 
 
@@ -300,35 +354,45 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         print("PyTorch is not installed, so its column is empty (pip install torch to compare)")
     noisy = [t.median / t.best for t in timings if t.noisy]
     if noisy:
-        print(f"warning: {len(noisy)} of {len(timings)} times are noisy (marked ~: the median sample is up to "
-              f"{max(noisy):.1f}x the best): other work on the machine is the usual cause; trust them only "
-              "after a rerun on an idle machine, or with a larger --repeat")
+        print(
+            f"warning: {len(noisy)} of {len(timings)} times are noisy (marked ~: the median sample is up to "
+            f"{max(noisy):.1f}x the best): other work on the machine is the usual cause; trust them only "
+            "after a rerun on an idle machine, or with a larger --repeat"
+        )
     warning = load_warning("after the run")  # the load may have risen during the run
     if warning:
         print(warning)
 
     show_decoder_scores(args.quick, args.n_threads)
     print()
-    print("next: python examples/linear_regression.py and examples/softmax_classifier.py (in the source tree) "
-          "train models with fastloss and NumPy alone; python bench/run.py --quick is the full benchmark")
+    print(
+        "next: python examples/linear_regression.py and examples/softmax_classifier.py (in the source tree) "
+        "train models with fastloss and NumPy alone; python bench/run.py --quick is the full benchmark"
+    )
 
 
 def show_decoder_scores(quick: bool, n_threads: Optional[int]) -> None:
     """The decoder batch scored per sequence and per token, as for ranking candidate outputs."""
     logits, targets, lengths = decoder_batch(2 if quick else 8)
-    per_seq = np.asarray(fl.sequence_cross_entropy(logits, targets, lengths=lengths, reduction="sequence",
-                                                   n_threads=n_threads))
-    per_token = np.asarray(fl.sequence_cross_entropy(logits, targets, lengths=lengths, reduction="none",
-                                                     n_threads=n_threads))
+    per_seq = np.asarray(
+        fl.sequence_cross_entropy(logits, targets, lengths=lengths, reduction="sequence", n_threads=n_threads)
+    )
+    per_token = np.asarray(
+        fl.sequence_cross_entropy(logits, targets, lengths=lengths, reduction="none", n_threads=n_threads)
+    )
     print()
-    print("decoder batch, per sequence: reduction='sequence' sums each sequence's token losses "
-          "(its negative log-likelihood)")
+    print(
+        "decoder batch, per sequence: reduction='sequence' sums each sequence's token losses "
+        "(its negative log-likelihood)"
+    )
     print("  length " + " ".join(f"{n:>7d}" for n in lengths))
     print("  score  " + " ".join(f"{v:>7.1f}" for v in per_seq))
     n = int(lengths[0])
     shown = [0, 1, 2, n - 2, n - 1, n]
-    print(f"  first sequence, reduction='none' (length {n}; steps from {n} on are masked, loss 0): "
-          + ", ".join(f"t={t} {per_token[0, t]:.3f}" for t in shown))
+    print(
+        f"  first sequence, reduction='none' (length {n}; steps from {n} on are masked, loss 0): "
+        + ", ".join(f"t={t} {per_token[0, t]:.3f}" for t in shown)
+    )
 
 
 if __name__ == "__main__":

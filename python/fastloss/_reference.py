@@ -84,9 +84,7 @@ def _sigmoid(x: Array, e: Array) -> Array:
     return np.where(x >= 0, r, e * r)
 
 
-def bce_with_logits_elementwise(
-    x: Any, y: Any, weight: Optional[Any] = None, pos_weight: Optional[Any] = None
-) -> Pair:
+def bce_with_logits_elementwise(x: Any, y: Any, weight: Optional[Any] = None, pos_weight: Optional[Any] = None) -> Pair:
     """torch.nn.functional.binary_cross_entropy_with_logits, per element."""
     x, y = _float(x), _float(y)
     e = np.exp(-np.abs(x))
@@ -297,8 +295,14 @@ def cross_entropy(
     return value, (grad[0] if x.ndim == 1 else np.moveaxis(grad, -1, 1))
 
 
-def nll_loss(x: Any, target: Any, weight: Optional[Any] = None, ignore_index: int = -100,
-             reduction: str = "mean", grad_output: Any = 1.0) -> Tuple[Any, Array]:
+def nll_loss(
+    x: Any,
+    target: Any,
+    weight: Optional[Any] = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    grad_output: Any = 1.0,
+) -> Tuple[Any, Array]:
     """torch.nn.functional.nll_loss on log-probabilities: (loss, grad w.r.t. x)."""
     return cross_entropy(x, target, weight, ignore_index, 0.0, reduction, grad_output, log_probs=True)
 

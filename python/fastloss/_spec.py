@@ -82,28 +82,53 @@ class Family:
 
 
 #: return_grad, grad_output, out, grad_out, n_threads: the tail of every loss kernel.
-KERNEL_TAIL = (("return_grad", "bool"), ("grad_output", "Union[float, _Array]"), ("out", "Optional[_Array]"),
-               ("grad_out", "Optional[_Array]"), ("n_threads", "int"))
+KERNEL_TAIL = (
+    ("return_grad", "bool"),
+    ("grad_output", "Union[float, _Array]"),
+    ("out", "Optional[_Array]"),
+    ("grad_out", "Optional[_Array]"),
+    ("n_threads", "int"),
+)
 KERNEL_RESULT = "Tuple[Union[np.floating[Any], _Array], Optional[_Array]]"
 
 ELEMENTWISE = Family(
     "elementwise",
-    (("input", "_Array"), ("target", "_Array"), ("weight", "Optional[_Array]"), ("pos_weight", "Optional[_Array]"),
-     ("reduction", "int"), ("settings", "Tuple[float, ...]")),
+    (
+        ("input", "_Array"),
+        ("target", "_Array"),
+        ("weight", "Optional[_Array]"),
+        ("pos_weight", "Optional[_Array]"),
+        ("reduction", "int"),
+        ("settings", "Tuple[float, ...]"),
+    ),
     {"weight": "None", "pos_weight": "None"},
     "_as_operand({fn!r}, 'target', {t}, {x}.dtype, False)",
 )
 CLASS_AXIS = Family(
     "class-axis",
-    (("input", "_Array"), ("target", "_Array"), ("weight", "Optional[_Array]"), ("ignore_index", "int"),
-     ("reduction", "int"), ("label_smoothing", "float"), ("log_probs", "bool")),
+    (
+        ("input", "_Array"),
+        ("target", "_Array"),
+        ("weight", "Optional[_Array]"),
+        ("ignore_index", "int"),
+        ("reduction", "int"),
+        ("label_smoothing", "float"),
+        ("log_probs", "bool"),
+    ),
     {"weight": "None"},
     "_as_class_target({fn!r}, {t}, {x}.dtype)",
 )
 SEQUENCE = Family(
     "sequence",
-    (("logits", "_Array"), ("targets", "_Array"), ("weight", "Optional[_Array]"), ("ignore_index", "int"),
-     ("reduction", "int"), ("label_smoothing", "float"), ("lengths", "Optional[_Array]")),
+    (
+        ("logits", "_Array"),
+        ("targets", "_Array"),
+        ("weight", "Optional[_Array]"),
+        ("ignore_index", "int"),
+        ("reduction", "int"),
+        ("label_smoothing", "float"),
+        ("lengths", "Optional[_Array]"),
+    ),
     {"weight": "None", "lengths": "None"},
     "_as_class_target({fn!r}, {t}, {x}.dtype)",
 )
@@ -164,20 +189,28 @@ def weight(doc: str) -> Param:
 
 
 IGNORE_INDEX = Param(
-    "ignore_index", "index", -100,
+    "ignore_index",
+    "index",
+    -100,
     "A target value that is not a class: its rows count 0 towards the loss and its mean, and get a zero "
-    "gradient. Any int; other targets out of ``[0, C)`` raise IndexError.")
+    "gradient. Any int; other targets out of ``[0, C)`` raise IndexError.",
+)
 LABEL_SMOOTHING = Param(
-    "label_smoothing", "real", 0.0,
+    "label_smoothing",
+    "real",
+    0.0,
     "In [0, 1]: the target gets ``1 - label_smoothing`` and every class ``label_smoothing / C`` (torch's "
-    "rule, weighted and normalised like the loss).")
+    "rule, weighted and normalised like the loss).",
+)
 ELEMENTWISE_REDUCTION_DOC = (
     '``"mean"``: the mean over the ``N`` elements (``nan`` for an empty input); ``"sum"``: their sum; '
-    '``"none"``: the per-element loss, of ``input``\'s shape.')
+    '``"none"``: the per-element loss, of ``input``\'s shape.'
+)
 CLASS_REDUCTION_DOC = (
     '``"mean"``: the sum divided by the sum of ``weight[target]`` over the counted rows (by the row count '
     'for probability targets; ``nan`` when no row counts); ``"sum"``; ``"none"``: the per-row loss, of the '
-    'target\'s (class-index) shape.')
+    "target's (class-index) shape."
+)
 
 #: The common parameters' text, shared by every function and class. {array} is the loss's
 #: first array parameter (input / logits).
@@ -185,26 +218,31 @@ COMMON_DOCS = {
     "return_grad": (
         "bool, default False",
         "Also return the gradient, computed in the same pass over memory: the result is then the tuple "
-        "``(loss, grad)``."),
+        "``(loss, grad)``.",
+    ),
     "grad_output": (
         "float or array_like, default 1.0",
         "The upstream gradient ``d(objective)/d(loss)``: ``grad = grad_output * d(loss)/d({array})``. A "
         "scalar, or for a reduction that returns an array, an array of exactly the loss's shape and "
-        "``{array}``'s dtype. Used only with ``return_grad=True``."),
+        "``{array}``'s dtype. Used only with ``return_grad=True``.",
+    ),
     "out": (
         "ndarray, optional",
         "A preallocated C-contiguous, aligned, writeable array of ``{array}``'s dtype and the loss's shape "
-        "(``()`` for a reduced loss): the loss is written there and returned."),
+        "(``()`` for a reduced loss): the loss is written there and returned.",
+    ),
     "grad_out": (
         "ndarray, optional",
         "A preallocated C-contiguous, aligned, writeable array of ``{array}``'s shape and dtype for the "
         "gradient (``return_grad=True`` only), returned as ``grad``. It may be ``{array}`` itself, to "
-        "overwrite it; it may overlap no other argument."),
+        "overwrite it; it may overlap no other argument.",
+    ),
     "n_threads": (
         "int, optional",
         "Threads for this call: ``None`` is the default (``max_threads()``: ``OMP_NUM_THREADS``, "
         "``threadpoolctl``); a positive int is clamped to the CPUs this process may use. Results are "
-        "bitwise the same for every count."),
+        "bitwise the same for every count.",
+    ),
 }
 COMMON_OPTIONS = tuple(COMMON_DOCS)
 
@@ -219,8 +257,8 @@ SPECS: Tuple[LossSpec, ...] = (
         reductions=("none", "mean", "sum"),
         cls="MSELoss",
         summary="Mean squared error, ``mean((input - target)**2)``; torch: ``F.mse_loss`` / ``nn.MSELoss``.",
-        details="The gradient is ``2 (input - target) / N`` for ``\"mean\"`` (``N`` = number of elements), "
-                "times ``grad_output``.",
+        details='The gradient is ``2 (input - target) / N`` for ``"mean"`` (``N`` = number of elements), '
+        "times ``grad_output``.",
         example=""">>> import numpy as np, fastloss as fl
 >>> fl.mse_loss(np.array([1.0, 2.0]), np.array([1.0, 4.0]))
 np.float64(2.0)
@@ -228,7 +266,7 @@ np.float64(2.0)
 >>> grad
 array([ 0., -2.])""",
         input_doc="Predictions: a float32 or float64 array of any shape (a list or scalar of Python numbers "
-                  "becomes float64).",
+        "becomes float64).",
         target_doc="Targets of ``input``'s shape and dtype (a list or scalar is converted to ``input``'s dtype).",
         array_loss_doc="the per-element loss, of ``input``'s shape",
     ),
@@ -240,13 +278,13 @@ array([ 0., -2.])""",
         reductions=("none", "mean", "sum"),
         cls="L1Loss",
         summary="Mean absolute error, ``mean(|input - target|)``; torch: ``F.l1_loss`` / ``nn.L1Loss``.",
-        details="The gradient is ``sign(input - target) / N`` for ``\"mean\"``, ``0`` at a tie (as torch). "
-                "``mae_loss`` is an alias.",
+        details='The gradient is ``sign(input - target) / N`` for ``"mean"``, ``0`` at a tie (as torch). '
+        "``mae_loss`` is an alias.",
         example=""">>> import numpy as np, fastloss as fl
 >>> fl.l1_loss(np.array([1.0, 2.0]), np.array([1.0, 4.0]), reduction="sum")
 np.float64(2.0)""",
         input_doc="Predictions: a float32 or float64 array of any shape (a list or scalar of Python numbers "
-                  "becomes float64).",
+        "becomes float64).",
         target_doc="Targets of ``input``'s shape and dtype (a list or scalar is converted to ``input``'s dtype).",
         array_loss_doc="the per-element loss, of ``input``'s shape",
         aliases=("mae_loss",),
@@ -263,14 +301,14 @@ np.float64(2.0)""",
         cls="BCELoss",
         summary="Binary cross-entropy on probabilities; torch: ``F.binary_cross_entropy`` / ``nn.BCELoss``.",
         details="``loss_i = -w_i [y_i log(x_i) + (1 - y_i) log(1 - x_i)]`` with each log clamped at -100 (as\n"
-                "torch), ``weight`` broadcast to ``input`` by NumPy rules. The gradient is torch's\n"
-                "``w (x - y) / max(x (1 - x), 1e-12)``. Input or target outside [0, 1] raises ValueError\n"
-                "(torch: RuntimeError); NaN propagates to the result (torch raises).",
+        "torch), ``weight`` broadcast to ``input`` by NumPy rules. The gradient is torch's\n"
+        "``w (x - y) / max(x (1 - x), 1e-12)``. Input or target outside [0, 1] raises ValueError\n"
+        "(torch: RuntimeError); NaN propagates to the result (torch raises).",
         example=""">>> import numpy as np, fastloss as fl
 >>> round(float(fl.binary_cross_entropy(np.array([0.5, 0.5]), np.array([0.0, 1.0]))), 6)
 0.693147""",
         input_doc="Probabilities in [0, 1]: a float32 or float64 array of any shape (a list or scalar of Python "
-                  "numbers becomes float64).",
+        "numbers becomes float64).",
         target_doc="Targets in [0, 1] (soft or hard labels) of ``input``'s shape and dtype.",
         array_loss_doc="the per-element loss, of ``input``'s shape",
     ),
@@ -281,23 +319,27 @@ np.float64(2.0)""",
         params=(
             weight("Per-element weights, broadcast to ``input`` by NumPy rules, of ``input``'s dtype."),
             _reduction(ELEMENTWISE_REDUCTION_DOC),
-            Param("pos_weight", "operand", None,
-                  "Weight ``p`` of the positive term, broadcast to ``input`` by NumPy rules (typically one per "
-                  "class: shape ``(C,)`` for input ``(N, C)``), of ``input``'s dtype."),
+            Param(
+                "pos_weight",
+                "operand",
+                None,
+                "Weight ``p`` of the positive term, broadcast to ``input`` by NumPy rules (typically one per "
+                "class: shape ``(C,)`` for input ``(N, C)``), of ``input``'s dtype.",
+            ),
         ),
         reductions=("none", "mean", "sum"),
         cls="BCEWithLogitsLoss",
         summary="Binary cross-entropy on logits; torch: ``F.binary_cross_entropy_with_logits`` /\n"
-                "``nn.BCEWithLogitsLoss``.",
+        "``nn.BCEWithLogitsLoss``.",
         details="``loss_i = w_i [(1 - y) x + (1 + (p - 1) y) (log1p(exp(-|x|)) + max(-x, 0))]``, stable for any\n"
-                "logit (+-1e4 gives a finite loss and gradient). ``weight`` and ``pos_weight`` (``p``)\n"
-                "broadcast to ``input`` by NumPy rules, e.g. ``pos_weight`` of shape ``(C,)`` for input\n"
-                "``(N, C)``. The gradient is ``w [(1 - y + p y) sigmoid(x) - p y]``.",
+        "logit (+-1e4 gives a finite loss and gradient). ``weight`` and ``pos_weight`` (``p``)\n"
+        "broadcast to ``input`` by NumPy rules, e.g. ``pos_weight`` of shape ``(C,)`` for input\n"
+        "``(N, C)``. The gradient is ``w [(1 - y + p y) sigmoid(x) - p y]``.",
         example=""">>> import numpy as np, fastloss as fl
 >>> round(float(fl.binary_cross_entropy_with_logits(np.array([0.0]), np.array([1.0]))), 6)
 0.693147""",
         input_doc="Logits: a float32 or float64 array of any shape (a list or scalar of Python numbers becomes "
-                  "float64).",
+        "float64).",
         target_doc="Targets in [0, 1] (soft or hard labels) of ``input``'s shape and dtype.",
         array_loss_doc="the per-element loss, of ``input``'s shape",
     ),
@@ -316,23 +358,23 @@ np.float64(2.0)""",
         cls="CrossEntropyLoss",
         summary="Softmax cross-entropy on logits; torch: ``F.cross_entropy`` / ``nn.CrossEntropyLoss``.",
         details="``input`` has shape ``(C,)``, ``(N, C)`` or ``(N, C, d1, ...)`` (class axis 1, as torch).\n"
-                "``target`` holds class indices (any integer dtype) of shape ``()``, ``(N,)`` or ``(N, d1, ...)``,\n"
-                "or class probabilities of ``input``'s shape and dtype.\n\n"
-                "With class indices, ``loss_i = -w[t_i] log softmax(x_i)[t_i]``; rows whose target is\n"
-                "``ignore_index`` count 0 and get a zero gradient, and ``\"mean\"`` divides by the sum of\n"
-                "``weight[t_i]`` over the other rows (``nan`` when every target is ignored). With\n"
-                "probabilities, ``loss_i = -sum_c w_c y_ic log softmax(x_i)_c`` and ``\"mean\"`` divides by the\n"
-                "number of rows ``N d1 ...``. ``label_smoothing`` ``eps`` mixes the target with the uniform\n"
-                "distribution exactly as torch does (``(1 - eps)`` on the target, ``eps / C`` on every class,\n"
-                "weighted, normalised by the same denominator).",
+        "``target`` holds class indices (any integer dtype) of shape ``()``, ``(N,)`` or ``(N, d1, ...)``,\n"
+        "or class probabilities of ``input``'s shape and dtype.\n\n"
+        "With class indices, ``loss_i = -w[t_i] log softmax(x_i)[t_i]``; rows whose target is\n"
+        '``ignore_index`` count 0 and get a zero gradient, and ``"mean"`` divides by the sum of\n'
+        "``weight[t_i]`` over the other rows (``nan`` when every target is ignored). With\n"
+        'probabilities, ``loss_i = -sum_c w_c y_ic log softmax(x_i)_c`` and ``"mean"`` divides by the\n'
+        "number of rows ``N d1 ...``. ``label_smoothing`` ``eps`` mixes the target with the uniform\n"
+        "distribution exactly as torch does (``(1 - eps)`` on the target, ``eps / C`` on every class,\n"
+        "weighted, normalised by the same denominator).",
         example=""">>> import numpy as np, fastloss as fl
 >>> round(float(fl.cross_entropy(np.array([[0.0, 0.0]]), np.array([1]))), 6)
 0.693147""",
         input_doc="Logits, float32 or float64, of shape ``(C,)``, ``(N, C)`` or ``(N, C, d1, ...)`` (class axis 1).",
         target_doc="Class indices of any integer dtype, shape ``()``, ``(N,)`` or ``(N, d1, ...)``; or class "
-                   "probabilities of ``input``'s shape and dtype.",
+        "probabilities of ``input``'s shape and dtype.",
         array_loss_doc="the per-row loss, of the class-index target's shape (``()``, ``(N,)`` or "
-                       "``(N, d1, ...)``), 0 where ignored",
+        "``(N, d1, ...)``), 0 where ignored",
     ),
     LossSpec(
         name="nll_loss",
@@ -347,13 +389,13 @@ np.float64(2.0)""",
         kernel_constants={"label_smoothing": "0.0", "log_probs": "True"},
         cls="NLLLoss",
         summary="Negative log-likelihood on log-probabilities; torch: ``F.nll_loss`` / ``nn.NLLLoss``.",
-        details="``loss_i = -w[t_i] input[i, t_i]``, shapes, ``weight``, ``ignore_index`` and ``\"mean\"`` as in\n"
-                ":func:`cross_entropy` with class indices.",
+        details='``loss_i = -w[t_i] input[i, t_i]``, shapes, ``weight``, ``ignore_index`` and ``"mean"`` as in\n'
+        ":func:`cross_entropy` with class indices.",
         example=""">>> import numpy as np, fastloss as fl
 >>> float(fl.nll_loss(np.log(np.array([[0.25, 0.75]])), np.array([1])).round(6))
 0.287682""",
         input_doc="Log-probabilities, float32 or float64, of shape ``(C,)``, ``(N, C)`` or ``(N, C, d1, ...)`` "
-                  "(class axis 1).",
+        "(class axis 1).",
         target_doc="Class indices of any integer dtype, shape ``()``, ``(N,)`` or ``(N, d1, ...)``.",
         array_loss_doc="the per-row loss, of the target's shape, 0 where ignored",
     ),
@@ -367,12 +409,18 @@ np.float64(2.0)""",
             weight("One weight per vocabulary entry, shape ``(V,)``, of ``logits``' dtype."),
             IGNORE_INDEX,
             LABEL_SMOOTHING,
-            _reduction('``"mean"``: over the counted tokens (weighted: divided by the sum of their weights); '
-                       '``"batchmean"``: the sum divided by ``B``; ``"sum"``; ``"none"``: per token, ``(B, T)``, '
-                       '0 where ignored; ``"sequence"``: per-sequence sums, ``(B,)``.'),
-            Param("lengths", "lengths", None,
-                  "Integer array ``(B,)``: the steps ``t >= lengths[b]`` are masked exactly like "
-                  "``ignore_index`` (their targets are never read)."),
+            _reduction(
+                '``"mean"``: over the counted tokens (weighted: divided by the sum of their weights); '
+                '``"batchmean"``: the sum divided by ``B``; ``"sum"``; ``"none"``: per token, ``(B, T)``, '
+                '0 where ignored; ``"sequence"``: per-sequence sums, ``(B,)``.'
+            ),
+            Param(
+                "lengths",
+                "lengths",
+                None,
+                "Integer array ``(B,)``: the steps ``t >= lengths[b]`` are masked exactly like "
+                "``ignore_index`` (their targets are never read).",
+            ),
         ),
         reductions=("none", "mean", "sum", "batchmean", "sequence"),
         # torch's nn.CrossEntropyLoss order, as the class has always had
@@ -380,13 +428,13 @@ np.float64(2.0)""",
         cls="SequenceCrossEntropyLoss",
         summary="Per-time-step cross-entropy of a decoder: ``nn.CrossEntropyLoss`` over every step.",
         details="``logits`` ``(B, T, V)`` channel-last, ``targets`` ``(B, T)`` class indices (any integer dtype);\n"
-                "``lengths`` ``(B,)`` masks steps ``t >= lengths[b]`` exactly like ``ignore_index``.\n"
-                "Reductions: ``\"mean\"`` over the counted tokens (weighted: divides by the sum of their\n"
-                "weights; = ``nn.CrossEntropyLoss`` on the flattened ``(B T, V)`` batch), ``\"batchmean\"``\n"
-                "(sum / B), ``\"sum\"``, ``\"none\"`` (``(B, T)``, 0 where ignored), ``\"sequence\"`` (``(B,)``\n"
-                "per-sequence sums, e.g. to score candidate translations). ``grad_output`` has the loss's\n"
-                "shape for ``\"none\"`` and ``\"sequence\"``. The vocabulary streams through an online\n"
-                "log-sum-exp: no ``(B T, V)`` temporary besides the gradient.",
+        "``lengths`` ``(B,)`` masks steps ``t >= lengths[b]`` exactly like ``ignore_index``.\n"
+        'Reductions: ``"mean"`` over the counted tokens (weighted: divides by the sum of their\n'
+        'weights; = ``nn.CrossEntropyLoss`` on the flattened ``(B T, V)`` batch), ``"batchmean"``\n'
+        '(sum / B), ``"sum"``, ``"none"`` (``(B, T)``, 0 where ignored), ``"sequence"`` (``(B,)``\n'
+        "per-sequence sums, e.g. to score candidate translations). ``grad_output`` has the loss's\n"
+        'shape for ``"none"`` and ``"sequence"``. The vocabulary streams through an online\n'
+        "log-sum-exp: no ``(B T, V)`` temporary besides the gradient.",
         example=""">>> import numpy as np, fastloss as fl
 >>> logits = np.zeros((2, 3, 5))
 >>> fl.sequence_cross_entropy(logits, np.ones((2, 3), np.int64), reduction="sequence").round(4)
@@ -394,7 +442,7 @@ array([4.8283, 4.8283])""",
         input_doc="Logits ``(B, T, V)``, float32 or float64, vocabulary last.",
         target_doc="Class indices ``(B, T)`` of any integer dtype.",
         array_loss_doc='``(B, T)`` per-token losses (0 where ignored) for ``"none"``, ``(B,)`` per-sequence sums '
-                       'for ``"sequence"``',
+        'for ``"sequence"``',
     ),
 )
 
@@ -432,21 +480,22 @@ def _check_source(spec: LossSpec, p: Param) -> List[str]:
     without a call: a tiny loss's whole kernel call costs under 2 us, a Python call ~0.1 us."""
     fn, n = spec.name, p.name
     if p.kind == "operand":
-        return [f"if {n} is not None and type({n}) is not _ndarray:",
-                f"    {n} = _as_operand({fn!r}, {n!r}, {n}, {spec.arrays[0]}.dtype)"]
+        return [
+            f"if {n} is not None and type({n}) is not _ndarray:",
+            f"    {n} = _as_operand({fn!r}, {n!r}, {n}, {spec.arrays[0]}.dtype)",
+        ]
     if p.kind == "index":
-        return [f"if type({n}) is not int or not -(1 << 63) <= {n} < (1 << 63):",
-                f"    {n} = _index_argument({fn!r}, {n!r}, {n})"]
+        return [
+            f"if type({n}) is not int or not -(1 << 63) <= {n} < (1 << 63):",
+            f"    {n} = _index_argument({fn!r}, {n!r}, {n})",
+        ]
     if p.kind in ("real", "setting"):
-        lines = [f"if type({n}) is not float:",
-                 f"    {n} = _real_argument({fn!r}, {n!r}, {n})"]
+        lines = [f"if type({n}) is not float:", f"    {n} = _real_argument({fn!r}, {n!r}, {n})"]
         for rule in p.rules:  # NaN fails every rule
-            lines += [f"if not {n} {rule}:",
-                      f"    raise ValueError(f\"{fn}: {n} must be {rule}; got {{{n}!r}}\")"]
+            lines += [f"if not {n} {rule}:", f'    raise ValueError(f"{fn}: {n} must be {rule}; got {{{n}!r}}")']
         return lines
     if p.kind == "lengths":
-        return [f"if {n} is not None:",
-                f"    {n} = _as_lengths({fn!r}, {n})"]
+        return [f"if {n} is not None:", f"    {n} = _as_lengths({fn!r}, {n})"]
     raise AssertionError(p.kind)
 
 
@@ -507,8 +556,7 @@ def render_function(spec: LossSpec) -> str:
     ]
     for p in scalars:
         body += _check_source(spec, p)
-    body += [f"if type({t}) is not _ndarray:",
-             f"    {t} = {spec.family.target_check.format(fn=fn, x=x, t=t)}"]
+    body += [f"if type({t}) is not _ndarray:", f"    {t} = {spec.family.target_check.format(fn=fn, x=x, t=t)}"]
     for p in operands:
         body += _check_source(spec, p)
     args = ", ".join(_kernel_arguments(spec))
@@ -531,8 +579,21 @@ def init_signature_source(spec: LossSpec) -> str:
 def call_signature_source(spec: LossSpec) -> str:
     a, b = spec.arrays
     per_call = [f"{p.name}={_default(p)}" for p in spec.call_params]
-    return ", ".join(["self", a, b, "return_grad=False", "*", *per_call, "grad_output=1.0", "out=None",
-                      "grad_out=None", "n_threads=None", "**unexpected"])
+    return ", ".join(
+        [
+            "self",
+            a,
+            b,
+            "return_grad=False",
+            "*",
+            *per_call,
+            "grad_output=1.0",
+            "out=None",
+            "grad_out=None",
+            "n_threads=None",
+            "**unexpected",
+        ]
+    )
 
 
 def render_class(spec: LossSpec) -> str:
@@ -546,8 +607,13 @@ def render_class(spec: LossSpec) -> str:
     positional = [a, b] + [f"self.{p.name}" for p in spec.params if p.kind != "lengths" and not spec.keyword_only]
     keywords = [f"{p.name}=self.{p.name}" for p in spec.params if spec.keyword_only and p.kind != "lengths"]
     keywords += [f"{p.name}={p.name}" for p in spec.call_params]
-    keywords += ["return_grad=return_grad", "grad_output=grad_output", "out=out", "grad_out=grad_out",
-                 "n_threads=self.n_threads if n_threads is None else n_threads"]
+    keywords += [
+        "return_grad=return_grad",
+        "grad_output=grad_output",
+        "out=out",
+        "grad_out=grad_out",
+        "n_threads=self.n_threads if n_threads is None else n_threads",
+    ]
     lines = [
         f"class {spec.cls}(_Loss):",
         f"    _settings = ({defaults},)",
@@ -596,14 +662,21 @@ def returns_doc(spec: LossSpec, what: str = "") -> str:
     x = spec.arrays[0]
     scalar = [r for r in _ordered(spec.reductions) if r in SCALAR_REDUCTIONS]
     arrays = [r for r in _ordered(spec.reductions) if r not in SCALAR_REDUCTIONS]
-    loss = (f"For {_or(scalar)}: a NumPy scalar of ``{x}``'s dtype (``np.float32`` for float32 input), or the "
-            f"0-d ``out`` array when ``out`` is given. For {_or(arrays)}: {spec.array_loss_doc} (``out`` "
-            f"when given).{what}")
-    grad = (f"Only with ``return_grad=True``, which returns the tuple ``(loss, grad)``: ``grad_output`` times "
-            f"the gradient of ``loss`` with respect to ``{x}``, of ``{x}``'s shape and dtype (``grad_out`` when "
-            f"given).")
-    return "Returns\n-------\n" + _param_doc("loss", "numpy.floating or ndarray", loss) + _param_doc(
-        "grad", "ndarray", grad)
+    loss = (
+        f"For {_or(scalar)}: a NumPy scalar of ``{x}``'s dtype (``np.float32`` for float32 input), or the "
+        f"0-d ``out`` array when ``out`` is given. For {_or(arrays)}: {spec.array_loss_doc} (``out`` "
+        f"when given).{what}"
+    )
+    grad = (
+        f"Only with ``return_grad=True``, which returns the tuple ``(loss, grad)``: ``grad_output`` times "
+        f"the gradient of ``loss`` with respect to ``{x}``, of ``{x}``'s shape and dtype (``grad_out`` when "
+        f"given)."
+    )
+    return (
+        "Returns\n-------\n"
+        + _param_doc("loss", "numpy.floating or ndarray", loss)
+        + _param_doc("grad", "ndarray", grad)
+    )
 
 
 def _or(names: Sequence[str]) -> str:
@@ -616,24 +689,34 @@ def function_doc(spec: LossSpec) -> str:
     params = _param_doc(x, "array_like", spec.input_doc) + _param_doc(t, "array_like", spec.target_doc)
     params += "".join(_param_doc(p.name, _type_doc(spec, p), p.doc) for p in spec.params)
     params += _common_docs(spec, COMMON_OPTIONS)
-    return (f"{spec.summary}\n\n{spec.details}\n\nParameters\n----------\n{params}\n{returns_doc(spec)}\n"
-            f"Examples\n--------\n{spec.example}\n")
+    return (
+        f"{spec.summary}\n\n{spec.details}\n\nParameters\n----------\n{params}\n{returns_doc(spec)}\n"
+        f"Examples\n--------\n{spec.example}\n"
+    )
 
 
 def class_doc(spec: LossSpec) -> str:
     own = "".join(_param_doc(p.name, _type_doc(spec, p), p.doc) for p in spec.init_params)
-    n_threads = _param_doc("n_threads", "int, optional", "The default thread count of every call (``None``: "
-                           "``max_threads()``); a call's own ``n_threads`` overrides it.")
+    n_threads = _param_doc(
+        "n_threads",
+        "int, optional",
+        "The default thread count of every call (``None``: "
+        "``max_threads()``); a call's own ``n_threads`` overrides it.",
+    )
     x, t = spec.arrays
     per_call = "".join(f"``{p.name}``, " for p in spec.call_params)
-    example = (f">>> import numpy as np, fastloss as fl\n>>> fl.{spec.cls}()\n{spec.cls}()\n"
-               f">>> fl.{spec.cls}(reduction=\"sum\", n_threads=1)\n{spec.cls}(reduction='sum', n_threads=1)")
-    return (f"``nn``-style loss object of :func:`fastloss.{spec.name}`.\n\n"
-            f"Built with torch's keyword arguments, called as ``loss_fn({x}, {t})`` or ``loss_fn.forward({x}, {t})``\n"
-            f"with the per-call options ({per_call}``return_grad``, ``grad_output``, ``out``, ``grad_out``,\n"
-            f"``n_threads``). The settings below are fixed at construction; ``repr`` shows those that are not\n"
-            f"the default.\n\n{spec.summary}\n\n"
-            f"Parameters\n----------\n{own}{n_threads}\nExamples\n--------\n{example}\n")
+    example = (
+        f">>> import numpy as np, fastloss as fl\n>>> fl.{spec.cls}()\n{spec.cls}()\n"
+        f">>> fl.{spec.cls}(reduction=\"sum\", n_threads=1)\n{spec.cls}(reduction='sum', n_threads=1)"
+    )
+    return (
+        f"``nn``-style loss object of :func:`fastloss.{spec.name}`.\n\n"
+        f"Built with torch's keyword arguments, called as ``loss_fn({x}, {t})`` or ``loss_fn.forward({x}, {t})``\n"
+        f"with the per-call options ({per_call}``return_grad``, ``grad_output``, ``out``, ``grad_out``,\n"
+        f"``n_threads``). The settings below are fixed at construction; ``repr`` shows those that are not\n"
+        f"the default.\n\n{spec.summary}\n\n"
+        f"Parameters\n----------\n{own}{n_threads}\nExamples\n--------\n{example}\n"
+    )
 
 
 def call_doc(spec: LossSpec) -> str:
@@ -641,20 +724,25 @@ def call_doc(spec: LossSpec) -> str:
     params = _param_doc(x, "array_like", spec.input_doc) + _param_doc(t, "array_like", spec.target_doc)
     params += "".join(_param_doc(p.name, _type_doc(spec, p), p.doc) for p in spec.call_params)
     params += _common_docs(spec, ("return_grad", "grad_output", "out", "grad_out"))
-    params += _param_doc("n_threads", "int, optional", "Threads for this call; ``None``: the object's "
-                         "``n_threads``.")
+    params += _param_doc("n_threads", "int, optional", "Threads for this call; ``None``: the object's ``n_threads``.")
     settings = ", ".join(p.name for p in spec.init_params)
-    return (f"The loss: :func:`fastloss.{spec.name}` with this object's settings ({settings}).\n\n"
-            f"Parameters\n----------\n{params}\n"
-            f"{returns_doc(spec, ' The reduction is the one given at construction.')}")
+    return (
+        f"The loss: :func:`fastloss.{spec.name}` with this object's settings ({settings}).\n\n"
+        f"Parameters\n----------\n{params}\n"
+        f"{returns_doc(spec, ' The reduction is the one given at construction.')}"
+    )
 
 
 # --------------------------------------------------------------------------- the stubs
-STUB_HEADER = "# Generated from the spec table by fastloss._spec: do not edit; regenerate with\n" \
-              "#     python python/fastloss/_spec.py --write-stubs\n"
+STUB_HEADER = (
+    "# Generated from the spec table by fastloss._spec: do not edit; regenerate with\n"
+    "#     python python/fastloss/_spec.py --write-stubs\n"
+)
 
-_REDUCTION_ALIASES = {("mean", "sum", "none"): "Reduction",
-                      ("mean", "sum", "none", "batchmean", "sequence"): "SequenceReduction"}
+_REDUCTION_ALIASES = {
+    ("mean", "sum", "none"): "Reduction",
+    ("mean", "sum", "none", "batchmean", "sequence"): "SequenceReduction",
+}
 
 
 def _literal(names: Sequence[str]) -> str:
@@ -667,8 +755,13 @@ def _reduction_type(spec: LossSpec) -> str:
 
 
 def _stub_type(p: Param) -> str:
-    return {"operand": "Optional[ArrayLike]", "lengths": "Optional[ArrayLike]", "index": "int",
-            "real": "float", "setting": "float"}[p.kind]
+    return {
+        "operand": "Optional[ArrayLike]",
+        "lengths": "Optional[ArrayLike]",
+        "index": "int",
+        "real": "float",
+        "setting": "float",
+    }[p.kind]
 
 
 def _def(name: str, params: Sequence[str], result: str, indent: str = "") -> str:
@@ -708,8 +801,13 @@ def _overload_params(spec: LossSpec, reduction: str, return_grad: str, out: str,
         params.append(f"{p.name}: {_stub_type(p)}" + ("" if required else " = ..."))
     if not star:
         params.append("*")
-    params += [f"return_grad: {return_grad}", "grad_output: ArrayLike = ...", f"out: {out}",
-               "grad_out: Optional[FloatArray] = ...", "n_threads: Optional[int] = ..."]
+    params += [
+        f"return_grad: {return_grad}",
+        "grad_output: ArrayLike = ...",
+        f"out: {out}",
+        "grad_out: Optional[FloatArray] = ...",
+        "n_threads: Optional[int] = ...",
+    ]
     return params
 
 
@@ -734,60 +832,86 @@ def render_function_stub(spec: LossSpec) -> str:
         (_literal(scalar), yes, "FloatArray", "default", "Tuple[FloatArray, FloatArray]"),
     ]
     for form in array_forms:
-        cases += [(_literal(arrays), no, "Optional[FloatArray] = ...", form, "FloatArray"),
-                  (_literal(arrays), yes, "Optional[FloatArray] = ...", form, "Tuple[FloatArray, FloatArray]")]
+        cases += [
+            (_literal(arrays), no, "Optional[FloatArray] = ...", form, "FloatArray"),
+            (_literal(arrays), yes, "Optional[FloatArray] = ...", form, "Tuple[FloatArray, FloatArray]"),
+        ]
     general = _reduction_type(spec)
     cases += [
         (general, no, "Optional[FloatArray] = ...", "default", "Loss"),
         (general, yes, "Optional[FloatArray] = ...", "default", "Tuple[Loss, FloatArray]"),
         (general, "bool = ...", "Optional[FloatArray] = ...", "default", "LossResult"),
     ]
-    return "".join("@overload\n" + _def(spec.name, _overload_params(spec, r, g, o, f), result)
-                   for r, g, o, f, result in cases)
+    return "".join(
+        "@overload\n" + _def(spec.name, _overload_params(spec, r, g, o, f), result) for r, g, o, f, result in cases
+    )
 
 
 def render_functional_stub(specs: Sequence[LossSpec] = SPECS) -> str:
     aliases = "".join(f"{alias} = {s.name}\n" for s in specs for alias in s.aliases)
-    return (STUB_HEADER + '"""The loss functions (fastloss.functional), typed: see fastloss._spec."""\n\n'
-            "from typing import Any, List, Literal, Optional, Tuple, Union, overload\n\n"
-            "import numpy as np\nfrom numpy.typing import ArrayLike, NDArray\n\n"
-            "FloatArray = NDArray[np.floating[Any]]\n"
-            "#: A reduced loss (NumPy scalar of the input's dtype, or the 0-d ``out`` array) or an array loss.\n"
-            "Loss = Union[np.floating[Any], FloatArray]\n"
-            "LossResult = Union[Loss, Tuple[Loss, FloatArray]]\n"
-            + "".join(f"{alias} = {_literal(names)}\n" for names, alias in _REDUCTION_ALIASES.items())
-            + f"\n__all__ = {function_names(specs)!r}\n\n"
-            "# used by fastloss.optim\n"
-            "def _thread_count(fn: str, n_threads: Optional[int]) -> int: ...\n\n"
-            + "\n".join(render_function_stub(s) for s in specs) + "\n" + aliases)
+    return (
+        STUB_HEADER + '"""The loss functions (fastloss.functional), typed: see fastloss._spec."""\n\n'
+        "from typing import Any, List, Literal, Optional, Tuple, Union, overload\n\n"
+        "import numpy as np\nfrom numpy.typing import ArrayLike, NDArray\n\n"
+        "FloatArray = NDArray[np.floating[Any]]\n"
+        "#: A reduced loss (NumPy scalar of the input's dtype, or the 0-d ``out`` array) or an array loss.\n"
+        "Loss = Union[np.floating[Any], FloatArray]\n"
+        "LossResult = Union[Loss, Tuple[Loss, FloatArray]]\n"
+        + "".join(f"{alias} = {_literal(names)}\n" for names, alias in _REDUCTION_ALIASES.items())
+        + f"\n__all__ = {function_names(specs)!r}\n\n"
+        "# used by fastloss.optim\n"
+        "def _thread_count(fn: str, n_threads: Optional[int]) -> int: ...\n\n"
+        + "\n".join(render_function_stub(s) for s in specs)
+        + "\n"
+        + aliases
+    )
 
 
 def render_class_stub(spec: LossSpec) -> str:
     a, b = spec.arrays
-    init = ["self"] + [f"{p.name}: {_reduction_type(spec) if p.kind == 'reduction' else _stub_type(p)} = ..."
-                       for p in spec.init_params] + ["n_threads: Optional[int] = ..."]
-    attrs = "".join(f"    {p.name}: {_reduction_type(spec) if p.kind == 'reduction' else _stub_type(p)}\n"
-                    for p in spec.init_params)
+    init = (
+        ["self"]
+        + [
+            f"{p.name}: {_reduction_type(spec) if p.kind == 'reduction' else _stub_type(p)} = ..."
+            for p in spec.init_params
+        ]
+        + ["n_threads: Optional[int] = ..."]
+    )
+    attrs = "".join(
+        f"    {p.name}: {_reduction_type(spec) if p.kind == 'reduction' else _stub_type(p)}\n" for p in spec.init_params
+    )
     calls = []
-    for return_grad, result in (("Literal[False] = ...", "Loss"), ("Literal[True]", "Tuple[Loss, FloatArray]"),
-                                ("bool = ...", "LossResult")):
+    for return_grad, result in (
+        ("Literal[False] = ...", "Loss"),
+        ("Literal[True]", "Tuple[Loss, FloatArray]"),
+        ("bool = ...", "LossResult"),
+    ):
         params = ["self", f"{a}: ArrayLike", f"{b}: ArrayLike", f"return_grad: {return_grad}", "*"]
         params += [f"{p.name}: {_stub_type(p)} = ..." for p in spec.call_params]
-        params += ["grad_output: ArrayLike = ...", "out: Optional[FloatArray] = ...",
-                   "grad_out: Optional[FloatArray] = ...", "n_threads: Optional[int] = ..."]
+        params += [
+            "grad_output: ArrayLike = ...",
+            "out: Optional[FloatArray] = ...",
+            "grad_out: Optional[FloatArray] = ...",
+            "n_threads: Optional[int] = ...",
+        ]
         calls.append("    @overload\n" + _def("__call__", params, result, "    "))
-    return (f"class {spec.cls}(_Loss):\n{attrs}    n_threads: Optional[int]\n" + _def("__init__", init, "None", "    ")
-            + "".join(calls) + "    forward = __call__\n")
+    return (
+        f"class {spec.cls}(_Loss):\n{attrs}    n_threads: Optional[int]\n"
+        + _def("__init__", init, "None", "    ")
+        + "".join(calls)
+        + "    forward = __call__\n"
+    )
 
 
 def render_modules_stub(specs: Sequence[LossSpec] = SPECS) -> str:
-    return (STUB_HEADER + '"""The nn-style loss classes (fastloss.modules), typed: see fastloss._spec."""\n\n'
-            "from typing import List, Literal, Optional, Tuple, overload\n\n"
-            "from numpy.typing import ArrayLike\n\n"
-            "from .functional import FloatArray, Loss, LossResult, Reduction, SequenceReduction\n\n"
-            f"__all__ = {class_names(specs)!r}\n\n"
-            "class _Loss:\n    def __repr__(self) -> str: ...\n\n"
-            + "\n".join(render_class_stub(s) for s in specs))
+    return (
+        STUB_HEADER + '"""The nn-style loss classes (fastloss.modules), typed: see fastloss._spec."""\n\n'
+        "from typing import List, Literal, Optional, Tuple, overload\n\n"
+        "from numpy.typing import ArrayLike\n\n"
+        "from .functional import FloatArray, Loss, LossResult, Reduction, SequenceReduction\n\n"
+        f"__all__ = {class_names(specs)!r}\n\n"
+        "class _Loss:\n    def __repr__(self) -> str: ...\n\n" + "\n".join(render_class_stub(s) for s in specs)
+    )
 
 
 CORE_BEGIN = "# BEGIN generated by fastloss._spec: the loss kernels (python python/fastloss/_spec.py --write-stubs)\n"
@@ -809,7 +933,7 @@ def render_core_block(specs: Sequence[LossSpec] = SPECS) -> str:
 def splice_core_stub(text: str, specs: Sequence[LossSpec] = SPECS) -> str:
     """``_core.pyi``'s text with its generated block replaced by the current one."""
     begin, end = text.index(CORE_BEGIN), text.index(CORE_END)
-    return text[:begin] + render_core_block(specs) + text[end + len(CORE_END):]
+    return text[:begin] + render_core_block(specs) + text[end + len(CORE_END) :]
 
 
 def render_stubs(directory: str) -> Dict[str, str]:
@@ -817,8 +941,11 @@ def render_stubs(directory: str) -> Dict[str, str]:
     ``directory`` (its other stubs are kept by hand)."""
     with open(os.path.join(directory, "_core.pyi"), encoding="utf-8") as f:
         core = f.read()
-    return {"functional.pyi": render_functional_stub(), "modules.pyi": render_modules_stub(),
-            "_core.pyi": splice_core_stub(core)}
+    return {
+        "functional.pyi": render_functional_stub(),
+        "modules.pyi": render_modules_stub(),
+        "_core.pyi": splice_core_stub(core),
+    }
 
 
 def main(argv: Sequence[str]) -> int:

@@ -58,8 +58,7 @@ def _thread_count(fn: str, n_threads: Optional[int]) -> int:
     if type(n_threads) is int and 1 <= n_threads <= _THREADS_CAP:  # the common case, without isinstance
         return n_threads
     if isinstance(n_threads, (bool, np.bool_)) or not isinstance(n_threads, (int, np.integer)):
-        raise TypeError(f"{fn}: n_threads must be None or a positive int; got {type(n_threads).__name__} "
-                        f"{n_threads!r}")
+        raise TypeError(f"{fn}: n_threads must be None or a positive int; got {type(n_threads).__name__} {n_threads!r}")
     if n_threads < 1:
         raise ValueError(f"{fn}: n_threads must be None or a positive int; got {n_threads!r}")
     return int(min(n_threads, _THREADS_CAP))
@@ -110,8 +109,9 @@ def _numeric_array(fn: str, name: str, x: Any, dtype: Optional[np.dtype[Any]] = 
     return a if dtype is None else a.astype(dtype, copy=False)
 
 
-def _as_operand(fn: str, name: str, x: Optional[ArrayLike], dtype: np.dtype[Any],
-                optional: bool = True) -> Optional[NDArray[Any]]:
+def _as_operand(
+    fn: str, name: str, x: Optional[ArrayLike], dtype: np.dtype[Any], optional: bool = True
+) -> Optional[NDArray[Any]]:
     """target / weight: an ndarray keeps its dtype (a mismatch is the binding's TypeError);
     a list or scalar is converted to the input's dtype (TypeError naming it if it is not numbers)."""
     if isinstance(x, np.ndarray) or (x is None and optional):
@@ -146,8 +146,9 @@ def _as_grad_output(fn: str, g: ArrayLike, dtype: np.dtype[Any]) -> Union[float,
         except (TypeError, ValueError):
             a = np.asarray(None)
         if a.dtype.kind not in "biuf":
-            raise ValueError(f"{fn}: grad_output must be a number or an array of numbers; got "
-                             f"{type(g).__name__} {g!r:.60}")
+            raise ValueError(
+                f"{fn}: grad_output must be a number or an array of numbers; got {type(g).__name__} {g!r:.60}"
+            )
         g = a.astype(dtype, copy=False)
     if g.ndim == 0 and g.dtype.kind in "biuf":
         return float(g)
@@ -171,8 +172,9 @@ _HELPERS: Dict[str, Any] = {
 }
 
 
-def _make_function(spec: _spec.LossSpec, kernel: Optional[Callable[..., Tuple[Any, Any]]] = None,
-                   module: str = __name__) -> Callable[..., Any]:
+def _make_function(
+    spec: _spec.LossSpec, kernel: Optional[Callable[..., Tuple[Any, Any]]] = None, module: str = __name__
+) -> Callable[..., Any]:
     """The public function of one spec row: its rendered source executed with its kernel
     (``_core.<spec.kernel>`` unless given, e.g. a test's stand-in) and its reduction codes
     (from ``_core.reductions``, the C++ enum's)."""
@@ -180,8 +182,11 @@ def _make_function(spec: _spec.LossSpec, kernel: Optional[Callable[..., Tuple[An
     # a file name of its own, with the source in linecache: tracebacks and inspect show the code
     filename = f"<fastloss generated {spec.name}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    namespace = dict(_HELPERS, _kernel=getattr(_core, spec.kernel) if kernel is None else kernel,
-                     _reductions={r: _core.reductions[r] for r in spec.reductions})
+    namespace = dict(
+        _HELPERS,
+        _kernel=getattr(_core, spec.kernel) if kernel is None else kernel,
+        _reductions={r: _core.reductions[r] for r in spec.reductions},
+    )
     exec(compile(source, filename, "exec"), namespace)
     fn: Callable[..., Any] = namespace[spec.name]
     fn.__module__ = module

@@ -63,8 +63,10 @@ class _Loss:
         if settings:
             given = ", ".join(f"{n}={_compact(unexpected[n])}" for n in settings)
             verb = "is" if len(settings) == 1 else "are"
-            raise TypeError(f"{cls}: {', '.join(settings)} {verb} set when the loss is constructed ({cls}({given})); "
-                            f"call options are {options}")
+            raise TypeError(
+                f"{cls}: {', '.join(settings)} {verb} set when the loss is constructed ({cls}({given})); "
+                f"call options are {options}"
+            )
         raise TypeError(f"{cls}: unexpected keyword argument {next(iter(unexpected))!r}; call options are {options}")
 
 
@@ -75,8 +77,11 @@ def _make_class(spec: _spec.LossSpec, function: Any) -> Type[_Loss]:
     filename = f"<fastloss generated {spec.cls}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     namespace: Dict[str, Any] = {
-        "_Loss": _Loss, "_check_reduction": _check_reduction, "_function": function,
-        "_reductions": {r: _core.reductions[r] for r in spec.reductions}, "__name__": __name__,
+        "_Loss": _Loss,
+        "_check_reduction": _check_reduction,
+        "_function": function,
+        "_reductions": {r: _core.reductions[r] for r in spec.reductions},
+        "__name__": __name__,
     }
     exec(compile(source, filename, "exec"), namespace)
     cls: Type[_Loss] = namespace[spec.cls]

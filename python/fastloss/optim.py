@@ -26,21 +26,26 @@ _HYPER_KEYS = ("lr", "momentum", "dampening", "weight_decay", "nesterov", "maxim
 
 
 @overload
-def l2_penalty(params: Params, lam: float, return_grad: Literal[False] = ...,
-               n_threads: Optional[int] = ...) -> np.floating[Any]: ...
+def l2_penalty(
+    params: Params, lam: float, return_grad: Literal[False] = ..., n_threads: Optional[int] = ...
+) -> np.floating[Any]: ...
 @overload
-def l2_penalty(params: FloatArray, lam: float, return_grad: Literal[True],
-               n_threads: Optional[int] = ...) -> Tuple[np.floating[Any], FloatArray]: ...
+def l2_penalty(
+    params: FloatArray, lam: float, return_grad: Literal[True], n_threads: Optional[int] = ...
+) -> Tuple[np.floating[Any], FloatArray]: ...
 @overload
-def l2_penalty(params: Sequence[FloatArray], lam: float, return_grad: Literal[True],
-               n_threads: Optional[int] = ...) -> Tuple[np.floating[Any], List[FloatArray]]: ...
+def l2_penalty(
+    params: Sequence[FloatArray], lam: float, return_grad: Literal[True], n_threads: Optional[int] = ...
+) -> Tuple[np.floating[Any], List[FloatArray]]: ...
 @overload
-def l2_penalty(params: Params, lam: float, return_grad: bool = ..., n_threads: Optional[int] = ...
-               ) -> Union[np.floating[Any], Tuple[np.floating[Any], Union[FloatArray, List[FloatArray]]]]: ...
+def l2_penalty(
+    params: Params, lam: float, return_grad: bool = ..., n_threads: Optional[int] = ...
+) -> Union[np.floating[Any], Tuple[np.floating[Any], Union[FloatArray, List[FloatArray]]]]: ...
 
 
-def l2_penalty(params: Params, lam: float, return_grad: bool = False, n_threads: Optional[int] = None
-               ) -> Union[np.floating[Any], Tuple[np.floating[Any], Union[FloatArray, List[FloatArray]]]]:
+def l2_penalty(
+    params: Params, lam: float, return_grad: bool = False, n_threads: Optional[int] = None
+) -> Union[np.floating[Any], Tuple[np.floating[Any], Union[FloatArray, List[FloatArray]]]]:
     """``lam * sum_j sum(W_j**2)``: the seed's ``Regularized Loss = loss + lambda sum W^2``.
 
     Accumulated in float64 in a fixed order (bitwise the same for any ``n_threads``).
@@ -119,20 +124,39 @@ def _where(fn: str, group: Optional[int]) -> str:
     return fn if group is None else f"{fn}: param group {group}"
 
 
-def _check_hyperparameters(fn: str, group: Optional[int], lr: Any, momentum: Any, dampening: Any, weight_decay: Any,
-                           nesterov: Any, maximize: Any) -> _Hyper:
+def _check_hyperparameters(
+    fn: str,
+    group: Optional[int],
+    lr: Any,
+    momentum: Any,
+    dampening: Any,
+    weight_decay: Any,
+    nesterov: Any,
+    maximize: Any,
+) -> _Hyper:
     """torch.optim.SGD's rules (ValueError like torch), plus types; returns the kernel's tuple.
 
     Run before every step too: ``param_groups`` may have been edited (an LR schedule), and a
     bad value must be refused before any array is updated.
     """
-    if (type(lr) in _PLAIN_REALS and type(momentum) in _PLAIN_REALS and type(dampening) in _PLAIN_REALS
-            and type(weight_decay) in _PLAIN_REALS and type(nesterov) is bool and type(maximize) is bool):
+    if (
+        type(lr) in _PLAIN_REALS
+        and type(momentum) in _PLAIN_REALS
+        and type(dampening) in _PLAIN_REALS
+        and type(weight_decay) in _PLAIN_REALS
+        and type(nesterov) is bool
+        and type(maximize) is bool
+    ):
         hyper: _Hyper = (lr, momentum, dampening, weight_decay, nesterov, maximize)  # the common case, fast
     else:
-        hyper = (_real(fn, group, "lr", lr), _real(fn, group, "momentum", momentum),
-                 _real(fn, group, "dampening", dampening), _real(fn, group, "weight_decay", weight_decay),
-                 _flag(fn, group, "nesterov", nesterov), _flag(fn, group, "maximize", maximize))
+        hyper = (
+            _real(fn, group, "lr", lr),
+            _real(fn, group, "momentum", momentum),
+            _real(fn, group, "dampening", dampening),
+            _real(fn, group, "weight_decay", weight_decay),
+            _flag(fn, group, "nesterov", nesterov),
+            _flag(fn, group, "maximize", maximize),
+        )
     lr, momentum, dampening, weight_decay, nesterov = hyper[:5]
     if lr < 0.0:
         raise ValueError(f"{_where(fn, group)}: lr must be >= 0; got {lr!r}")
@@ -141,8 +165,10 @@ def _check_hyperparameters(fn: str, group: Optional[int], lr: Any, momentum: Any
     if weight_decay < 0.0:
         raise ValueError(f"{_where(fn, group)}: weight_decay must be >= 0; got {weight_decay!r}")
     if nesterov and (momentum <= 0 or dampening != 0):
-        raise ValueError(f"{_where(fn, group)}: nesterov momentum requires momentum > 0 and dampening = 0; "
-                         f"got momentum={momentum!r}, dampening={dampening!r}")
+        raise ValueError(
+            f"{_where(fn, group)}: nesterov momentum requires momentum > 0 and dampening = 0; "
+            f"got momentum={momentum!r}, dampening={dampening!r}"
+        )
     return hyper
 
 
@@ -152,14 +178,22 @@ def _check_param(fn: str, i: int, p: Any) -> None:
     if p.dtype not in (np.float32, np.float64):
         raise TypeError(f"{fn}: params[{i}] must be a float32 or float64 array; got dtype {p.dtype}")
     if not (p.flags.c_contiguous and p.flags.aligned and p.flags.writeable):
-        problem = ("read-only" if not p.flags.writeable else "non-contiguous" if not p.flags.c_contiguous
-                   else "misaligned")
-        raise ValueError(f"{fn}: params are updated in place and must be C-contiguous, aligned, writeable "
-                         f"arrays; params[{i}] is a {problem} array of shape {p.shape}")
+        problem = (
+            "read-only" if not p.flags.writeable else "non-contiguous" if not p.flags.c_contiguous else "misaligned"
+        )
+        raise ValueError(
+            f"{fn}: params are updated in place and must be C-contiguous, aligned, writeable "
+            f"arrays; params[{i}] is a {problem} array of shape {p.shape}"
+        )
 
 
-def _apply(fn: str, segments: Sequence[Tuple[int, Sequence[Any], _Hyper]], grads: Sequence[Any],
-           buffers: List[Optional[FloatArray]], threads: int) -> None:
+def _apply(
+    fn: str,
+    segments: Sequence[Tuple[int, Sequence[Any], _Hyper]],
+    grads: Sequence[Any],
+    buffers: List[Optional[FloatArray]],
+    threads: int,
+) -> None:
     """One SGD step: ``segments`` are (global index of the first param, params, hyper-parameters),
     one per param group; ``grads`` and ``buffers`` are indexed by the global index. A None grad
     skips its param (its buffer is untouched)."""
@@ -177,21 +211,35 @@ def _apply(fn: str, segments: Sequence[Tuple[int, Sequence[Any], _Hyper]], grads
             _check_param(fn, i, p)
             g_arr = g if isinstance(g, np.ndarray) else np.asarray(g, dtype=p.dtype)
             if g_arr.dtype != p.dtype:
-                raise TypeError(f"{fn}: grads[{i}] has dtype {g_arr.dtype} but params[{i}] has dtype {p.dtype}; "
-                                f"convert the grad with grad.astype(param.dtype)")
+                raise TypeError(
+                    f"{fn}: grads[{i}] has dtype {g_arr.dtype} but params[{i}] has dtype {p.dtype}; "
+                    f"convert the grad with grad.astype(param.dtype)"
+                )
             if g_arr.shape != p.shape:
-                raise ValueError(f"{fn}: grads[{i}] has shape {g_arr.shape} but params[{i}] has shape {p.shape} "
-                                 f"(a grad must have its param's shape)")
+                raise ValueError(
+                    f"{fn}: grads[{i}] has shape {g_arr.shape} but params[{i}] has shape {p.shape} "
+                    f"(a grad must have its param's shape)"
+                )
             buf = buffers[i] if with_momentum else None
             if buf is not None and not (
-                    isinstance(buf, np.ndarray) and buf.dtype == p.dtype and buf.shape == p.shape
-                    and buf.flags.c_contiguous and buf.flags.aligned and buf.flags.writeable):
-                got = (f"{type(buf).__name__}" if not isinstance(buf, np.ndarray) else
-                       f"a {'' if buf.flags.writeable else 'read-only '}{buf.dtype} array of shape {buf.shape}"
-                       f"{'' if buf.flags.c_contiguous else ', non-contiguous'}"
-                       f"{'' if buf.flags.aligned else ', misaligned'}")
-                raise ValueError(f"{fn}: momentum_buffers[{i}] must be None or a C-contiguous, aligned, writeable "
-                                 f"{p.dtype} array of shape {p.shape}; got {got}")
+                isinstance(buf, np.ndarray)
+                and buf.dtype == p.dtype
+                and buf.shape == p.shape
+                and buf.flags.c_contiguous
+                and buf.flags.aligned
+                and buf.flags.writeable
+            ):
+                got = (
+                    f"{type(buf).__name__}"
+                    if not isinstance(buf, np.ndarray)
+                    else f"a {'' if buf.flags.writeable else 'read-only '}{buf.dtype} array of shape {buf.shape}"
+                    f"{'' if buf.flags.c_contiguous else ', non-contiguous'}"
+                    f"{'' if buf.flags.aligned else ', misaligned'}"
+                )
+                raise ValueError(
+                    f"{fn}: momentum_buffers[{i}] must be None or a C-contiguous, aligned, writeable "
+                    f"{p.dtype} array of shape {p.shape}; got {got}"
+                )
             work.append((i, p, g_arr, buf, hyper))  # the binding copies a non-contiguous or misaligned grad
             arrays.append((f"params[{i}]", p, True))
             arrays.append((f"grads[{i}]", g_arr, False))
@@ -280,8 +328,9 @@ def sgd_step(
     if momentum_buffers is None:
         momentum_buffers = [None] * len(params)
     elif len(momentum_buffers) != len(params):
-        raise ValueError(f"sgd_step: expected one momentum buffer per param ({len(params)}); "
-                         f"got {len(momentum_buffers)}")
+        raise ValueError(
+            f"sgd_step: expected one momentum buffer per param ({len(params)}); got {len(momentum_buffers)}"
+        )
     _apply("sgd_step", [(0, params, hyper)], grads, momentum_buffers, threads)
     return momentum_buffers
 
@@ -348,25 +397,43 @@ class SGD:
     array([-1., -1.])
     """
 
-    def __init__(self, params: ParamsOrGroups, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
-                 weight_decay: float = 0.0, nesterov: bool = False, maximize: bool = False,
-                 n_threads: Optional[int] = None) -> None:
+    def __init__(
+        self,
+        params: ParamsOrGroups,
+        lr: float = 1e-3,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+        maximize: bool = False,
+        n_threads: Optional[int] = None,
+    ) -> None:
         _check_hyperparameters("SGD", None, lr, momentum, dampening, weight_decay, nesterov, maximize)
         _thread_count("SGD", n_threads)
         # as torch: a bare array (or a dict) would be iterated over rows (keys) and fail later
         if isinstance(params, (np.ndarray, Mapping, str)) or not isinstance(params, Iterable):
             hint = " (put a single param group in a list)" if isinstance(params, Mapping) else ""
-            raise TypeError(f"SGD: params argument given to the optimizer should be an iterable of arrays or "
-                            f"dicts, but got {type(params).__name__}{hint}")
+            raise TypeError(
+                f"SGD: params argument given to the optimizer should be an iterable of arrays or "
+                f"dicts, but got {type(params).__name__}{hint}"
+            )
         entries: List[Any] = list(params)
         if not entries:
             raise ValueError("SGD: params is an empty list (optimizer got an empty parameter list)")
         is_group = [isinstance(e, Mapping) for e in entries]
         if any(is_group) and not all(is_group):
-            raise TypeError(f"SGD: params must be all arrays or all param-group dicts; params[0] is "
-                            f"{type(entries[0]).__name__}, params[{is_group.index(not is_group[0])}] is not")
-        self.defaults: Dict[str, Any] = dict(lr=lr, momentum=momentum, dampening=dampening,
-                                             weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
+            raise TypeError(
+                f"SGD: params must be all arrays or all param-group dicts; params[0] is "
+                f"{type(entries[0]).__name__}, params[{is_group.index(not is_group[0])}] is not"
+            )
+        self.defaults: Dict[str, Any] = dict(
+            lr=lr,
+            momentum=momentum,
+            dampening=dampening,
+            weight_decay=weight_decay,
+            nesterov=nesterov,
+            maximize=maximize,
+        )
         self.n_threads = n_threads
         self.param_groups: List[Dict[str, Any]] = []
         self.momentum_buffers: List[Optional[FloatArray]] = []
@@ -419,14 +486,18 @@ class SGD:
             raise ValueError(f"SGD: param group {k} has no 'params' key")
         for key in param_group:
             if key != "params" and key not in _HYPER_KEYS:
-                raise ValueError(f"SGD: param group {k} has an unknown key {key!r}; a param group takes 'params' "
-                                 f"and any of {', '.join(repr(h) for h in _HYPER_KEYS)}")
+                raise ValueError(
+                    f"SGD: param group {k} has an unknown key {key!r}; a param group takes 'params' "
+                    f"and any of {', '.join(repr(h) for h in _HYPER_KEYS)}"
+                )
         group_params = param_group["params"]
         if isinstance(group_params, np.ndarray):  # torch takes a single tensor here
             group_params = [group_params]
         elif isinstance(group_params, (Mapping, str)) or not isinstance(group_params, Iterable):
-            raise TypeError(f"SGD: param group {k}: 'params' must be an array or an iterable of arrays; got "
-                            f"{type(group_params).__name__}")
+            raise TypeError(
+                f"SGD: param group {k}: 'params' must be an array or an iterable of arrays; got "
+                f"{type(group_params).__name__}"
+            )
         group: Dict[str, Any] = {"params": list(group_params)}
         for key in _HYPER_KEYS:
             group[key] = param_group.get(key, self.defaults[key])
@@ -438,10 +509,14 @@ class SGD:
             if id(p) in seen:
                 j = seen[id(p)]
                 if j < start:  # torch's error
-                    raise ValueError(f"SGD: some parameters appear in more than one parameter group: params[{i}] "
-                                     f"of param group {k} is params[{j}] of an earlier group")
-                raise ValueError(f"SGD: param group {k} lists the same array twice (params[{j}] and params[{i}]); "
-                                 f"it would be updated twice per step")
+                    raise ValueError(
+                        f"SGD: some parameters appear in more than one parameter group: params[{i}] "
+                        f"of param group {k} is params[{j}] of an earlier group"
+                    )
+                raise ValueError(
+                    f"SGD: param group {k} lists the same array twice (params[{j}] and params[{i}]); "
+                    f"it would be updated twice per step"
+                )
             seen[id(p)] = i
         self.param_groups.append(group)
         self._sizes.append(len(group["params"]))
@@ -457,21 +532,27 @@ class SGD:
             out: List[Any] = [None] * n
             for i, g in grads.items():
                 if type(i) is not int and (isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer))):
-                    raise TypeError(f"SGD.step: the keys of a grads dict are param indices (int); got "
-                                    f"{type(i).__name__} {i!r}")
+                    raise TypeError(
+                        f"SGD.step: the keys of a grads dict are param indices (int); got {type(i).__name__} {i!r}"
+                    )
                 if not 0 <= i < n:
-                    raise IndexError(f"SGD.step: grads has a grad for params[{i}], but the optimizer has {n} params "
-                                     f"(indices 0 to {n - 1})")
+                    raise IndexError(
+                        f"SGD.step: grads has a grad for params[{i}], but the optimizer has {n} params "
+                        f"(indices 0 to {n - 1})"
+                    )
                 out[i] = g
             return out
         elif isinstance(grads, Sequence) and not isinstance(grads, str):
             seq = grads
         else:
-            raise TypeError(f"SGD.step: grads must be a list or tuple with one grad per param, or a dict "
-                            f"{{param index: grad}}; got {type(grads).__name__}")
+            raise TypeError(
+                f"SGD.step: grads must be a list or tuple with one grad per param, or a dict "
+                f"{{param index: grad}}; got {type(grads).__name__}"
+            )
         if len(seq) != n:
-            raise ValueError(f"SGD.step: expected one grad per param: the optimizer has {n} params, got "
-                             f"{len(seq)} grads")
+            raise ValueError(
+                f"SGD.step: expected one grad per param: the optimizer has {n} params, got {len(seq)} grads"
+            )
         return seq
 
     def step(self, grads: Grads) -> None:
@@ -508,10 +589,20 @@ class SGD:
         for k, group in enumerate(self.param_groups):
             params = group["params"]
             if len(params) != self._sizes[k]:
-                raise ValueError(f"SGD.step: param group {k} had {self._sizes[k]} params and now has {len(params)}; "
-                                 f"add params with add_param_group")
-            hyper = _check_hyperparameters("SGD.step", k, group["lr"], group["momentum"], group["dampening"],
-                                           group["weight_decay"], group["nesterov"], group["maximize"])
+                raise ValueError(
+                    f"SGD.step: param group {k} had {self._sizes[k]} params and now has {len(params)}; "
+                    f"add params with add_param_group"
+                )
+            hyper = _check_hyperparameters(
+                "SGD.step",
+                k,
+                group["lr"],
+                group["momentum"],
+                group["dampening"],
+                group["weight_decay"],
+                group["nesterov"],
+                group["maximize"],
+            )
             segments.append((start, params, hyper))
             start += len(params)
         _apply("SGD.step", segments, self._grad_list(grads), self.momentum_buffers, threads)
@@ -580,17 +671,21 @@ class SGD:
         fn = "SGD.load_state_dict"
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
-            raise ValueError(f"{fn}: loaded state dict has a different number of parameter groups: "
-                             f"{len(saved_groups)}, this optimizer has {len(self.param_groups)}")
+            raise ValueError(
+                f"{fn}: loaded state dict has a different number of parameter groups: "
+                f"{len(saved_groups)}, this optimizer has {len(self.param_groups)}"
+            )
         index: Dict[Any, int] = {}  # saved param id -> global index
         new_groups = []
         start = 0
         for k, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
             size = len(group["params"])
             if len(saved["params"]) != size:
-                raise ValueError(f"{fn}: loaded state dict contains a parameter group that doesn't match the size of "
-                                 f"optimizer's group: param group {k} has {len(saved['params'])} params saved, "
-                                 f"{size} here")
+                raise ValueError(
+                    f"{fn}: loaded state dict contains a parameter group that doesn't match the size of "
+                    f"optimizer's group: param group {k} has {len(saved['params'])} params saved, "
+                    f"{size} here"
+                )
             index.update(zip(saved["params"], range(start, start + size)))
             new = dict(group)
             new.update((key, v) for key, v in saved.items() if key != "params")
@@ -608,8 +703,10 @@ class SGD:
             buf = np.asarray(s["momentum_buffer"])
             p = params[i]
             if buf.shape != p.shape or buf.dtype != p.dtype:
-                raise ValueError(f"{fn}: momentum buffer {key!r} has {buf.dtype} {buf.shape}, its param (params[{i}]) "
-                                 f"has {p.dtype} {p.shape}")
+                raise ValueError(
+                    f"{fn}: momentum buffer {key!r} has {buf.dtype} {buf.shape}, its param (params[{i}]) "
+                    f"has {p.dtype} {p.shape}"
+                )
             buffers[i] = np.array(buf, order="C", copy=True)
         for group, new in zip(self.param_groups, new_groups):  # the same dicts: references stay valid
             group.clear()

@@ -16,8 +16,8 @@ namespace fastloss {
 struct BroadcastLayout {
   static constexpr int kOperands = 2;
   using Offsets = std::array<std::int64_t, kOperands>;
-  std::vector<std::int64_t> shape;     // outermost .. innermost
-  std::vector<Offsets> strides;        // per dim, per operand
+  std::vector<std::int64_t> shape;  // outermost .. innermost
+  std::vector<Offsets> strides;     // per dim, per operand
 
   // `operand_strides[k]` is empty for an absent operand (treated as stride 0 everywhere).
   static BroadcastLayout make(const std::vector<std::int64_t>& input_shape,

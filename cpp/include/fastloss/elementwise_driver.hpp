@@ -36,7 +36,9 @@ struct ElementwiseLossDefaults {
   static constexpr int kWorkPerElement = 1;
   static constexpr const char* kDomain = nullptr;  // nullptr: any value
   template <class T>
-  static bool in_domain(T) { return true; }
+  static bool in_domain(T) {
+    return true;
+  }
 };
 
 // Offsets of element (row, 0) in each operand of `layout`, `row` counting over all but the last dim.
@@ -71,9 +73,9 @@ namespace detail {
 // Loss and gradient of n elements. The outputs are parameters so that __restrict holds (GCC
 // ignores it on local pointers, and without it the loop does not vectorise).
 template <class Op, bool kGrad, bool kGradArray, bool kWeight, bool kPosWeight, class T>
-inline void eval_tile(const typename Op::Params& s, std::int64_t n, const T* __restrict x, const T* __restrict y, const T* __restrict w,
-                      std::int64_t w_step, const T* __restrict pw, std::int64_t pw_step, const T* __restrict go,
-                      T scale, T* __restrict loss, T* __restrict grad) {
+inline void eval_tile(const typename Op::Params& s, std::int64_t n, const T* __restrict x, const T* __restrict y,
+                      const T* __restrict w, std::int64_t w_step, const T* __restrict pw, std::int64_t pw_step,
+                      const T* __restrict go, T scale, T* __restrict loss, T* __restrict grad) {
 #pragma omp simd
   for (std::int64_t k = 0; k < n; ++k) {
     T loss_k, dloss_k;
@@ -123,7 +125,8 @@ inline void note_first_invalid(const T* __restrict x, const T* __restrict y, std
 template <class Op, class T>
 std::int64_t find_first_invalid(const ElementwiseProblem<T>& p) {
   std::atomic<std::int64_t> first{std::numeric_limits<std::int64_t>::max()};
-  blocked_for(p.n, p.n_threads, [&](std::int64_t lo, std::int64_t hi) { note_first_invalid<Op>(p.input, p.target, lo, hi, first); });
+  blocked_for(p.n, p.n_threads,
+              [&](std::int64_t lo, std::int64_t hi) { note_first_invalid<Op>(p.input, p.target, lo, hi, first); });
   const std::int64_t bad = first.load();
   return bad == std::numeric_limits<std::int64_t>::max() ? -1 : bad;
 }
@@ -172,7 +175,8 @@ KernelResult run_elementwise_pass(const ElementwiseProblem<T>& p) {
         T* grad_dst = !kGrad ? nullptr : (kStream ? tile_grad : grad + i0);
         eval_tile<Op, kGrad, kGradArray, kWeight, kPosWeight>(
             settings, n_tile, x + i0, y + i0, kWeight ? ws + t0 * w_step : nullptr, w_step,
-            kPosWeight ? pws + t0 * pw_step : nullptr, pw_step, kGradArray ? go + i0 : nullptr, scale, loss_dst, grad_dst);
+            kPosWeight ? pws + t0 * pw_step : nullptr, pw_step, kGradArray ? go + i0 : nullptr, scale, loss_dst,
+            grad_dst);
         if constexpr (kStream) stream_copy(grad + i0, tile_grad, n_tile);
         if constexpr (!kOut) {
           double tile_acc = 0.0;

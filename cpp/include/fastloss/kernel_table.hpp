@@ -15,11 +15,11 @@
   X(double, f64, __VA_ARGS__)
 
 // X(return type, function template, problem template): one row per family kernel.
-#define FASTLOSS_FOR_EACH_KERNEL(X)                     \
-  X(KernelResult, softmax_ce_kernel, ClassProblem)       \
-  X(TargetSummary, summarize_targets, ClassProblem)      \
-  X(void, sgd_kernel, SgdProblem)                        \
-  X(double, sum_squares_kernel, SumSquaresProblem)       \
+#define FASTLOSS_FOR_EACH_KERNEL(X)                 \
+  X(KernelResult, softmax_ce_kernel, ClassProblem)  \
+  X(TargetSummary, summarize_targets, ClassProblem) \
+  X(void, sgd_kernel, SgdProblem)                   \
+  X(double, sum_squares_kernel, SumSquaresProblem)  \
   X(void, math_kernel, MathProblem)
 
 #define FASTLOSS_DECLARE_KERNEL(ret, name, Problem) \
@@ -63,9 +63,11 @@ struct KernelTable {
   const KernelSlots<T>& of() const;
 };
 
-#define FASTLOSS_TABLE_OF(T, suffix, ...) \
-  template <>                             \
-  inline const KernelSlots<T>& KernelTable::of<T>() const { return suffix; }
+#define FASTLOSS_TABLE_OF(T, suffix, ...)                   \
+  template <>                                               \
+  inline const KernelSlots<T>& KernelTable::of<T>() const { \
+    return suffix;                                          \
+  }
 FASTLOSS_FOR_EACH_FLOAT(FASTLOSS_TABLE_OF, )
 #undef FASTLOSS_TABLE_OF
 

@@ -39,8 +39,8 @@ struct ElementwiseProblem {
 };
 
 struct KernelResult {
-  double sum = 0.0;                   // sum of the per-element losses (unused for None)
-  std::int64_t first_invalid = -1;    // first element whose input/target is out of the domain
+  double sum = 0.0;                 // sum of the per-element losses (unused for None)
+  std::int64_t first_invalid = -1;  // first element whose input/target is out of the domain
   // With first_invalid >= 0: "input" or "target", and the domain it must be in ("in [0, 1]"),
   // both owned by the loss's definition.
   const char* invalid_operand = nullptr;
@@ -84,28 +84,28 @@ template <class T>
 struct ClassProblem {
   const T* input = nullptr;
   std::int64_t outer = 0, classes = 0, inner = 1;
-  ClassTargets target;                // class index per row, or none with target_probs
-  const T* target_probs = nullptr;    // class probabilities in input's layout
-  const T* weight = nullptr;          // per class (classes,), or nullptr
+  ClassTargets target;              // class index per row, or none with target_probs
+  const T* target_probs = nullptr;  // class probabilities in input's layout
+  const T* weight = nullptr;        // per class (classes,), or nullptr
   std::int64_t ignore_index = -100;
   T label_smoothing = T(0);
-  bool log_probs = false;             // nll_loss: input are log-probabilities, no softmax
+  bool log_probs = false;  // nll_loss: input are log-probabilities, no softmax
   // Sequence masking: row r is ignored when r % seq_len >= lengths[r / seq_len].
   const std::int64_t* lengths = nullptr;
   std::int64_t seq_len = 1;
-  double* row_loss = nullptr;         // per-row loss (0 where ignored), or nullptr
-  T* grad = nullptr;                  // input's layout, or nullptr
-  T grad_scale = T(1);                // upstream gradient / reduction denominator
-  const T* grad_output = nullptr;     // per-row-group upstream gradient, or nullptr
-  std::int64_t grad_group = 1;        // rows per grad_output element (T for per-sequence sums)
+  double* row_loss = nullptr;      // per-row loss (0 where ignored), or nullptr
+  T* grad = nullptr;               // input's layout, or nullptr
+  T grad_scale = T(1);             // upstream gradient / reduction denominator
+  const T* grad_output = nullptr;  // per-row-group upstream gradient, or nullptr
+  std::int64_t grad_group = 1;     // rows per grad_output element (T for per-sequence sums)
   int n_threads = 0;
 
   std::int64_t rows() const { return outer * inner; }
 };
 
 struct TargetSummary {
-  double weight_sum = 0.0;            // sum of weight[target] over rows that count
-  std::int64_t first_bad = -1;        // first row whose class index is out of range
+  double weight_sum = 0.0;      // sum of weight[target] over rows that count
+  std::int64_t first_bad = -1;  // first row whose class index is out of range
 };
 
 // torch.optim.SGD's update of one parameter array, in place, in one pass over memory.
@@ -117,7 +117,7 @@ struct SgdProblem {
   std::int64_t n = 0;
   T lr = T(0), momentum = T(0), dampening = T(0), weight_decay = T(0);
   bool nesterov = false, maximize = false;
-  bool first_step = false;       // the buffer is initialised to the gradient (no dampening)
+  bool first_step = false;  // the buffer is initialised to the gradient (no dampening)
   int n_threads = 0;
 };
 
@@ -137,7 +137,13 @@ struct SumSquaresProblem {
 // it runs: each block's two halves side by side); exposed so that their accuracy is tested like
 // the others'.
 enum class MathFunction : int {
-  Exp = 0, Log = 1, Log1p = 2, Log1pUnit = 3, Log1mUnit = 4, ExpNormal = 5, ExpNormalPair = 6
+  Exp = 0,
+  Log = 1,
+  Log1p = 2,
+  Log1pUnit = 3,
+  Log1mUnit = 4,
+  ExpNormal = 5,
+  ExpNormalPair = 6
 };
 
 // y = f(x) elementwise with the vector math of vecmath.hpp.

@@ -30,9 +30,11 @@ struct ElementwiseLoss {
   ElementwiseKernel<T> kernel() const;
 };
 
-#define FASTLOSS_LOSS_KERNEL(T, suffix, ...) \
-  template <>                                \
-  inline ElementwiseKernel<T> ElementwiseLoss::kernel<T>() const { return suffix; }
+#define FASTLOSS_LOSS_KERNEL(T, suffix, ...)                       \
+  template <>                                                      \
+  inline ElementwiseKernel<T> ElementwiseLoss::kernel<T>() const { \
+    return suffix;                                                 \
+  }
 FASTLOSS_FOR_EACH_FLOAT(FASTLOSS_LOSS_KERNEL, )
 #undef FASTLOSS_LOSS_KERNEL
 
@@ -53,9 +55,9 @@ bool register_elementwise_loss(int level, const char* name, bool weighted, bool 
 // The registration runs at load time on any CPU, in code compiled for this file's ISA level:
 // so it is one call with scalar arguments (no structure built here, which the compiler could
 // do with the level's vector instructions, illegal on a CPU without them).
-#define FASTLOSS_ELEMENTWISE_LOSS(py_name, Op)                                                             \
-  namespace {                                                                                              \
-  const bool registered_##py_name = register_elementwise_loss(                                             \
-      FASTLOSS_ISA_LEVEL, #py_name, Op<double>::kWeighted, Op<double>::kPosWeighted,                        \
-      Op<double>::Params::kCount FASTLOSS_FOR_EACH_FLOAT(FASTLOSS_KERNEL_ARG, Op));                        \
+#define FASTLOSS_ELEMENTWISE_LOSS(py_name, Op)                                                                 \
+  namespace {                                                                                                  \
+  const bool registered_##py_name =                                                                            \
+      register_elementwise_loss(FASTLOSS_ISA_LEVEL, #py_name, Op<double>::kWeighted, Op<double>::kPosWeighted, \
+                                Op<double>::Params::kCount FASTLOSS_FOR_EACH_FLOAT(FASTLOSS_KERNEL_ARG, Op));  \
   }

@@ -52,8 +52,9 @@ inline int threads_for(std::int64_t n, std::int64_t work_items, int requested) {
 template <class ItemFnT>
 void parallel_for(std::int64_t n_items, int n_threads, ItemFnT&& item) {
   using F = std::remove_reference_t<ItemFnT>;
-  run_parallel(n_items, n_threads, [](void* ctx, std::int64_t i) { (*static_cast<F*>(ctx))(i); },
-               const_cast<void*>(static_cast<const void*>(&item)));
+  run_parallel(
+      n_items, n_threads, [](void* ctx, std::int64_t i) { (*static_cast<F*>(ctx))(i); },
+      const_cast<void*>(static_cast<const void*>(&item)));
 }
 
 // Sums block(lo, hi) over consecutive blocks of `block_size` items of [0, n) and returns the

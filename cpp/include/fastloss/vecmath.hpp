@@ -34,18 +34,18 @@ template <>
 struct Traits<float> {
   using Int = std::int32_t;
   static constexpr int kMantissa = 23, kBias = 127;
-  static constexpr float kRound = 12582912.0f;          // 1.5 * 2^23: adding it rounds to an integer
-  static constexpr float kExpMax = 88.72283935546875f;   // largest x with a finite exp(x)
-  static constexpr float kExpMin = -103.97208404541015625f;  // exp(x) rounds to 0 below
+  static constexpr float kRound = 12582912.0f;                             // 1.5 * 2^23: adding it rounds to an integer
+  static constexpr float kExpMax = 88.72283935546875f;                     // largest x with a finite exp(x)
+  static constexpr float kExpMin = -103.97208404541015625f;                // exp(x) rounds to 0 below
   static constexpr float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;  // Cody-Waite split
-  static constexpr float kExpNormalMin = -87.0f;   // exp(x) is a normal number from here up
+  static constexpr float kExpNormalMin = -87.0f;                           // exp(x) is a normal number from here up
 };
 
 template <>
 struct Traits<double> {
   using Int = std::int64_t;
   static constexpr int kMantissa = 52, kBias = 1023;
-  static constexpr double kRound = 6755399441055744.0;   // 1.5 * 2^52
+  static constexpr double kRound = 6755399441055744.0;  // 1.5 * 2^52
   static constexpr double kExpMax = 709.782712893383973096;
   static constexpr double kExpMin = -745.13321910194110842;
   static constexpr double kLn2Hi = 6.93147180369123816490e-01, kLn2Lo = 1.90821492927058770002e-10;
@@ -68,8 +68,8 @@ template <>
 struct ExpPoly<double> {
   // Taylor series to r^13 (truncation error < 2^-60 on |r| <= ln2/2).
   static constexpr int kTerms = 12;
-  static constexpr double c[kTerms] = {1.0 / 2,      1.0 / 6,       1.0 / 24,       1.0 / 120,
-                                       1.0 / 720,    1.0 / 5040,    1.0 / 40320,    1.0 / 362880,
+  static constexpr double c[kTerms] = {1.0 / 2,       1.0 / 6,        1.0 / 24,        1.0 / 120,
+                                       1.0 / 720,     1.0 / 5040,     1.0 / 40320,     1.0 / 362880,
                                        1.0 / 3628800, 1.0 / 39916800, 1.0 / 479001600, 1.0 / 6227020800};
 };
 
@@ -198,8 +198,9 @@ FASTLOSS_FORCE_INLINE double log_with_exponent(double f, double k, double c) {
   // R a minimax polynomial; k ln2 added in two parts.
   const double s = f / (2.0 + f), z = s * s, w = z * z;
   const double t1 = w * (3.999999999940941908e-01 + w * (2.222219843214978396e-01 + w * 1.531383769920937332e-01));
-  const double t2 = z * (6.666666666666735130e-01 +
-                         w * (2.857142874366239149e-01 + w * (1.818357216161805012e-01 + w * 1.479819860511658591e-01)));
+  const double t2 =
+      z * (6.666666666666735130e-01 +
+           w * (2.857142874366239149e-01 + w * (1.818357216161805012e-01 + w * 1.479819860511658591e-01)));
   const double hfsq = 0.5 * f * f;
   return k * Traits<double>::kLn2Hi - ((hfsq - (s * (hfsq + (t1 + t2)) + (k * Traits<double>::kLn2Lo + c))) - f);
 }
