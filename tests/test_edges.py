@@ -1,20 +1,21 @@
 """One test per finding of the "trust at the edges" review: each call here once returned a
 silently wrong number, killed the interpreter or got an untyped error. The general versions
 (every loss, layout and pair of arrays) are the property tests in test_properties.py."""
+
 from __future__ import annotations
 
 import os
 import re
 from typing import Any, Callable
 
+import fastloss as fl
 import numpy as np
 import pytest
-
-import fastloss as fl
 
 
 def _raises(exc: Any, *patterns: str) -> Any:
     """pytest.raises that also checks every pattern appears in the message."""
+
     class _Check:
         def __enter__(self) -> None:
             self._ctx = pytest.raises(exc)
@@ -26,6 +27,7 @@ def _raises(exc: Any, *patterns: str) -> Any:
             for p in patterns:
                 assert re.search(p, msg), f"message {msg!r} does not name {p!r}"
             return bool(handled)
+
     return _Check()
 
 
@@ -113,8 +115,11 @@ def test_huge_n_threads_is_clamped_to_the_usable_cpus(n: int) -> None:
 
 
 # ---------------------------------------------------------------------- 3. SGD all or nothing
-@pytest.mark.parametrize("bad_buffer", [np.ones(5), np.ones(2, np.float32), np.ones(2)[::-1].copy()[::-1]],
-                         ids=["shape", "dtype", "non-contiguous"])
+@pytest.mark.parametrize(
+    "bad_buffer",
+    [np.ones(5), np.ones(2, np.float32), np.ones(2)[::-1].copy()[::-1]],
+    ids=["shape", "dtype", "non-contiguous"],
+)
 def test_a_bad_momentum_buffer_for_the_second_param_steps_nothing(bad_buffer: Any) -> None:
     a, b = np.array([1.0, 2.0]), np.array([3.0, 4.0])
     buffers = [np.zeros(2), bad_buffer]
@@ -130,7 +135,7 @@ def test_a_bad_momentum_buffer_for_the_second_param_steps_nothing(bad_buffer: An
 def test_cross_entropy_with_a_huge_common_offset(offset: float, dtype: Any) -> None:
     base = np.array([[0.5, -1.0, 2.0, 0.25]])
     x = (base + offset).astype(dtype)  # the offset rounds the differences; compare with what is left
-    rel = (x.astype(np.float64) - x.astype(np.float64).max())
+    rel = x.astype(np.float64) - x.astype(np.float64).max()
     want = float(np.log(np.exp(rel).sum()) - rel[0, 2])
     t = np.array([2])
     loss, grad = fl.cross_entropy(x, t, return_grad=True)
@@ -145,9 +150,12 @@ def test_cross_entropy_with_a_huge_common_offset(offset: float, dtype: Any) -> N
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_four_equal_logits_of_1e30_give_log_4(dtype: Any) -> None:
     x = np.full((1, 4), 1e30, dtype)
-    for loss in (fl.cross_entropy(x, np.array([0])), fl.cross_entropy(x, np.full((1, 4), 0.25, dtype)),
-                 fl.cross_entropy(x.reshape(1, 4, 1), np.array([[0]])),
-                 fl.sequence_cross_entropy(x.reshape(1, 1, 4), np.array([[0]]))):
+    for loss in (
+        fl.cross_entropy(x, np.array([0])),
+        fl.cross_entropy(x, np.full((1, 4), 0.25, dtype)),
+        fl.cross_entropy(x.reshape(1, 4, 1), np.array([[0]])),
+        fl.sequence_cross_entropy(x.reshape(1, 1, 4), np.array([[0]])),
+    ):
         np.testing.assert_allclose(float(loss), np.log(4.0), rtol=1e-6)
 
 
@@ -186,16 +194,19 @@ def test_exp_of_nan_is_nan() -> None:  # once a signed shift out of range (UBSan
 
 
 # --------------------------------------------------------------- 6. arguments named, typed
-@pytest.mark.parametrize("kwargs, exc, name", [
-    (dict(ignore_index=1.5), TypeError, "ignore_index"),
-    (dict(ignore_index=2**63), ValueError, "ignore_index"),
-    (dict(ignore_index=None), TypeError, "ignore_index"),
-    (dict(label_smoothing="a"), TypeError, "label_smoothing"),
-    (dict(label_smoothing=float("nan")), ValueError, "label_smoothing"),
-    (dict(return_grad=True, grad_output="abc"), ValueError, "grad_output"),
-    (dict(n_threads=2**31 + 0.5), TypeError, "n_threads"),
-    (dict(weight="abc"), TypeError, "weight"),
-])
+@pytest.mark.parametrize(
+    "kwargs, exc, name",
+    [
+        (dict(ignore_index=1.5), TypeError, "ignore_index"),
+        (dict(ignore_index=2**63), ValueError, "ignore_index"),
+        (dict(ignore_index=None), TypeError, "ignore_index"),
+        (dict(label_smoothing="a"), TypeError, "label_smoothing"),
+        (dict(label_smoothing=float("nan")), ValueError, "label_smoothing"),
+        (dict(return_grad=True, grad_output="abc"), ValueError, "grad_output"),
+        (dict(n_threads=2**31 + 0.5), TypeError, "n_threads"),
+        (dict(weight="abc"), TypeError, "weight"),
+    ],
+)
 def test_bad_arguments_get_their_exception(kwargs: Any, exc: Any, name: str) -> None:
     with _raises(exc, name):
         fl.cross_entropy(np.zeros((2, 3)), np.array([0, 1]), **kwargs)
@@ -225,3 +236,19 @@ def test_a_forked_child_gets_a_working_pool() -> None:
             os._exit(0 if ok else 1)
     _, status = os.waitpid(pid, 0)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+def test_cross_entropy_mean_with_subnormal_class_weights_has_a_finite_gradient() -> None:
+    """A weighted "mean" whose target weights sum to a float32 subnormal: 1 / sum overflows
+    float32 (torch gives NaN and inf here); the weights are divided by the sum first."""
+    x = np.array([[0.5, 1.0]], np.float32)
+    w = np.array([1e-45, 1.0], np.float32)
+    loss, grad = fl.cross_entropy(x, np.array([0]), weight=w, return_grad=True)
+    p = np.exp(x.astype(np.float64) - np.log(np.exp(x.astype(np.float64)).sum()))
+    np.testing.assert_allclose(loss, -np.log(p[0, 0]), rtol=1e-6)
+    np.testing.assert_allclose(grad, p - [[1.0, 0.0]], rtol=1e-6)
+    one = np.array([0.5], np.float32)  # one class, full smoothing: the gradient is exactly 0
+    loss, grad = fl.cross_entropy(
+        one, np.array(0), weight=np.array([1.4e-45], np.float32), label_smoothing=1.0, return_grad=True
+    )
+    assert loss == 0 and grad.tolist() == [0.0]

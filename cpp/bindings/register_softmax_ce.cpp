@@ -47,8 +47,7 @@ const T* class_weight(const ClassCall& c, const RowLayout& lay) {
 const std::int64_t* sequence_lengths(const ClassCall& c, const RowLayout& lay) {
   if (c.lengths.is_none()) return nullptr;
   const auto len = py::reinterpret_borrow<py::array>(c.lengths);
-  if (!has_dtype<std::int64_t>(len) || shape_of(len) != std::vector<std::int64_t>{lay.batch} ||
-      !is_c_contiguous(len)) {
+  if (!has_dtype<std::int64_t>(len) || shape_of(len) != std::vector<std::int64_t>{lay.batch} || !is_c_contiguous(len)) {
     throw py::value_error(std::string(c.fn) + ": lengths must be an integer array of shape (" +
                           std::to_string(lay.batch) + ",); got " + dtype_str(len) + " array of shape " +
                           shape_str(shape_of(len)));
@@ -145,6 +144,21 @@ py::tuple run_class(const ClassCall& c, const RowLayout& lay, ClassTargets targe
     if (p.grad_output) p.grad_group = red == Reduction::Sequence ? lay.steps : 1;
     else p.grad_scale = static_cast<T>(c.grad_output.cast<double>() / denom);
   }
+  // Tiny class weights (a weighted "mean" whose sum of target weights is subnormal in float32):
+  // 1 / sum overflows T, and inf times a tiny weight gives inf or NaN where the gradient is
+  // finite. Then the weights are divided by the sum first, in float64, and the scale is the
+  // upstream gradient alone: the same value and gradient, without the overflow.
+  std::vector<T> scaled_weight;
+  const double g = c.return_grad && !p.grad_output ? c.grad_output.cast<double>() : 0.0;
+  if (p.grad && !p.grad_output && p.weight && p.target && std::isinf(p.grad_scale) && std::isfinite(g / denom)) {
+    scaled_weight.resize(static_cast<std::size_t>(lay.classes));
+    for (std::size_t k = 0; k < scaled_weight.size(); ++k) {
+      scaled_weight[k] = static_cast<T>(static_cast<double>(p.weight[k]) / denom);
+    }
+    p.weight = scaled_weight.data();
+    p.grad_scale = static_cast<T>(g);
+    denom = 1.0;
+  }
 
   KernelResult r;
   {
@@ -206,7 +220,8 @@ py::tuple class_axis_loss(const ClassCall& c) {
   }
   lay.batch = lay.outer;
   reduction_arg(c.fn, c.reduction, {Reduction::None, Reduction::Mean, Reduction::Sum});
-  return visit_float(c.fn, "input", c.input, [&](auto t) { return dispatch_target<decltype(t)>(c, lay, !c.log_probs); });
+  return visit_float(c.fn, "input", c.input,
+                     [&](auto t) { return dispatch_target<decltype(t)>(c, lay, !c.log_probs); });
 }
 
 // sequence_cross_entropy: logits (B, T, V) channel-last, targets (B, T).
@@ -230,33 +245,42 @@ void register_softmax_ce(py::module_& m) {
          double label_smoothing, bool log_probs, bool return_grad, py::object grad_output, py::object out,
          py::object grad_out, int n_threads) {
         const char* fn = log_probs ? "nll_loss" : "cross_entropy";
-        check_no_overlap(fn, {{"input", input}, {"target", target}, {"weight", weight}, {"grad_output", grad_output},
-                              {"out", out, true}, {"grad_out", grad_out, true}},
+        check_no_overlap(fn,
+                         {{"input", input},
+                          {"target", target},
+                          {"weight", weight},
+                          {"grad_output", grad_output},
+                          {"out", out, true},
+                          {"grad_out", grad_out, true}},
                          0, 5);
-        return class_axis_loss(ClassCall{fn, c_contiguous(std::move(input)),
-                                         c_contiguous(std::move(target)), c_contiguous_if_array(std::move(weight)),
-                                         ignore_index, reduction, label_smoothing, log_probs, py::none(), return_grad,
+        return class_axis_loss(ClassCall{fn, c_contiguous(std::move(input)), c_contiguous(std::move(target)),
+                                         c_contiguous_if_array(std::move(weight)), ignore_index, reduction,
+                                         label_smoothing, log_probs, py::none(), return_grad,
                                          c_contiguous_if_array(std::move(grad_output)), std::move(out),
                                          std::move(grad_out), n_threads});
       },
       py::arg("input"), py::arg("target"), py::arg("weight"), py::arg("ignore_index"), py::arg("reduction"),
-      py::arg("label_smoothing"), py::arg("log_probs"), py::arg("return_grad"), py::arg("grad_output"),
-      py::arg("out"), py::arg("grad_out"), py::arg("n_threads"));
+      py::arg("label_smoothing"), py::arg("log_probs"), py::arg("return_grad"), py::arg("grad_output"), py::arg("out"),
+      py::arg("grad_out"), py::arg("n_threads"));
   m.def(
       "sequence_cross_entropy",
       [](py::array logits, py::array targets, py::object weight, std::int64_t ignore_index, int reduction,
          double label_smoothing, py::object lengths, bool return_grad, py::object grad_output, py::object out,
          py::object grad_out, int n_threads) {
         check_no_overlap("sequence_cross_entropy",
-                         {{"logits", logits}, {"targets", targets}, {"weight", weight}, {"lengths", lengths},
-                          {"grad_output", grad_output}, {"out", out, true}, {"grad_out", grad_out, true}},
+                         {{"logits", logits},
+                          {"targets", targets},
+                          {"weight", weight},
+                          {"lengths", lengths},
+                          {"grad_output", grad_output},
+                          {"out", out, true},
+                          {"grad_out", grad_out, true}},
                          0, 6);
-        return sequence_loss(ClassCall{"sequence_cross_entropy", c_contiguous(std::move(logits)),
-                                       c_contiguous(std::move(targets)), c_contiguous_if_array(std::move(weight)),
-                                       ignore_index, reduction, label_smoothing, false,
-                                       c_contiguous_if_array(std::move(lengths)), return_grad,
-                                       c_contiguous_if_array(std::move(grad_output)), std::move(out),
-                                       std::move(grad_out), n_threads});
+        return sequence_loss(
+            ClassCall{"sequence_cross_entropy", c_contiguous(std::move(logits)), c_contiguous(std::move(targets)),
+                      c_contiguous_if_array(std::move(weight)), ignore_index, reduction, label_smoothing, false,
+                      c_contiguous_if_array(std::move(lengths)), return_grad,
+                      c_contiguous_if_array(std::move(grad_output)), std::move(out), std::move(grad_out), n_threads});
       },
       py::arg("logits"), py::arg("targets"), py::arg("weight"), py::arg("ignore_index"), py::arg("reduction"),
       py::arg("label_smoothing"), py::arg("lengths"), py::arg("return_grad"), py::arg("grad_output"), py::arg("out"),

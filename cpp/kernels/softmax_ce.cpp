@@ -18,10 +18,10 @@ namespace fastloss {
 namespace FASTLOSS_ISA_NS {
 namespace {
 
-constexpr std::int64_t kClassChunk = 2048;     // online log-sum-exp chunk: stays in L1
+constexpr std::int64_t kClassChunk = 2048;       // online log-sum-exp chunk: stays in L1
 constexpr std::int64_t kPieceClasses = 1 << 16;  // longer rows are split into pieces (long_rows)
-constexpr std::int64_t kTile = 64;          // positions per tile when the class axis is strided
-constexpr std::int64_t kPrefetchBlock = 512;  // logits per exp block, between prefetches (measured)
+constexpr std::int64_t kTile = 64;               // positions per tile when the class axis is strided
+constexpr std::int64_t kPrefetchBlock = 512;     // logits per exp block, between prefetches (measured)
 template <class T>
 constexpr std::int64_t kLineElements = 64 / sizeof(T);  // per cache line
 
@@ -124,7 +124,7 @@ T sum_exp_shifted(const T* __restrict x, T* __restrict g, std::int64_t n, T shif
 template <class T>
 bool row_counts(const ClassProblem<T>& p, std::int64_t r, std::int64_t& cls) {
   if (p.lengths && r % p.seq_len >= p.lengths[r / p.seq_len]) return false;
-  if (!p.target) return true;  // probability targets: every row counts
+  if (!p.target) return true;    // probability targets: every row counts
   if (!p.target.load(r, cls)) {  // a uint64 index beyond int64: out of range, never ignored
     cls = -1;
     return true;
@@ -143,14 +143,20 @@ T row_scale(const ClassProblem<T>& p, std::int64_t r) {
 // Class-index targets with smoothing eps: w_c q_c = (1 - eps) w_t [c == t] + eps/C w_c (torch).
 template <class T>
 struct Smoothing {
-  T keep;      // 1 - eps
-  T spread;    // eps / C
+  T keep;    // 1 - eps
+  T spread;  // eps / C
 };
 
-// Writes g[c] = a g[c] - scale w_c q'_c over [0, n) (w and y start where g does), where g[c] holds exp(x_c - shift) from the
-// log-sum-exp pass, `a` carries the factor exp(shift - lse) times the coefficient of p_c, and q'_c
-// is the part of the target that is not at the class index (eps/C for class targets, the
-// smoothed probability otherwise).
+// The smoothing term's share of sum_c w_c q_c: eps/C sum_c w_c, and exactly 0 without smoothing
+// (even when a weight is inf: 0 * inf would be NaN).
+template <class T>
+double smoothing_weight(Smoothing<T> sm, double weight_total) {
+  return sm.spread != T(0) ? static_cast<double>(sm.spread) * weight_total : 0.0;
+}
+
+// Writes g[c] = a g[c] - scale w_c q'_c over [0, n) (w and y start where g does), where g[c] holds exp(x_c - shift)
+// from the log-sum-exp pass, `a` carries the factor exp(shift - lse) times the coefficient of p_c, and q'_c is the part
+// of the target that is not at the class index (eps/C for class targets, the smoothed probability otherwise).
 template <class T>
 void write_grad_chunk(T* __restrict g, const T* __restrict w, const T* __restrict y, std::int64_t n, T a, T scale,
                       Smoothing<T> sm) {
@@ -165,7 +171,7 @@ void write_grad_chunk(T* __restrict g, const T* __restrict w, const T* __restric
     }
   } else {
     const T b = scale * sm.spread;
-    if (w) {
+    if (w && b != T(0)) {  // b == 0: no smoothing term, even where a weight is inf (0 * inf)
 #pragma omp simd
       for (std::int64_t c = 0; c < n; ++c) g[c] = a * g[c] - b * w[c];
     } else {
@@ -183,12 +189,12 @@ void write_grad_chunk(T* __restrict g, const T* __restrict w, const T* __restric
 // (m + log s) - x_t would round log s away).
 template <class T>
 struct RowSums {
-  T m = kNegInf<T>;   // the running max
-  double s = 0.0;     // sum_c exp(x_c - ref())
-  double w = 0.0;     // sum_c w_c                       (smoothing)
-  double wd = 0.0;    // sum_c w_c (x_c - ref())         (smoothing)
-  double wq = 0.0;    // sum_c w_c q_c                   (probability targets)
-  double wqd = 0.0;   // sum_c w_c q_c (x_c - ref())     (probability targets)
+  T m = kNegInf<T>;  // the running max
+  double s = 0.0;    // sum_c exp(x_c - ref())
+  double w = 0.0;    // sum_c w_c                       (smoothing)
+  double wd = 0.0;   // sum_c w_c (x_c - ref())         (smoothing)
+  double wq = 0.0;   // sum_c w_c q_c                   (probability targets)
+  double wqd = 0.0;  // sum_c w_c q_c (x_c - ref())     (probability targets)
 
   // What the sums are relative to: the max, or 0 while every logit so far is -inf (or NaN).
   T ref() const { return m == kNegInf<T> ? T(0) : m; }
@@ -228,9 +234,8 @@ struct PendingRow {
 // a copy of the range's logits to read instead of the input (which the exps overwrite when the
 // gradient is the input itself).
 template <class T>
-RowSums<T> sum_exp_range(const ClassProblem<T>& p, std::int64_t r, std::int64_t c0, std::int64_t c1,
-                         Smoothing<T> sm, T* shifts, T* exps, PendingRow<T> pending = {},
-                         const T* logits = nullptr) {
+RowSums<T> sum_exp_range(const ClassProblem<T>& p, std::int64_t r, std::int64_t c0, std::int64_t c1, Smoothing<T> sm,
+                         T* shifts, T* exps, PendingRow<T> pending = {}, const T* logits = nullptr) {
   const std::int64_t C = p.classes, n = c1 - c0;
   // Indices below are relative to c0. Not __restrict: exps may be the input itself (when the
   // logits were copied); sum_exp_shifted's parameters are, and there they never alias.
@@ -259,7 +264,8 @@ RowSums<T> sum_exp_range(const ClassProblem<T>& p, std::int64_t r, std::int64_t 
       const std::int64_t pf1 = std::min(j1 + kClassChunk, x_end);
       for (std::int64_t c = j0 + kClassChunk; c < pf1; c += kLineElements<T>) __builtin_prefetch(x + c);
       T* ej = e ? e + (j0 - k0) : nullptr;
-      cs += normal ? sum_exp_shifted<true>(x + j0, ej, j1 - j0, shift) : sum_exp_shifted<false>(x + j0, ej, j1 - j0, shift);
+      cs += normal ? sum_exp_shifted<true>(x + j0, ej, j1 - j0, shift)
+                   : sum_exp_shifted<false>(x + j0, ej, j1 - j0, shift);
       if (pending.dst) stream_copy(pending.dst + j0, pending.src + j0, j1 - j0);
     }
     rs.s += static_cast<double>(cs);
@@ -285,8 +291,7 @@ RowSums<T> sum_exp_range(const ClassProblem<T>& p, std::int64_t r, std::int64_t 
       double cwq = 0, cwqd = 0;
 #pragma omp simd reduction(+ : cwq, cwqd)
       for (std::int64_t c = k0; c < k1; ++c) {
-        const double wq_c = (w ? static_cast<double>(w[c]) : 1.0) *
-                            static_cast<double>(y[c] * sm.keep + sm.spread);
+        const double wq_c = (w ? static_cast<double>(w[c]) : 1.0) * static_cast<double>(y[c] * sm.keep + sm.spread);
         cwq += wq_c;
         cwqd += wq_c * static_cast<double>(x[c] - shift);
       }
@@ -317,7 +322,7 @@ double row_loss_from_sums(const ClassProblem<T>& p, std::int64_t t, T x_t, const
   const double keep_wt = static_cast<double>(sm.keep) * static_cast<double>(target_weight(p, t));
   double loss = keep_wt * (log_s - (static_cast<double>(x_t) - static_cast<double>(rs.ref())));
   if (p.target && sm.spread != T(0)) loss += static_cast<double>(sm.spread) * (rs.w * log_s - rs.wd);
-  total_wq = static_cast<T>(keep_wt + static_cast<double>(sm.spread) * weight_total);
+  total_wq = static_cast<T>(keep_wt + smoothing_weight(sm, weight_total));
   return loss;
 }
 
@@ -375,7 +380,7 @@ double contiguous_row(const ClassProblem<T>& p, std::int64_t r, Smoothing<T> sm,
     return 0.0;
   }
   const T x_t = p.target ? p.input[r * C + t] : T(0);  // before the row's gradient is written
-  if (p.log_probs) {  // nll_loss: the input already is log p
+  if (p.log_probs) {                                   // nll_loss: the input already is log p
     const T wt = target_weight(p, t);
     if (g) {
       std::fill(g, g + C, T(0));
@@ -468,9 +473,9 @@ double long_rows(const ClassProblem<T>& p, Smoothing<T> sm, double weight_total)
 template <class T>
 struct StridedTile {
   std::int64_t len = 0, r0 = 0;  // positions, and the row of the first
-  const T* base = nullptr;        // logit (class 0, first position)
-  T* gbase = nullptr;             // its gradient, or nullptr
-  const T* ybase = nullptr;       // its target probability, or nullptr
+  const T* base = nullptr;       // logit (class 0, first position)
+  T* gbase = nullptr;            // its gradient, or nullptr
+  const T* ybase = nullptr;      // its target probability, or nullptr
   bool counts[kTile];
   std::int64_t cls[kTile];
   T scale[kTile], wt[kTile];
@@ -511,7 +516,7 @@ void tile_sums(const ClassProblem<T>& p, Smoothing<T> sm, StridedTile<T>& t) {
     const double wc = p.weight ? static_cast<double>(p.weight[c]) : 1.0;
     for (std::int64_t k = 0; k < t.len; ++k) {
       const double v = xc[k];
-      if (v > t.m[k]) {  // online log-sum-exp update: move the reference to the new max
+      if (v > t.m[k]) {                 // online log-sum-exp update: move the reference to the new max
         const double d = t.ref(k) - v;  // -inf from ref 0 to v = -1e30 is fine: nothing to rescale yet
         t.s[k] = (t.s[k] != 0.0 ? t.s[k] * vecmath::exp(d) : 0.0) + 1.0;
         if (t.wsum[k] != 0.0) t.wd[k] += t.wsum[k] * d;
@@ -552,8 +557,7 @@ double tile_losses(const ClassProblem<T>& p, Smoothing<T> sm, double weight_tota
         const double keep_wt = static_cast<double>(sm.keep) * static_cast<double>(t.wt[k]);
         loss = keep_wt * (t.log_s[k] - (static_cast<double>(t.base[t.cls[k] * D + k]) - t.ref(k)));
         if (sm.spread != T(0)) loss += static_cast<double>(sm.spread) * (t.wsum[k] * t.log_s[k] - t.wd[k]);
-        t.coef[k] = static_cast<T>(static_cast<double>(t.scale[k]) *
-                                   (keep_wt + static_cast<double>(sm.spread) * weight_total));
+        t.coef[k] = static_cast<T>(static_cast<double>(t.scale[k]) * (keep_wt + smoothing_weight(sm, weight_total)));
       }
     }
     if (p.row_loss) p.row_loss[t.r0 + k] = loss;
@@ -572,6 +576,7 @@ void tile_gradient(const ClassProblem<T>& p, Smoothing<T> sm, const StridedTile<
     const T* xc = t.base + c * D;
     T* gc = t.gbase + c * D;
     const T wc = p.weight ? p.weight[c] : T(1);
+    const T spread_w = sm.spread != T(0) ? sm.spread * wc : T(0);  // no 0 * inf without smoothing
     if (p.log_probs) {
       for (std::int64_t k = 0; k < t.len; ++k) gc[k] = T(0);
     } else if (t.ybase) {
@@ -582,7 +587,7 @@ void tile_gradient(const ClassProblem<T>& p, Smoothing<T> sm, const StridedTile<
       }
     } else {
       for (std::int64_t k = 0; k < t.len; ++k) {
-        const T v = t.coef[k] * vecmath::exp((xc[k] - ref_t[k]) - log_s_t[k]) - t.scale[k] * sm.spread * wc;
+        const T v = t.coef[k] * vecmath::exp((xc[k] - ref_t[k]) - log_s_t[k]) - t.scale[k] * spread_w;
         gc[k] = t.counts[k] ? v : T(0);
       }
     }
