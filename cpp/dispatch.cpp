@@ -3,6 +3,10 @@
 // registry of elementwise losses per level. Nothing else: the tuning thresholds are in tuning.cpp.
 #include "fastloss/dispatch.hpp"
 
+#if defined(FASTLOSS_X86_VARIANTS)
+#include <cpuid.h>
+#endif
+
 #include <algorithm>
 #include <cstdlib>
 #include <stdexcept>
@@ -13,20 +17,22 @@ namespace fastloss {
 namespace {
 
 #define FASTLOSS_FILL_ONE(T, suffix, ret, name, Problem) table.suffix.name = &ns::name<T>;
+#define FASTLOSS_FILL_PLAIN(ret, name, Problem) table.name = &ns::name;
 #define FASTLOSS_FILL_SLOT(ret, name, Problem) FASTLOSS_FOR_EACH_FLOAT(FASTLOSS_FILL_ONE, ret, name, Problem)
 
 template <int kLevel>
 struct TableOf;
 
-#define FASTLOSS_DEFINE_TABLE(level, ns_name)      \
-  template <>                                      \
-  struct TableOf<level> {                          \
-    static KernelTable make() {                    \
-      namespace ns = ns_name;                      \
-      KernelTable table;                           \
-      FASTLOSS_FOR_EACH_KERNEL(FASTLOSS_FILL_SLOT) \
-      return table;                                \
-    }                                              \
+#define FASTLOSS_DEFINE_TABLE(level, ns_name)             \
+  template <>                                             \
+  struct TableOf<level> {                                 \
+    static KernelTable make() {                           \
+      namespace ns = ns_name;                             \
+      KernelTable table;                                  \
+      FASTLOSS_FOR_EACH_KERNEL(FASTLOSS_FILL_SLOT)        \
+      FASTLOSS_FOR_EACH_PLAIN_KERNEL(FASTLOSS_FILL_PLAIN) \
+      return table;                                       \
+    }                                                     \
   };
 
 FASTLOSS_DEFINE_TABLE(0, baseline)
@@ -37,15 +43,25 @@ FASTLOSS_DEFINE_TABLE(2, avx512)
 
 const char* const kLevelNames[] = {"baseline", "avx2", "avx512"};
 
-// The highest level this CPU runs: 0 baseline, 1 AVX2 + FMA, 2 AVX-512 (F, BW, DQ, VL).
+#if defined(FASTLOSS_X86_VARIANTS)
+// F16C (half <-> float conversion, CPUID leaf 1, ECX bit 29): every AVX2 CPU has it, and both
+// vector levels are compiled with -mf16c, so it is required like FMA.
+bool has_f16c() {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  return __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 29)) != 0;
+}
+#endif
+
+// The highest level this CPU runs: 0 baseline, 1 AVX2 + FMA + F16C, 2 AVX-512 (F, BW, DQ, VL).
 int cpu_level() {
 #if defined(FASTLOSS_X86_VARIANTS)
   __builtin_cpu_init();
+  const bool f16c = has_f16c();
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
-      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma")) {
+      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma") && f16c) {
     return 2;
   }
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 1;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c) return 1;
 #endif
   return 0;
 }

@@ -31,9 +31,41 @@ py::array apply(MathFunction f, const py::array& x_given, int n_threads) {
   return y;
 }
 
+// Half <-> float32 of a C-contiguous array: the half side is given and returned as uint16 bits,
+// so the tests need no half dtype to compare with NumPy's and ml_dtypes' casts.
+py::array half_convert(const std::string& name, const py::array& x_given) {
+  HalfConversion conversion;
+  if (name == "float16_to_float") conversion = HalfConversion::Float16ToFloat;
+  else if (name == "float_to_float16") conversion = HalfConversion::FloatToFloat16;
+  else if (name == "bfloat16_to_float") conversion = HalfConversion::Bfloat16ToFloat;
+  else if (name == "float_to_bfloat16") conversion = HalfConversion::FloatToBfloat16;
+  else {
+    throw py::value_error(
+        "half_convert: conversion must be 'float16_to_float', 'float_to_float16', 'bfloat16_to_float' or "
+        "'float_to_bfloat16'; got '" +
+        name + "'");
+  }
+  const bool from_half = conversion == HalfConversion::Float16ToFloat || conversion == HalfConversion::Bfloat16ToFloat;
+  const py::array x = c_contiguous(x_given);
+  if (from_half ? !has_dtype<std::uint16_t>(x) : !has_dtype<float>(x)) {
+    throw py::type_error(std::string("half_convert: x must be a ") + (from_half ? "uint16" : "float32") +
+                         " array; got dtype " + dtype_str(x));
+  }
+  const auto shape = shape_of(x);
+  py::array y = from_half ? py::array(py::array_t<float>(shape)) : py::array(py::array_t<std::uint16_t>(shape));
+  const HalfConvertProblem p{x.data(), y.mutable_data(), element_count(shape), conversion};
+  {
+    py::gil_scoped_release release;
+    half_convert_kernel(p);
+  }
+  return y;
+}
+
 }  // namespace
 
 void register_mathfuncs(py::module_& m) {
+  m.def("half_convert", &half_convert, py::arg("conversion"), py::arg("x"),
+        "Half precision <-> float32 with the kernels' conversions (for tests): the half side as uint16 bits.");
   m.def(
       "vector_math",
       [](const std::string& name, const py::array& x, int n_threads) {

@@ -31,4 +31,9 @@ bool set_simd_level(const std::string& level);
 FASTLOSS_FOR_EACH_KERNEL(FASTLOSS_FORWARD_KERNEL)
 #undef FASTLOSS_FORWARD_KERNEL
 
+#define FASTLOSS_FORWARD_PLAIN_KERNEL(ret, name, Problem) \
+  inline ret name(const Problem& p) { return kernels().name(p); }
+FASTLOSS_FOR_EACH_PLAIN_KERNEL(FASTLOSS_FORWARD_PLAIN_KERNEL)
+#undef FASTLOSS_FORWARD_PLAIN_KERNEL
+
 }  // namespace fastloss

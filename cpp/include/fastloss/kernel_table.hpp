@@ -22,6 +22,11 @@
   X(double, sum_squares_kernel, SumSquaresProblem)  \
   X(void, math_kernel, MathProblem)
 
+// X(return type, function, problem type): kernels of no float type.
+#define FASTLOSS_FOR_EACH_PLAIN_KERNEL(X) X(void, half_convert_kernel, HalfConvertProblem)
+
+#define FASTLOSS_DECLARE_PLAIN_KERNEL(ret, name, Problem) ret name(const Problem& p);
+
 #define FASTLOSS_DECLARE_KERNEL(ret, name, Problem) \
   template <class T>                                \
   ret name(const Problem<T>& p);
@@ -35,14 +40,17 @@ namespace fastloss {
 
 namespace baseline {
 FASTLOSS_FOR_EACH_KERNEL(FASTLOSS_DECLARE_KERNEL)
-}
+FASTLOSS_FOR_EACH_PLAIN_KERNEL(FASTLOSS_DECLARE_PLAIN_KERNEL)
+}  // namespace baseline
 #if defined(FASTLOSS_X86_VARIANTS)
 namespace avx2 {
 FASTLOSS_FOR_EACH_KERNEL(FASTLOSS_DECLARE_KERNEL)
-}
+FASTLOSS_FOR_EACH_PLAIN_KERNEL(FASTLOSS_DECLARE_PLAIN_KERNEL)
+}  // namespace avx2
 namespace avx512 {
 FASTLOSS_FOR_EACH_KERNEL(FASTLOSS_DECLARE_KERNEL)
-}
+FASTLOSS_FOR_EACH_PLAIN_KERNEL(FASTLOSS_DECLARE_PLAIN_KERNEL)
+}  // namespace avx512
 #endif
 
 // One ISA level's kernels for float type T.
@@ -58,6 +66,10 @@ struct KernelTable {
 #define FASTLOSS_TABLE_TYPE(T, suffix, ...) KernelSlots<T> suffix;
   FASTLOSS_FOR_EACH_FLOAT(FASTLOSS_TABLE_TYPE, )
 #undef FASTLOSS_TABLE_TYPE
+
+#define FASTLOSS_PLAIN_SLOT(ret, name, Problem) ret (*name)(const Problem&) = nullptr;
+  FASTLOSS_FOR_EACH_PLAIN_KERNEL(FASTLOSS_PLAIN_SLOT)
+#undef FASTLOSS_PLAIN_SLOT
 
   template <class T>
   const KernelSlots<T>& of() const;

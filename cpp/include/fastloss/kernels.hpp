@@ -146,6 +146,17 @@ enum class MathFunction : int {
   ExpNormalPair = 6
 };
 
+// Half precision <-> float32 (half.hpp), n values: exposed so that the conversions are tested
+// exhaustively at every ISA level.
+enum class HalfConversion : int { Float16ToFloat = 0, FloatToFloat16 = 1, Bfloat16ToFloat = 2, FloatToBfloat16 = 3 };
+
+struct HalfConvertProblem {
+  const void* src = nullptr;
+  void* dst = nullptr;
+  std::int64_t n = 0;
+  HalfConversion conversion = HalfConversion::Float16ToFloat;
+};
+
 // y = f(x) elementwise with the vector math of vecmath.hpp.
 template <class T>
 struct MathProblem {
