@@ -26,6 +26,9 @@ struct bfloat16_t {
   std::uint16_t bits;
 };
 
+// The conversions live in the ISA level's namespace (isa.hpp): each level's copy is its own, so
+// the linker never keeps the F16C copy of an inline function for the baseline kernels.
+namespace FASTLOSS_ISA_NS {
 namespace half {
 
 FASTLOSS_FORCE_INLINE std::uint32_t bits_of(float f) {
@@ -112,4 +115,5 @@ inline void narrow(const float* __restrict src, bfloat16_t* __restrict dst, std:
 }
 
 }  // namespace half
+}  // namespace FASTLOSS_ISA_NS
 }  // namespace fastloss
