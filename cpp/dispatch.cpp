@@ -133,13 +133,13 @@ const std::vector<ElementwiseLoss>& elementwise_losses() { return registry(state
 #define FASTLOSS_KERNEL_PARAM(T, suffix, ...) , ElementwiseKernel<T> suffix
 #define FASTLOSS_KERNEL_SET(T, suffix, ...) loss.suffix = suffix;
 bool register_elementwise_loss(int level, const char* name, bool weighted, bool pos_weighted,
-                               int settings FASTLOSS_FOR_EACH_FLOAT(FASTLOSS_KERNEL_PARAM, )) {
+                               int settings FASTLOSS_FOR_EACH_LOSS_DTYPE(FASTLOSS_KERNEL_PARAM, )) {
   ElementwiseLoss loss;
   loss.name = name;
   loss.weighted = weighted;
   loss.pos_weighted = pos_weighted;
   loss.settings = settings;
-  FASTLOSS_FOR_EACH_FLOAT(FASTLOSS_KERNEL_SET, )
+  FASTLOSS_FOR_EACH_LOSS_DTYPE(FASTLOSS_KERNEL_SET, )
   registry(level).push_back(std::move(loss));
   return true;
 }

@@ -10,6 +10,7 @@
 #include <initializer_list>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "fastloss/kernel_table.hpp"
@@ -33,10 +34,44 @@ inline std::vector<std::int64_t> shape_of(const py::array& a) {
 
 inline std::string dtype_str(const py::array& a) { return py::str(a.dtype()).cast<std::string>(); }
 
+// The half dtypes: NumPy's float16, and ml_dtypes' bfloat16 when ml_dtypes is installed (its
+// dtype is looked up once; None without it, and then no array has it).
+inline const py::object& bfloat16_dtype() {
+  static const py::object* const dtype = [] {
+    try {
+      return new py::object(py::dtype::from_args(py::module_::import("ml_dtypes").attr("bfloat16")));
+    } catch (const py::error_already_set&) {
+      return new py::object(py::none());  // leaked on purpose, like every cached Python object here
+    }
+  }();
+  return *dtype;
+}
+
+// The NumPy dtype of storage type T.
+template <class T>
+py::dtype dtype_of() {
+  if constexpr (std::is_same_v<T, float16_t>) {
+    return py::dtype("float16");
+  } else if constexpr (std::is_same_v<T, bfloat16_t>) {
+    if (bfloat16_dtype().is_none()) throw py::type_error("bfloat16 needs ml_dtypes (pip install ml_dtypes)");
+    return py::reinterpret_borrow<py::dtype>(bfloat16_dtype());
+  } else {
+    return py::dtype::of<T>();
+  }
+}
+
 // Exact dtype match (byte order included) with T.
 template <class T>
 bool has_dtype(const py::handle& h) {
-  return py::isinstance<py::array_t<T>>(h);
+  if constexpr (is_half<T>::value) {
+    if (!py::isinstance<py::array>(h)) return false;
+    const py::dtype d = py::reinterpret_borrow<py::array>(h).dtype();
+    if (d.itemsize() != 2 || d.byteorder() == '>') return false;
+    if constexpr (std::is_same_v<T, float16_t>) return d.kind() == 'f';
+    return !bfloat16_dtype().is_none() && d.kind() == 'V' && d.num() == bfloat16_dtype().cast<py::dtype>().num();
+  } else {
+    return py::isinstance<py::array_t<T>>(h);
+  }
 }
 
 // NumPy's NPY_ARRAY_ALIGNED: the data pointer and strides are multiples of the dtype's alignment.
@@ -66,29 +101,30 @@ inline py::object c_contiguous_if_array(py::object obj) {
 // leaked on purpose: no Python object may be destroyed after the interpreter).
 template <class T>
 py::object numpy_scalar(double value) {
-  static auto* const holder = new py::array_t<T>(std::vector<py::ssize_t>{});
+  static auto* const holder = new py::array(dtype_of<T>(), std::vector<py::ssize_t>{});
   static auto* const empty_index = new py::tuple();
-  *holder->mutable_data() = static_cast<T>(value);
+  *static_cast<T*>(holder->mutable_data()) = baseline::half::from_double<T>(value);
   PyObject* scalar = PyObject_GetItem(holder->ptr(), empty_index->ptr());
   if (!scalar) throw py::error_already_set();
   return py::reinterpret_steal<py::object>(scalar);
 }
 
-// The single dtype dispatch point: f(T{}) for `a`'s float type T (one of FASTLOSS_FOR_EACH_FLOAT),
-// else a TypeError naming the argument, the float types and `a`'s dtype.
-template <class F>
-decltype(auto) visit_float(const char* fn, const char* name, const py::array& a, F&& f) {
-#define FASTLOSS_VISIT_FLOAT(T, suffix, ...) \
+// The single dtype dispatch point: f(T{}) for `a`'s float type T (one of FASTLOSS_FOR_EACH_FLOAT,
+// and with kHalf the half types too), else a TypeError naming the argument, the types and `a`'s
+// dtype.
+#define FASTLOSS_VISIT_DTYPE(T, suffix, ...) \
   if (has_dtype<T>(a)) return f(T{});
-  FASTLOSS_FOR_EACH_FLOAT(FASTLOSS_VISIT_FLOAT, )
-#undef FASTLOSS_VISIT_FLOAT
-  std::string types;
-#define FASTLOSS_FLOAT_NAME(T, suffix, ...) \
-  types += (types.empty() ? "" : " or ") + py::str(py::dtype::of<T>()).cast<std::string>();
-  FASTLOSS_FOR_EACH_FLOAT(FASTLOSS_FLOAT_NAME, )
-#undef FASTLOSS_FLOAT_NAME
+template <bool kHalf = false, class F>
+decltype(auto) visit_float(const char* fn, const char* name, const py::array& a, F&& f) {
+  FASTLOSS_FOR_EACH_FLOAT(FASTLOSS_VISIT_DTYPE, )
+  if constexpr (kHalf) {
+    FASTLOSS_FOR_EACH_HALF(FASTLOSS_VISIT_DTYPE, )
+  }
+  std::string types = "float32 or float64";
+  if (kHalf) types = "float32, float64, float16 or bfloat16";
   throw py::type_error(std::string(fn) + ": " + name + " must be a " + types + " array; got dtype " + dtype_str(a));
 }
+#undef FASTLOSS_VISIT_DTYPE
 
 // Class-index targets: any integer dtype, read by the kernel where they lie. Sets `out` and
 // returns true if `a` has an integer dtype (native byte order).
@@ -138,7 +174,7 @@ template <class T>
 void require_input_dtype(const char* fn, const char* name, const py::array& a) {
   if (!has_dtype<T>(a)) {
     throw py::type_error(std::string(fn) + ": " + name + " dtype " + dtype_str(a) + " does not match input dtype " +
-                         py::str(py::dtype::of<T>()).cast<std::string>() + "; convert it with " + name +
+                         py::str(dtype_of<T>()).cast<std::string>() + "; convert it with " + name +
                          ".astype(input.dtype)");
   }
 }
@@ -174,7 +210,7 @@ T* output_buffer(const char* fn, const char* name, const py::object& obj, const 
   }
   // The message is built only on the error path: this check runs on every call.
   throw py::value_error(std::string(fn) + ": " + name + " must be a C-contiguous, aligned, writeable " +
-                        py::str(py::dtype::of<T>()).cast<std::string>() + " array of shape " + shape_str(expected) +
+                        py::str(dtype_of<T>()).cast<std::string>() + " array of shape " + shape_str(expected) +
                         "; got " + problem);
 }
 
@@ -188,9 +224,9 @@ T* output_or_new(const char* fn, const char* name, const py::object& given, cons
     obj = given;
     return buf;
   }
-  py::array_t<T> a(shape);
+  py::array a(dtype_of<T>(), shape);
   obj = a;
-  return a.mutable_data();
+  return static_cast<T*>(a.mutable_data());
 }
 
 // The upstream gradient: nullptr for a scalar (a Python float: the Python layer turns 0-d

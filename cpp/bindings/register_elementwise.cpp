@@ -29,9 +29,10 @@ template <class T>
                                      const std::vector<std::int64_t>& shape) {
   const bool input_bad = std::string(r.invalid_operand) == "input";
   const T value = input_bad ? p.input[r.first_invalid] : p.target[r.first_invalid];
-  throw py::value_error(std::string(fn) + ": " + r.invalid_operand + " values must be " + r.domain + "; got " +
-                        py::repr(py::float_(static_cast<double>(value))).cast<std::string>() + " at index " +
-                        index_str(r.first_invalid, shape));
+  throw py::value_error(
+      std::string(fn) + ": " + r.invalid_operand + " values must be " + r.domain + "; got " +
+      py::repr(py::float_(static_cast<double>(baseline::half::to_compute(value)))).cast<std::string>() + " at index " +
+      index_str(r.first_invalid, shape));
 }
 
 template <class T>
@@ -71,7 +72,7 @@ py::tuple run_loss(const char* fn, ElementwiseKernel<T> kernel, const Elementwis
     p.grad_output = grad_output_array<T>(fn, c.grad_output, per_element, loss_shape, c.input);
     if (!p.grad_output) {
       const double g = c.grad_output.cast<double>();
-      p.grad_scale = static_cast<T>(c.reduction == Reduction::Mean ? g / static_cast<double>(p.n) : g);
+      p.grad_scale = static_cast<compute_t<T>>(c.reduction == Reduction::Mean ? g / static_cast<double>(p.n) : g);
     }
   }
 
@@ -83,7 +84,7 @@ py::tuple run_loss(const char* fn, ElementwiseKernel<T> kernel, const Elementwis
   if (r.first_invalid >= 0) throw_domain_error(fn, r, p, shape);
   if (!per_element) {
     const double value = c.reduction == Reduction::Mean ? r.sum / static_cast<double>(p.n) : r.sum;
-    if (loss_buf) *loss_buf = static_cast<T>(value);
+    if (loss_buf) *loss_buf = baseline::half::from_double<T>(value);
     else loss_obj = numpy_scalar<T>(value);
   }
   return py::make_tuple(loss_obj, grad_obj);
@@ -134,8 +135,8 @@ void def_elementwise(py::module_& m, std::size_t index) {
                                    std::move(out),
                                    std::move(grad_out),
                                    n_threads};
-        return visit_float(fn, "input", call.input,
-                           [&](auto t) { return run_loss(fn, loss.kernel<decltype(t)>(), call); });
+        return visit_float<true>(fn, "input", call.input,
+                                 [&](auto t) { return run_loss(fn, loss.kernel<decltype(t)>(), call); });
       },
       py::arg("input"), py::arg("target"), py::arg("weight"), py::arg("pos_weight"), py::arg("reduction"),
       py::arg("settings"), py::arg("return_grad"), py::arg("grad_output"), py::arg("out"), py::arg("grad_out"),

@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "fastloss/broadcast.hpp"
+#include "fastloss/half.hpp"
 #include "fastloss/kernels.hpp"
 #include "fastloss/parallel.hpp"
 #include "fastloss/streaming.hpp"
@@ -136,7 +137,7 @@ template <class Op, class T>
 KernelResult domain_error(const ElementwiseProblem<T>& p, std::int64_t i) {
   KernelResult r;
   r.first_invalid = i;
-  r.invalid_operand = Op::in_domain(p.input[i]) ? "target" : "input";
+  r.invalid_operand = Op::in_domain(half::to_compute(p.input[i])) ? "target" : "input";
   r.domain = Op::kDomain;
   return r;
 }
@@ -215,21 +216,128 @@ KernelResult run_elementwise_pass(const ElementwiseProblem<T>& p) {
 // element is read through one pointer after it was written through the other, and the results
 // are those of the separate-buffer call. A loss that checks its domain (BCE) checks the whole
 // input first: an error must leave the caller's input as it was.
-template <class Op, class T, bool kOut, bool kGrad, bool kGradArray, bool kWeight, bool kPosWeight>
-KernelResult run_elementwise(const ElementwiseProblem<T>& p) {
-  if constexpr (kGrad) {
-    const bool in_place = p.grad == p.input;
-    if constexpr (kChecksDomain<Op>) {
-      if (in_place) {
-        const std::int64_t bad = find_first_invalid<Op>(p);
-        if (bad >= 0) return domain_error<Op>(p, bad);
+// Half storage (float16, bfloat16): each tile of 256 elements is widened to float32 in L1, run
+// through the float32 code (eval_tile) and its loss and gradient narrowed back, so memory sees
+// 2 bytes per value. A tile is read whole before its gradient is written: grad_out=input is safe.
+constexpr std::int64_t kHalfTile = 256;
+
+// dst[k] = src[k * step] in float32 (step 0: a broadcast value, 1: contiguous).
+template <class S>
+inline void widen_strided(const S* src, std::int64_t step, float* dst, std::int64_t n) {
+  if (step == 1) {
+    half::widen(src, dst, n);
+  } else {
+    for (std::int64_t k = 0; k < n; ++k) dst[k] = half::to_float(src[k * step]);
+  }
+}
+
+// The first element of [0, n) of a widened tile outside Op's domain, or -1.
+template <class Op>
+inline std::int64_t first_invalid_in_tile(const float* x, const float* y, std::int64_t n) {
+  std::atomic<std::int64_t> first{std::numeric_limits<std::int64_t>::max()};
+  note_first_invalid<Op>(x, y, 0, n, first);
+  const std::int64_t bad = first.load();
+  return bad == std::numeric_limits<std::int64_t>::max() ? -1 : bad;
+}
+
+template <class Op, class S>
+std::int64_t find_first_invalid_half(const ElementwiseProblem<S>& p) {
+  std::atomic<std::int64_t> first{std::numeric_limits<std::int64_t>::max()};
+  blocked_for(p.n, p.n_threads, [&](std::int64_t lo, std::int64_t hi) {
+    float x[kHalfTile], y[kHalfTile];
+    for (std::int64_t i0 = lo; i0 < hi; i0 += kHalfTile) {
+      const std::int64_t n = std::min(hi - i0, kHalfTile);
+      half::widen(p.input + i0, x, n);
+      half::widen(p.target + i0, y, n);
+      const std::int64_t bad = first_invalid_in_tile<Op>(x, y, n);
+      if (bad < 0) continue;
+      std::int64_t cur = first.load();
+      while (i0 + bad < cur && !first.compare_exchange_weak(cur, i0 + bad)) {
       }
+      return;
     }
-    if (in_place || (Op::kWorkPerElement <= 2 && p.n * static_cast<std::int64_t>(sizeof(T)) > streaming_threshold())) {
-      return run_elementwise_pass<Op, T, kOut, kGrad, kGradArray, kWeight, kPosWeight, true>(p);
+  });
+  const std::int64_t bad = first.load();
+  return bad == std::numeric_limits<std::int64_t>::max() ? -1 : bad;
+}
+
+template <class Op, class S, bool kOut, bool kGrad, bool kGradArray, bool kWeight, bool kPosWeight>
+KernelResult run_half_pass(const ElementwiseProblem<S>& p) {
+  if constexpr (kGrad && kChecksDomain<Op>) {  // the whole input first: the gradient may overwrite it
+    if (p.grad == p.input) {
+      const std::int64_t bad = find_first_invalid_half<Op>(p);
+      if (bad >= 0) return domain_error<Op>(p, bad);
     }
   }
-  return run_elementwise_pass<Op, T, kOut, kGrad, kGradArray, kWeight, kPosWeight, false>(p);
+  std::atomic<std::int64_t> first_invalid{std::numeric_limits<std::int64_t>::max()};
+  const typename Op::Params settings(p.settings);
+  auto block = [&](std::int64_t lo, std::int64_t hi) -> double {
+    double acc = 0.0;
+    auto segment = [&](std::int64_t first, std::int64_t len, const BroadcastLayout::Offsets& off,
+                       const BroadcastLayout::Offsets& step) {
+      float x[kHalfTile], y[kHalfTile], w[kHalfTile], pw[kHalfTile], go[kHalfTile], loss[kHalfTile], grad[kHalfTile];
+      for (std::int64_t t0 = 0; t0 < len; t0 += kHalfTile) {
+        const std::int64_t n = std::min(len - t0, kHalfTile), i0 = first + t0;
+        half::widen(p.input + i0, x, n);
+        half::widen(p.target + i0, y, n);
+        if constexpr (kChecksDomain<Op>) {
+          const std::int64_t bad = first_invalid_in_tile<Op>(x, y, n);
+          if (bad >= 0) {
+            std::int64_t cur = first_invalid.load();
+            while (i0 + bad < cur && !first_invalid.compare_exchange_weak(cur, i0 + bad)) {
+            }
+          }
+        }
+        if constexpr (kWeight) widen_strided(p.weight + off[0] + t0 * step[0], step[0], w, n);
+        if constexpr (kPosWeight) widen_strided(p.pos_weight + off[1] + t0 * step[1], step[1], pw, n);
+        if constexpr (kGradArray) half::widen(p.grad_output + i0, go, n);
+        eval_tile<Op, kGrad, kGradArray, kWeight, kPosWeight>(settings, n, x, y, w, 1, pw, 1, go, p.grad_scale, loss,
+                                                              grad);
+        if constexpr (kOut) half::narrow(loss, p.loss_out + i0, n);
+        if constexpr (kGrad) half::narrow(grad, p.grad + i0, n);
+        if constexpr (!kOut) {
+          double tile_acc = 0.0;
+#pragma omp simd reduction(+ : tile_acc)
+          for (std::int64_t k = 0; k < n; ++k) tile_acc += static_cast<double>(loss[k]);
+          acc += tile_acc;
+        }
+      }
+    };
+    if constexpr (kWeight || kPosWeight) {
+      for_each_segment(p.layout, lo, hi, segment);
+    } else {
+      segment(lo, hi - lo, BroadcastLayout::Offsets{}, BroadcastLayout::Offsets{});
+    }
+    return acc;
+  };
+  KernelResult result;
+  // The conversions cost about as much as mse's arithmetic: threads pay off at half the size.
+  result.sum = blocked_sum(p.n, p.n_threads, block, kBlockSize, p.n * (Op::kWorkPerElement + 1));
+  const std::int64_t bad = first_invalid.load();
+  if (bad != std::numeric_limits<std::int64_t>::max()) result = domain_error<Op>(p, bad);
+  return result;
+}
+
+template <class Op, class T, bool kOut, bool kGrad, bool kGradArray, bool kWeight, bool kPosWeight>
+KernelResult run_elementwise(const ElementwiseProblem<T>& p) {
+  if constexpr (is_half<T>::value) {
+    return run_half_pass<Op, T, kOut, kGrad, kGradArray, kWeight, kPosWeight>(p);
+  } else {
+    if constexpr (kGrad) {
+      const bool in_place = p.grad == p.input;
+      if constexpr (kChecksDomain<Op>) {
+        if (in_place) {
+          const std::int64_t bad = find_first_invalid<Op>(p);
+          if (bad >= 0) return domain_error<Op>(p, bad);
+        }
+      }
+      if (in_place ||
+          (Op::kWorkPerElement <= 2 && p.n * static_cast<std::int64_t>(sizeof(T)) > streaming_threshold())) {
+        return run_elementwise_pass<Op, T, kOut, kGrad, kGradArray, kWeight, kPosWeight, true>(p);
+      }
+    }
+    return run_elementwise_pass<Op, T, kOut, kGrad, kGradArray, kWeight, kPosWeight, false>(p);
+  }
 }
 
 template <class Op, class T, bool kWeight, bool kPosWeight>

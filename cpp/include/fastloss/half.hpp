@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "fastloss/isa.hpp"
 
@@ -25,6 +26,17 @@ struct float16_t {
 struct bfloat16_t {
   std::uint16_t bits;
 };
+
+template <class T>
+struct is_half : std::false_type {};
+template <>
+struct is_half<float16_t> : std::true_type {};
+template <>
+struct is_half<bfloat16_t> : std::true_type {};
+
+// The type a kernel computes in for storage type T: float32 for the half types, T otherwise.
+template <class T>
+using compute_t = std::conditional_t<is_half<T>::value, float, T>;
 
 // The conversions live in the ISA level's namespace (isa.hpp): each level's copy is its own, so
 // the linker never keeps the F16C copy of an inline function for the baseline kernels.
@@ -78,6 +90,26 @@ FASTLOSS_FORCE_INLINE float16_t to_float16(float f) {
   std::uint32_t h = a < (113u << 23) ? sub : normal;
   h = a >= ((127u + 16u) << 23) ? (a > 0x7F800000u ? 0x7E00u : 0x7C00u) : h;
   return {static_cast<std::uint16_t>(h | sign)};
+}
+
+// Any storage type to and from its compute type, one value (for the bindings' scalars).
+template <class T>
+FASTLOSS_FORCE_INLINE compute_t<T> to_compute(T v) {
+  if constexpr (is_half<T>::value) {
+    return to_float(v);
+  } else {
+    return v;
+  }
+}
+template <class T>
+FASTLOSS_FORCE_INLINE T from_double(double v) {
+  if constexpr (std::is_same_v<T, float16_t>) {
+    return to_float16(static_cast<float>(v));
+  } else if constexpr (std::is_same_v<T, bfloat16_t>) {
+    return to_bfloat16(static_cast<float>(v));
+  } else {
+    return static_cast<T>(v);
+  }
 }
 
 // Blocks: dst[i] = convert(src[i]) for i < n.

@@ -14,6 +14,12 @@
   X(float, f32, __VA_ARGS__)            \
   X(double, f64, __VA_ARGS__)
 
+// The half-precision storage types (half.hpp), computed in float32: so far the elementwise
+// losses take them (loss_registry.hpp); the family kernels will join FASTLOSS_FOR_EACH_FLOAT.
+#define FASTLOSS_FOR_EACH_HALF(X, ...) \
+  X(float16_t, f16, __VA_ARGS__)       \
+  X(bfloat16_t, bf16, __VA_ARGS__)
+
 // X(return type, function template, problem template): one row per family kernel.
 #define FASTLOSS_FOR_EACH_KERNEL(X)                 \
   X(KernelResult, softmax_ce_kernel, ClassProblem)  \

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "fastloss/broadcast.hpp"
+#include "fastloss/half.hpp"
 
 namespace fastloss {
 
@@ -33,7 +34,7 @@ struct ElementwiseProblem {
   std::array<double, kMaxSettings> settings{};
   T* loss_out = nullptr;           // per-element loss; set for Reduction::None only
   T* grad = nullptr;               // d(loss)/d(input) times the upstream gradient, or nullptr
-  T grad_scale = T(1);             // scalar upstream gradient (already divided by n for mean)
+  compute_t<T> grad_scale = 1;     // scalar upstream gradient (already divided by n for mean)
   const T* grad_output = nullptr;  // per-element upstream gradient (Reduction::None), or nullptr
   int n_threads = 0;               // <= 0: the default thread count
 };
