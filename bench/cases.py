@@ -156,6 +156,89 @@ def elementwise_case(
     )
 
 
+# ------------------------------------------------------------- half precision
+HALF_SPECS = (("mse", "mse_loss"), ("l1", "l1_loss"))
+
+
+def half_dtype(name: str) -> Optional[Any]:
+    """np.float16, or ml_dtypes' bfloat16 (None when ml_dtypes is not installed)."""
+    if name == "float16":
+        return np.dtype(np.float16)
+    try:
+        import ml_dtypes
+    except ImportError:
+        return None
+    return np.dtype(ml_dtypes.bfloat16)
+
+
+def half_inputs(dtype: Any) -> Callable[[Shape, np.random.Generator], Inputs]:
+    def make(shape: Shape, rng: np.random.Generator) -> Inputs:
+        x, y = regression_inputs(shape, rng).args
+        return Inputs((x.astype(dtype), y.astype(dtype)), {})
+
+    return make
+
+
+def float32_peer(fn: Callable[..., Any]) -> PeerBuilder:
+    """fastloss on the same values in float32 (widened once, outside the timing)."""
+
+    def build(inp: Inputs, threads: int) -> Run:
+        args = tuple(a.astype(np.float32) for a in inp.args)
+        grad = np.empty_like(args[0])
+        return lambda: fn(*args, return_grad=True, grad_out=grad, n_threads=threads)
+
+    return build
+
+
+def torch_half_peer(loss: Callable[..., Any]) -> PeerBuilder:
+    """torch in the same half dtype (a bfloat16 array is viewed as a torch.bfloat16 tensor)."""
+
+    def as_tensor(a: np.ndarray) -> Any:
+        if a.dtype == np.float16:
+            return torch.from_numpy(a)
+        return torch.from_numpy(a.view(np.uint16)).view(torch.bfloat16)
+
+    def build(inp: Inputs, threads: int) -> Optional[Run]:
+        x = as_tensor(inp.args[0]).requires_grad_()
+        rest = [as_tensor(a) for a in inp.args[1:]]
+
+        def run() -> Any:
+            x.grad = None
+            value = loss(x, *rest)
+            value.backward()
+            return value, x.grad
+
+        return run
+
+    return build
+
+
+def half_case(name: str, fl_name: str, dtype_name: str) -> Optional[Case]:
+    """A memory-bound loss in a half dtype: 6 bytes per element instead of float32's 12."""
+    dtype, fn = half_dtype(dtype_name), getattr(fl, fl_name)
+    if dtype is None:
+        return None
+    peers: Dict[str, PeerBuilder] = {
+        "fastloss": fastloss_peer(fn),
+        "fastloss grad_out=": fastloss_grad_out_peer(fn),
+        "fastloss float32": float32_peer(fn),
+    }
+    if torch is not None:
+        peers["torch"] = torch_half_peer(getattr(torch.nn.functional, fl_name))
+    return Case(
+        name=f"{name}_{dtype_name}",
+        description=f"fl.{fl_name}: value+grad, reduction='mean', {dtype_name} (float32 peer: the same values)",
+        sizes=ELEMENTWISE_SIZES,
+        quick_sizes=ELEMENTWISE_QUICK,
+        make_inputs=half_inputs(dtype),
+        bytes_per_element=6,  # read input (2), read target (2), write grad (2)
+        peers=peers,
+        # Half rounding of each value (bfloat16: 2^-8 relative), and more: a mean's gradient over
+        # millions of elements (~1e-7) is subnormal in float16, a few significant bits at most.
+        check_rtol=0.1,
+    )
+
+
 # ----------------------------------------------------- cross-entropy and SGD cases
 def torch_sequence_cross_entropy(x: Any, t: Any) -> Any:
     return torch.nn.functional.cross_entropy(x.reshape(-1, x.shape[-1]), t.reshape(-1))
@@ -329,6 +412,13 @@ def build_cases() -> Tuple[List[Case], List[str]]:
             skipped.append(f"{spec[0]}: fastloss has no {spec[1]} yet; skipped")
         else:
             cases.append(case)
+    for name, fl_name in HALF_SPECS:
+        for dtype_name in ("float16", "bfloat16"):
+            case = half_case(name, fl_name, dtype_name)
+            if case is None:
+                skipped.append(f"{name}_{dtype_name}: needs ml_dtypes (pip install ml_dtypes); skipped")
+            else:
+                cases.append(case)
     more = (
         ("cross_entropy", cross_entropy_case),
         ("sequence_cross_entropy", sequence_cross_entropy_case),

@@ -134,7 +134,8 @@ def is_busy(load: Optional[Dict[str, float]]) -> bool:
 
 def to_numpy(value: Any) -> np.ndarray:
     if torch is not None and isinstance(value, torch.Tensor):
-        value = value.detach().numpy()
+        value = value.detach()
+        value = (value.float() if value.dtype == torch.bfloat16 else value).numpy()  # NumPy has no bfloat16
     return np.asarray(value)
 
 
