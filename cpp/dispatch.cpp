@@ -18,6 +18,7 @@ namespace {
 
 #define FASTLOSS_FILL_ONE(T, suffix, ret, name, Problem) table.suffix.name = &ns::name<T>;
 #define FASTLOSS_FILL_PLAIN(ret, name, Problem) table.name = &ns::name;
+#define FASTLOSS_FILL_HALF(ret, name, Problem) FASTLOSS_FOR_EACH_HALF(FASTLOSS_FILL_ONE, ret, name, Problem)
 #define FASTLOSS_FILL_SLOT(ret, name, Problem) FASTLOSS_FOR_EACH_FLOAT(FASTLOSS_FILL_ONE, ret, name, Problem)
 
 template <int kLevel>
@@ -31,6 +32,7 @@ struct TableOf;
       KernelTable table;                                  \
       FASTLOSS_FOR_EACH_KERNEL(FASTLOSS_FILL_SLOT)        \
       FASTLOSS_FOR_EACH_PLAIN_KERNEL(FASTLOSS_FILL_PLAIN) \
+      FASTLOSS_FOR_EACH_HALF_KERNEL(FASTLOSS_FILL_HALF)   \
       return table;                                       \
     }                                                     \
   };

@@ -33,10 +33,11 @@ void sgd_update_typed(py::array param, const py::array& grad, const py::object& 
   p.grad = input_buffer<T>(fn, "grad", grad, shape);
   p.momentum_buffer = output_buffer<T>(fn, "momentum_buffer", buffer, shape);
   p.n = element_count(shape);
-  p.lr = static_cast<T>(lr);
-  p.momentum = static_cast<T>(momentum);
-  p.dampening = static_cast<T>(dampening);
-  p.weight_decay = static_cast<T>(weight_decay);
+  using C = compute_t<T>;
+  p.lr = static_cast<C>(lr);
+  p.momentum = static_cast<C>(momentum);
+  p.dampening = static_cast<C>(dampening);
+  p.weight_decay = static_cast<C>(weight_decay);
   p.nesterov = nesterov;
   p.maximize = maximize;
   p.first_step = first_step;
@@ -51,15 +52,15 @@ py::tuple sum_squares_typed(const py::array& w, double grad_scale, bool want_gra
   py::object grad_obj = py::none();
   T* grad = nullptr;
   if (want_grad) {
-    py::array_t<T> g(shape);
-    grad = g.mutable_data();
+    py::array g(dtype_of<T>(), shape);
+    grad = static_cast<T*>(g.mutable_data());
     grad_obj = std::move(g);
   }
   double total;
   {
     py::gil_scoped_release release;
     total = sum_squares_kernel(SumSquaresProblem<T>{static_cast<const T*>(w.data()), element_count(shape), grad,
-                                                    static_cast<T>(grad_scale), n_threads});
+                                                    static_cast<compute_t<T>>(grad_scale), n_threads});
   }
   return py::make_tuple(total, grad_obj);
 }
@@ -83,7 +84,7 @@ void register_optim(py::module_& m) {
          double weight_decay, bool nesterov, bool maximize, bool first_step, int n_threads) {
         check_no_overlap("sgd_step", {{"param", param, true}, {"grad", grad_given}, {"momentum_buffer", buffer, true}});
         const py::array grad = c_contiguous(std::move(grad_given));  // params are checked: updated in place
-        visit_float("sgd_step", "param", param, [&](auto t) {
+        visit_float<true>("sgd_step", "param", param, [&](auto t) {
           sgd_update_typed<decltype(t)>(param, grad, buffer, lr, momentum, dampening, weight_decay, nesterov, maximize,
                                         first_step, n_threads);
         });
@@ -95,8 +96,9 @@ void register_optim(py::module_& m) {
       "sum_squares",
       [](py::array w_given, double grad_scale, bool want_grad, int n_threads) {
         const py::array w = c_contiguous(std::move(w_given));
-        return visit_float("l2_penalty", "params", w,
-                           [&](auto t) { return sum_squares_typed<decltype(t)>(w, grad_scale, want_grad, n_threads); });
+        return visit_float<true>("l2_penalty", "params", w, [&](auto t) {
+          return sum_squares_typed<decltype(t)>(w, grad_scale, want_grad, n_threads);
+        });
       },
       py::arg("w"), py::arg("grad_scale"), py::arg("want_grad"), py::arg("n_threads"));
 }

@@ -1,6 +1,9 @@
 // Regularisation and optimisation: the L2 penalty (value and gradient) and torch.optim.SGD's
 // update, each one fused pass over memory.
+#include <algorithm>
 #include <type_traits>
+
+#include "fastloss/half.hpp"
 
 #include "fastloss/kernel_table.hpp"
 #include "fastloss/kernels.hpp"
@@ -33,28 +36,79 @@ void sgd_block(const SgdProblem<T>& p, std::int64_t lo, std::int64_t hi) {
   }
 }
 
+// sgd_block over [lo, hi) for the problem's flags (momentum, first step, nesterov, decay).
 template <class T, bool kDecay>
-void run_sgd_decay(const SgdProblem<T>& p) {
-  auto run = [&](auto momentum, auto first, auto nesterov) {
-    blocked_for(p.n, p.n_threads, [&](std::int64_t lo, std::int64_t hi) {
-      sgd_block<T, kDecay, decltype(momentum)::value, decltype(first)::value, decltype(nesterov)::value>(p, lo, hi);
-    });
-  };
-  using F = std::false_type;
-  using Tr = std::true_type;
-  if (!p.momentum_buffer) return run(F{}, F{}, F{});
-  if (p.first_step) return p.nesterov ? run(Tr{}, Tr{}, Tr{}) : run(Tr{}, Tr{}, F{});
-  return p.nesterov ? run(Tr{}, F{}, Tr{}) : run(Tr{}, F{}, F{});
+void sgd_range_decay(const SgdProblem<T>& p, std::int64_t lo, std::int64_t hi) {
+  if (!p.momentum_buffer) return sgd_block<T, kDecay, false, false, false>(p, lo, hi);
+  if (p.first_step) {
+    return p.nesterov ? sgd_block<T, kDecay, true, true, true>(p, lo, hi)
+                      : sgd_block<T, kDecay, true, true, false>(p, lo, hi);
+  }
+  return p.nesterov ? sgd_block<T, kDecay, true, false, true>(p, lo, hi)
+                    : sgd_block<T, kDecay, true, false, false>(p, lo, hi);
 }
+
+template <class T>
+void sgd_range(const SgdProblem<T>& p, std::int64_t lo, std::int64_t hi) {
+  if (p.weight_decay != T(0)) return sgd_range_decay<T, true>(p, lo, hi);
+  sgd_range_decay<T, false>(p, lo, hi);
+}
+
+constexpr std::int64_t kHalfTile = 256;
 
 template <class T>
 void run_sgd(const SgdProblem<T>& p) {
-  if (p.weight_decay != T(0)) return run_sgd_decay<T, true>(p);
-  run_sgd_decay<T, false>(p);
+  if constexpr (is_half<T>::value) {
+    // Half params: each tile of param, grad and buffer is widened to float32 in L1, stepped by
+    // the float32 code, and the param and buffer narrowed back (torch's opmath: float32 inside).
+    blocked_for(p.n, p.n_threads, [&](std::int64_t lo, std::int64_t hi) {
+      float w[kHalfTile], g[kHalfTile], b[kHalfTile];
+      for (std::int64_t i0 = lo; i0 < hi; i0 += kHalfTile) {
+        const std::int64_t n = std::min(hi - i0, kHalfTile);
+        half::widen(p.param + i0, w, n);
+        half::widen(p.grad + i0, g, n);
+        if (p.momentum_buffer && !p.first_step) half::widen(p.momentum_buffer + i0, b, n);
+        SgdProblem<float> tile;
+        tile.param = w;
+        tile.grad = g;
+        tile.momentum_buffer = p.momentum_buffer ? b : nullptr;
+        tile.lr = p.lr, tile.momentum = p.momentum, tile.dampening = p.dampening, tile.weight_decay = p.weight_decay;
+        tile.nesterov = p.nesterov, tile.maximize = p.maximize, tile.first_step = p.first_step;
+        sgd_range(tile, 0, n);
+        half::narrow(w, p.param + i0, n);
+        if (p.momentum_buffer) half::narrow(b, p.momentum_buffer + i0, n);
+      }
+    });
+  } else {
+    blocked_for(p.n, p.n_threads, [&](std::int64_t lo, std::int64_t hi) { sgd_range(p, lo, hi); });
+  }
+}
+
+// Half params: sum(w^2) of each tile widened to float32, and its gradient narrowed back.
+template <class S>
+double run_sum_squares_half(const SumSquaresProblem<S>& p) {
+  return blocked_sum(p.n, p.n_threads, [&](std::int64_t lo, std::int64_t hi) {
+    double acc = 0.0;
+    float w[kHalfTile], g[kHalfTile];
+    for (std::int64_t i0 = lo; i0 < hi; i0 += kHalfTile) {
+      const std::int64_t n = std::min(hi - i0, kHalfTile);
+      half::widen(p.w + i0, w, n);
+      double tile_acc = 0.0;
+#pragma omp simd reduction(+ : tile_acc)
+      for (std::int64_t k = 0; k < n; ++k) tile_acc += static_cast<double>(w[k]) * static_cast<double>(w[k]);
+      acc += tile_acc;
+      if (p.grad) {
+#pragma omp simd
+        for (std::int64_t k = 0; k < n; ++k) g[k] = p.grad_scale * w[k];
+        half::narrow(g, p.grad + i0, n);
+      }
+    }
+    return acc;
+  });
 }
 
 template <class T>
-double run_sum_squares(const SumSquaresProblem<T>& p) {
+double run_sum_squares_float(const SumSquaresProblem<T>& p) {
   const T* __restrict w = p.w;
   T* __restrict grad = p.grad;
   const T grad_scale = p.grad_scale;
@@ -74,6 +128,15 @@ double run_sum_squares(const SumSquaresProblem<T>& p) {
   });
 }
 
+template <class T>
+double run_sum_squares(const SumSquaresProblem<T>& p) {
+  if constexpr (is_half<T>::value) {
+    return run_sum_squares_half(p);
+  } else {
+    return run_sum_squares_float(p);
+  }
+}
+
 }  // namespace
 
 template <class T>
@@ -86,6 +149,8 @@ double sum_squares_kernel(const SumSquaresProblem<T>& p) {
 }
 FASTLOSS_INSTANTIATE_KERNEL(void, sgd_kernel, SgdProblem)
 FASTLOSS_INSTANTIATE_KERNEL(double, sum_squares_kernel, SumSquaresProblem)
+FASTLOSS_INSTANTIATE_HALF_KERNEL(void, sgd_kernel, SgdProblem)
+FASTLOSS_INSTANTIATE_HALF_KERNEL(double, sum_squares_kernel, SumSquaresProblem)
 
 }  // namespace FASTLOSS_ISA_NS
 }  // namespace fastloss

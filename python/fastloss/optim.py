@@ -12,6 +12,11 @@ from .functional import FloatArray, _thread_count
 
 __all__ = ["SGD", "l2_penalty", "sgd_step"]
 
+#: The param dtypes (by name): float32, float64, and the half types, computed in float32
+#: (bfloat16 is ml_dtypes' NumPy dtype).
+_FLOAT_DTYPES = ("float32", "float64", "float16", "bfloat16")
+_FLOAT_DTYPES_TEXT = "float32, float64, float16 or bfloat16"
+
 Params = Union[FloatArray, Sequence[FloatArray]]
 #: ``SGD``'s params: arrays or param-group dicts (one element type, not a union of two iterables,
 #: so that mypy infers a list literal of either kind).
@@ -54,7 +59,7 @@ def l2_penalty(
     Parameters
     ----------
     params : ndarray or sequence of ndarray
-        One float32 / float64 array, or a list / tuple of them (any strides; not modified).
+        One float32 / float64 / float16 / bfloat16 array, or a list / tuple of them (any strides; not modified).
     lam : float
         The regularisation strength lambda.
     return_grad : bool, default False
@@ -72,7 +77,7 @@ def l2_penalty(
     Raises
     ------
     TypeError
-        A param that is not float32 or float64.
+        A param that is not float32, float64, float16 or bfloat16.
     ValueError, TypeError
         A bad ``n_threads``.
 
@@ -88,13 +93,13 @@ def l2_penalty(
     total = 0.0
     grads: List[FloatArray] = []
     for w in arrays:
-        if w.dtype not in (np.float32, np.float64):
-            raise TypeError(f"l2_penalty: params must be float32 or float64 arrays; got dtype {w.dtype}")
+        if w.dtype.name not in _FLOAT_DTYPES:
+            raise TypeError(f"l2_penalty: params must be {_FLOAT_DTYPES_TEXT} arrays; got dtype {w.dtype}")
         s, g = _core.sum_squares(w, 2.0 * lam, bool(return_grad), threads)  # copies a non-contiguous w
         total += float(s)
         if g is not None:
             grads.append(g)
-    dtype = np.result_type(*arrays) if arrays else np.dtype(np.float64)
+    dtype = np.result_type(*arrays) if len({a.dtype for a in arrays}) == 1 else np.dtype(np.float64)
     value: np.floating[Any] = dtype.type(lam * total)
     if not return_grad:
         return value
@@ -175,8 +180,8 @@ def _check_hyperparameters(
 def _check_param(fn: str, i: int, p: Any) -> None:
     if not isinstance(p, np.ndarray):
         raise ValueError(f"{fn}: params[{i}] must be a NumPy array (updated in place); got {type(p).__name__}")
-    if p.dtype not in (np.float32, np.float64):
-        raise TypeError(f"{fn}: params[{i}] must be a float32 or float64 array; got dtype {p.dtype}")
+    if p.dtype.name not in _FLOAT_DTYPES:
+        raise TypeError(f"{fn}: params[{i}] must be a {_FLOAT_DTYPES_TEXT} array; got dtype {p.dtype}")
     if not (p.flags.c_contiguous and p.flags.aligned and p.flags.writeable):
         problem = (
             "read-only" if not p.flags.writeable else "non-contiguous" if not p.flags.c_contiguous else "misaligned"
@@ -279,7 +284,7 @@ def sgd_step(
     Parameters
     ----------
     params : sequence of ndarray
-        C-contiguous, aligned, writeable float32 / float64 arrays, updated in place.
+        C-contiguous, aligned, writeable float32 / float64 / float16 / bfloat16 arrays, updated in place.
     grads : sequence of array_like or None
         One gradient per param, of its shape and dtype (any strides; lists become its dtype).
         None: no gradient, the param and its momentum buffer are left as they are.
@@ -336,7 +341,7 @@ def sgd_step(
 
 
 class SGD:
-    """``torch.optim.SGD`` over float32 / float64 NumPy arrays, updated in place.
+    """``torch.optim.SGD`` over float32 / float64 / float16 / bfloat16 NumPy arrays, updated in place.
 
     ``params`` is a list of arrays, or a list of param groups as in torch: dicts with a
     ``"params"`` key (a list of arrays, or one array) and any of ``lr``, ``momentum``,
@@ -347,7 +352,7 @@ class SGD:
     Parameters
     ----------
     params : iterable of ndarray or iterable of dict
-        C-contiguous, aligned, writeable float32 / float64 arrays, or param-group dicts.
+        C-contiguous, aligned, writeable float32 / float64 / float16 / bfloat16 arrays, or param-group dicts.
     lr : float, default 1e-3
         Learning rate (>= 0), torch 2.x's default.
     momentum : float, default 0

@@ -33,6 +33,11 @@
 
 #define FASTLOSS_DECLARE_PLAIN_KERNEL(ret, name, Problem) ret name(const Problem& p);
 
+// The family kernels that also take the half types (computing in float32); the others will join.
+#define FASTLOSS_FOR_EACH_HALF_KERNEL(X) \
+  X(void, sgd_kernel, SgdProblem)        \
+  X(double, sum_squares_kernel, SumSquaresProblem)
+
 #define FASTLOSS_DECLARE_KERNEL(ret, name, Problem) \
   template <class T>                                \
   ret name(const Problem<T>& p);
@@ -41,6 +46,8 @@
 #define FASTLOSS_INSTANTIATE_ONE(T, suffix, ret, name, Problem) template ret name<T>(const Problem<T>&);
 #define FASTLOSS_INSTANTIATE_KERNEL(ret, name, Problem) \
   FASTLOSS_FOR_EACH_FLOAT(FASTLOSS_INSTANTIATE_ONE, ret, name, Problem)
+#define FASTLOSS_INSTANTIATE_HALF_KERNEL(ret, name, Problem) \
+  FASTLOSS_FOR_EACH_HALF(FASTLOSS_INSTANTIATE_ONE, ret, name, Problem)
 
 namespace fastloss {
 
@@ -71,6 +78,7 @@ struct KernelSlots {
 struct KernelTable {
 #define FASTLOSS_TABLE_TYPE(T, suffix, ...) KernelSlots<T> suffix;
   FASTLOSS_FOR_EACH_FLOAT(FASTLOSS_TABLE_TYPE, )
+  FASTLOSS_FOR_EACH_HALF(FASTLOSS_TABLE_TYPE, )  // only FASTLOSS_FOR_EACH_HALF_KERNEL's slots are set
 #undef FASTLOSS_TABLE_TYPE
 
 #define FASTLOSS_PLAIN_SLOT(ret, name, Problem) ret (*name)(const Problem&) = nullptr;
@@ -87,6 +95,7 @@ struct KernelTable {
     return suffix;                                          \
   }
 FASTLOSS_FOR_EACH_FLOAT(FASTLOSS_TABLE_OF, )
+FASTLOSS_FOR_EACH_HALF(FASTLOSS_TABLE_OF, )
 #undef FASTLOSS_TABLE_OF
 
 }  // namespace fastloss

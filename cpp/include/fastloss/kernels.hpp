@@ -116,7 +116,7 @@ struct SgdProblem {
   const T* grad = nullptr;
   T* momentum_buffer = nullptr;  // nullptr when momentum == 0
   std::int64_t n = 0;
-  T lr = T(0), momentum = T(0), dampening = T(0), weight_decay = T(0);
+  compute_t<T> lr = 0, momentum = 0, dampening = 0, weight_decay = 0;
   bool nesterov = false, maximize = false;
   bool first_step = false;  // the buffer is initialised to the gradient (no dampening)
   int n_threads = 0;
@@ -129,7 +129,7 @@ struct SumSquaresProblem {
   const T* w = nullptr;
   std::int64_t n = 0;
   T* grad = nullptr;
-  T grad_scale = T(0);
+  compute_t<T> grad_scale = 0;
   int n_threads = 0;
 };
 
