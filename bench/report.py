@@ -18,19 +18,9 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import fastloss as fl
 import numpy as np
 from cases import Case
+from fastloss.__main__ import cpu_model, usable_cpus  # the tour's: the same machine header
 from measure import OtherLoad, is_busy
 from peers import Shape, jax, torch
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def cpu_isa_flags() -> str:
@@ -76,17 +66,13 @@ THREADING_ENV = ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OMP_PR
 def conditions(threads: int, args: argparse.Namespace) -> Dict[str, Any]:
     simd = getattr(fl, "simd_level", None)
     max_threads = getattr(fl, "max_threads", None)
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count() or 1
     return {
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "cpu": cpu_model(),
         "cpu_flags": cpu_isa_flags(),
         "last_level_cache": last_level_cache(),
         "logical_cpus": os.cpu_count(),
-        "usable_cpus": usable,
+        "usable_cpus": usable_cpus(),
         "threads": threads,
         "fastloss_simd_level": simd() if callable(simd) else "n/a",
         "python": platform.python_version(),

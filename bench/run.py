@@ -80,7 +80,6 @@ scaling.py, overhead.py and contention.py (the reports of those names).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import List, Optional
 
@@ -93,7 +92,7 @@ from cases import Case, build_cases  # noqa: E402  (the modules beside this scri
 from contention import run_contention_mode  # noqa: E402
 from memory import peak_memory_child  # noqa: E402
 from peers import torch  # noqa: E402
-from report import conditions  # noqa: E402
+from report import conditions, usable_cpus  # noqa: E402
 from suite import run_suite  # noqa: E402
 
 
@@ -118,13 +117,6 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.contention:
         return run_contention_mode(cases, cond, args)
     return run_suite(cases, cond, notes, args)
-
-
-def usable_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def make_parser() -> argparse.ArgumentParser:

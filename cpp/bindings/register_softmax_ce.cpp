@@ -138,18 +138,22 @@ py::tuple run_class(const ClassCall& c, const RowLayout& lay, ClassTargets targe
 
   py::object grad_obj = py::none();
   check_grad_out_needs_grad(fn, c.return_grad, c.grad_out);
+  double g = 0.0;  // the scalar upstream gradient
   if (c.return_grad) {
     p.grad = output_or_new<T>(fn, "grad_out", c.grad_out, shape_of(c.input), grad_obj);
     p.grad_output = grad_output_array<T>(fn, c.grad_output, per_row_out, loss_shape, c.input);
-    if (p.grad_output) p.grad_group = red == Reduction::Sequence ? lay.steps : 1;
-    else p.grad_scale = static_cast<T>(c.grad_output.cast<double>() / denom);
+    if (p.grad_output) {
+      p.grad_group = red == Reduction::Sequence ? lay.steps : 1;
+    } else {
+      g = c.grad_output.cast<double>();
+      p.grad_scale = static_cast<T>(g / denom);
+    }
   }
   // Tiny class weights (a weighted "mean" whose sum of target weights is subnormal in float32):
   // 1 / sum overflows T, and inf times a tiny weight gives inf or NaN where the gradient is
   // finite. Then the weights are divided by the sum first, in float64, and the scale is the
   // upstream gradient alone: the same value and gradient, without the overflow.
   std::vector<T> scaled_weight;
-  const double g = c.return_grad && !p.grad_output ? c.grad_output.cast<double>() : 0.0;
   if (p.grad && !p.grad_output && p.weight && p.target && std::isinf(p.grad_scale) && std::isfinite(g / denom)) {
     scaled_weight.resize(static_cast<std::size_t>(lay.classes));
     for (std::size_t k = 0; k < scaled_weight.size(); ++k) {

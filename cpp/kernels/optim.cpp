@@ -54,17 +54,15 @@ void sgd_range(const SgdProblem<T>& p, std::int64_t lo, std::int64_t hi) {
   sgd_range_decay<T, false>(p, lo, hi);
 }
 
-constexpr std::int64_t kHalfTile = 256;
-
 template <class T>
 void run_sgd(const SgdProblem<T>& p) {
   if constexpr (is_half<T>::value) {
     // Half params: each tile of param, grad and buffer is widened to float32 in L1, stepped by
     // the float32 code, and the param and buffer narrowed back (torch's opmath: float32 inside).
     blocked_for(p.n, p.n_threads, [&](std::int64_t lo, std::int64_t hi) {
-      float w[kHalfTile], g[kHalfTile], b[kHalfTile];
-      for (std::int64_t i0 = lo; i0 < hi; i0 += kHalfTile) {
-        const std::int64_t n = std::min(hi - i0, kHalfTile);
+      float w[half::kHalfTile], g[half::kHalfTile], b[half::kHalfTile];
+      for (std::int64_t i0 = lo; i0 < hi; i0 += half::kHalfTile) {
+        const std::int64_t n = std::min(hi - i0, half::kHalfTile);
         half::widen(p.param + i0, w, n);
         half::widen(p.grad + i0, g, n);
         if (p.momentum_buffer && !p.first_step) half::widen(p.momentum_buffer + i0, b, n);
@@ -89,9 +87,9 @@ template <class S>
 double run_sum_squares_half(const SumSquaresProblem<S>& p) {
   return blocked_sum(p.n, p.n_threads, [&](std::int64_t lo, std::int64_t hi) {
     double acc = 0.0;
-    float w[kHalfTile], g[kHalfTile];
-    for (std::int64_t i0 = lo; i0 < hi; i0 += kHalfTile) {
-      const std::int64_t n = std::min(hi - i0, kHalfTile);
+    float w[half::kHalfTile], g[half::kHalfTile];
+    for (std::int64_t i0 = lo; i0 < hi; i0 += half::kHalfTile) {
+      const std::int64_t n = std::min(hi - i0, half::kHalfTile);
       half::widen(p.w + i0, w, n);
       double tile_acc = 0.0;
 #pragma omp simd reduction(+ : tile_acc)

@@ -256,10 +256,8 @@ def cpu_model() -> str:
 
 
 def usable_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+    """The CPUs this process may run on (its affinity mask), as the kernels count them."""
+    return fl._core.usable_cpus()
 
 
 def load_warning(when: str) -> Optional[str]:

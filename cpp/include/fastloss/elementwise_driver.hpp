@@ -103,6 +103,13 @@ FASTLOSS_FORCE_INLINE bool invalid(T x, T y) {
 template <class Op>
 constexpr bool kChecksDomain = Op::kDomain != nullptr;
 
+// first = min(first, i), from any thread.
+inline void lower_to(std::atomic<std::int64_t>& first, std::int64_t i) {
+  std::int64_t cur = first.load();
+  while (i < cur && !first.compare_exchange_weak(cur, i)) {
+  }
+}
+
 // Lowers `first_invalid` to the first i in [lo, hi) whose input or target is outside Op's domain.
 template <class Op, class T>
 inline void note_first_invalid(const T* __restrict x, const T* __restrict y, std::int64_t lo, std::int64_t hi,
@@ -113,9 +120,7 @@ inline void note_first_invalid(const T* __restrict x, const T* __restrict y, std
   if (!bad) return;
   for (std::int64_t i = lo; i < hi; ++i) {  // rare path: find where, keep the smallest index
     if (invalid<Op>(x[i], y[i])) {
-      std::int64_t cur = first_invalid.load();
-      while (i < cur && !first_invalid.compare_exchange_weak(cur, i)) {
-      }
+      lower_to(first_invalid, i);
       return;
     }
   }
@@ -219,7 +224,6 @@ KernelResult run_elementwise_pass(const ElementwiseProblem<T>& p) {
 // Half storage (float16, bfloat16): each tile of 256 elements is widened to float32 in L1, run
 // through the float32 code (eval_tile) and its loss and gradient narrowed back, so memory sees
 // 2 bytes per value. A tile is read whole before its gradient is written: grad_out=input is safe.
-constexpr std::int64_t kHalfTile = 256;
 
 // dst[k] = src[k * step] in float32 (step 0: a broadcast value, 1: contiguous).
 template <class S>
@@ -244,16 +248,14 @@ template <class Op, class S>
 std::int64_t find_first_invalid_half(const ElementwiseProblem<S>& p) {
   std::atomic<std::int64_t> first{std::numeric_limits<std::int64_t>::max()};
   blocked_for(p.n, p.n_threads, [&](std::int64_t lo, std::int64_t hi) {
-    float x[kHalfTile], y[kHalfTile];
-    for (std::int64_t i0 = lo; i0 < hi; i0 += kHalfTile) {
-      const std::int64_t n = std::min(hi - i0, kHalfTile);
+    float x[half::kHalfTile], y[half::kHalfTile];
+    for (std::int64_t i0 = lo; i0 < hi; i0 += half::kHalfTile) {
+      const std::int64_t n = std::min(hi - i0, half::kHalfTile);
       half::widen(p.input + i0, x, n);
       half::widen(p.target + i0, y, n);
       const std::int64_t bad = first_invalid_in_tile<Op>(x, y, n);
       if (bad < 0) continue;
-      std::int64_t cur = first.load();
-      while (i0 + bad < cur && !first.compare_exchange_weak(cur, i0 + bad)) {
-      }
+      lower_to(first, i0 + bad);
       return;
     }
   });
@@ -275,18 +277,15 @@ KernelResult run_half_pass(const ElementwiseProblem<S>& p) {
     double acc = 0.0;
     auto segment = [&](std::int64_t first, std::int64_t len, const BroadcastLayout::Offsets& off,
                        const BroadcastLayout::Offsets& step) {
-      float x[kHalfTile], y[kHalfTile], w[kHalfTile], pw[kHalfTile], go[kHalfTile], loss[kHalfTile], grad[kHalfTile];
-      for (std::int64_t t0 = 0; t0 < len; t0 += kHalfTile) {
-        const std::int64_t n = std::min(len - t0, kHalfTile), i0 = first + t0;
+      float x[half::kHalfTile], y[half::kHalfTile], w[half::kHalfTile], pw[half::kHalfTile], go[half::kHalfTile],
+          loss[half::kHalfTile], grad[half::kHalfTile];
+      for (std::int64_t t0 = 0; t0 < len; t0 += half::kHalfTile) {
+        const std::int64_t n = std::min(len - t0, half::kHalfTile), i0 = first + t0;
         half::widen(p.input + i0, x, n);
         half::widen(p.target + i0, y, n);
         if constexpr (kChecksDomain<Op>) {
           const std::int64_t bad = first_invalid_in_tile<Op>(x, y, n);
-          if (bad >= 0) {
-            std::int64_t cur = first_invalid.load();
-            while (i0 + bad < cur && !first_invalid.compare_exchange_weak(cur, i0 + bad)) {
-            }
-          }
+          if (bad >= 0) lower_to(first_invalid, i0 + bad);
         }
         if constexpr (kWeight) widen_strided(p.weight + off[0] + t0 * step[0], step[0], w, n);
         if constexpr (kPosWeight) widen_strided(p.pos_weight + off[1] + t0 * step[1], step[1], pw, n);

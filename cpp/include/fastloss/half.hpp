@@ -112,6 +112,9 @@ FASTLOSS_FORCE_INLINE T from_double(double v) {
   }
 }
 
+// Values per tile where a kernel widens half data to float32 (in L1: 1 KiB per float tile).
+constexpr std::int64_t kHalfTile = 256;
+
 // Blocks: dst[i] = convert(src[i]) for i < n.
 inline void widen(const float16_t* __restrict src, float* __restrict dst, std::int64_t n) {
   std::int64_t i = 0;
