@@ -183,7 +183,7 @@ def float32_peer(fn: Callable[..., Any]) -> PeerBuilder:
     """fastloss on the same values in float32 (widened once, outside the timing)."""
 
     def build(inp: Inputs, threads: int) -> Run:
-        args = tuple(a.astype(np.float32) for a in inp.args)
+        args = tuple(a if a.dtype.kind in "iu" else a.astype(np.float32) for a in inp.args)
         grad = np.empty_like(args[0])
         return lambda: fn(*args, return_grad=True, grad_out=grad, n_threads=threads)
 
@@ -194,7 +194,7 @@ def torch_half_peer(loss: Callable[..., Any]) -> PeerBuilder:
     """torch in the same half dtype (a bfloat16 array is viewed as a torch.bfloat16 tensor)."""
 
     def as_tensor(a: np.ndarray) -> Any:
-        if a.dtype == np.float16:
+        if a.dtype == np.float16 or a.dtype.kind in "iu":  # float16, or class targets
             return torch.from_numpy(a)
         return torch.from_numpy(a.view(np.uint16)).view(torch.bfloat16)
 
@@ -236,6 +236,38 @@ def half_case(name: str, fl_name: str, dtype_name: str) -> Optional[Case]:
         # Half rounding of each value (bfloat16: 2^-8 relative), and more: a mean's gradient over
         # millions of elements (~1e-7) is subnormal in float16, a few significant bits at most.
         check_rtol=0.1,
+    )
+
+
+def class_half_case(base: Case, dtype_name: str, torch_fn: Optional[Callable[..., Any]]) -> Optional[Case]:
+    """A cross-entropy case (`base`) with its logits in a half dtype: 4 bytes per logit moved
+    instead of float32's 8; the float32 peer computes on the same values."""
+    dtype = half_dtype(dtype_name)
+    if dtype is None:
+        return None
+    fn = base.peers["fastloss"]
+    fl_fn = getattr(fl, base.name)
+    peers: Dict[str, PeerBuilder] = {
+        "fastloss": fn,
+        "fastloss grad_out=": fastloss_grad_out_peer(fl_fn),
+        "fastloss float32": float32_peer(fl_fn),
+    }
+    if torch is not None and torch_fn is not None:
+        peers["torch"] = torch_half_peer(torch_fn)
+
+    def make(shape: Shape, rng: np.random.Generator) -> Inputs:
+        x, t = base.make_inputs(shape, rng).args
+        return Inputs((x.astype(dtype), t), {})
+
+    return Case(
+        name=f"{base.name}_{dtype_name}",
+        description=base.description.replace("float32", f"{dtype_name} (float32 peer: the same values)"),
+        sizes=base.sizes[-1:],
+        quick_sizes=base.quick_sizes[-1:],
+        make_inputs=make,
+        bytes_per_element=4,  # per logit: read logits (2), write grad (2)
+        peers=peers,
+        check_rtol=0.1,  # half rounding of each gradient element (bfloat16: 2^-8 relative)
     )
 
 
@@ -429,4 +461,19 @@ def build_cases() -> Tuple[List[Case], List[str]]:
             skipped.append(f"fastloss has no {fl_name} yet; its case is skipped")
         else:
             cases.append(make_case())
+    # The cross-entropy cases again with half-precision logits, next to their float32 runs.
+    torch_ce = {"cross_entropy": None, "sequence_cross_entropy": None}
+    if torch is not None:
+        torch_ce = {
+            "cross_entropy": torch.nn.functional.cross_entropy,
+            "sequence_cross_entropy": torch_sequence_cross_entropy,
+        }
+    for base in [c for c in cases if c.name in torch_ce]:
+        at = cases.index(base) + 1
+        for dtype_name in ("bfloat16", "float16"):
+            half = class_half_case(base, dtype_name, torch_ce[base.name])
+            if half is None:
+                skipped.append(f"{base.name}_{dtype_name}: needs ml_dtypes (pip install ml_dtypes); skipped")
+            else:
+                cases.insert(at, half)
     return cases, skipped

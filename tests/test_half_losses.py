@@ -191,12 +191,6 @@ def test_half_matches_torch_in_the_same_dtype(name: str, dtype: Any) -> None:
     assert np.all(np.abs(_f64(grad) - t_grad) <= slack)
 
 
-def test_class_losses_take_half_precision_later() -> None:
-    """Until the cross-entropy family takes half precision: a TypeError naming the dtypes it takes."""
-    with pytest.raises(TypeError, match="float32 or float64"):
-        fl.cross_entropy(np.zeros((2, 3), np.float16), np.array([0, 1]))
-
-
 @pytest.mark.parametrize("dtype", HALF)
 def test_l2_penalty_in_half(dtype: Any) -> None:
     w = _rounded(np.random.default_rng(5).standard_normal(100_000), dtype)

@@ -43,6 +43,27 @@ const T* class_weight(const ClassCall& c, const RowLayout& lay) {
   return static_cast<const T*>(w.data());
 }
 
+// A per-class or per-row operand in the kernels' compute type (ClassProblem): float32 and
+// float64 where it lies, a half type's values widened to float32 into `buf` (C or rows values,
+// small next to the logits).
+template <class T>
+const compute_t<T>* in_compute_type(const T* src, std::int64_t n, std::vector<float>& buf) {
+  if constexpr (is_half<T>::value) {
+    if (!src) return nullptr;
+    buf.resize(static_cast<std::size_t>(n));
+    HalfConvertProblem cp;
+    cp.src = src;
+    cp.dst = buf.data();
+    cp.n = n;
+    cp.conversion = std::is_same_v<T, float16_t> ? HalfConversion::Float16ToFloat : HalfConversion::Bfloat16ToFloat;
+    half_convert_kernel(cp);
+    return buf.data();
+  } else {
+    (void)n, (void)buf;
+    return src;
+  }
+}
+
 // The sequence lengths: int64 (B,), each in [0, T].
 const std::int64_t* sequence_lengths(const ClassCall& c, const RowLayout& lay) {
   if (c.lengths.is_none()) return nullptr;
@@ -64,7 +85,8 @@ const std::int64_t* sequence_lengths(const ClassCall& c, const RowLayout& lay) {
 
 // The problem's inputs and settings, checked; outputs are set by run_class.
 template <class T>
-ClassProblem<T> class_problem(const ClassCall& c, const RowLayout& lay, ClassTargets targets, const T* probs) {
+ClassProblem<T> class_problem(const ClassCall& c, const RowLayout& lay, ClassTargets targets, const T* probs,
+                              std::vector<float>& weight_buf) {
   ClassProblem<T> p;
   p.input = static_cast<const T*>(c.input.data());
   p.outer = lay.outer;
@@ -79,8 +101,8 @@ ClassProblem<T> class_problem(const ClassCall& c, const RowLayout& lay, ClassTar
     throw py::value_error(std::string(c.fn) + ": label_smoothing must be in [0, 1]; got " +
                           py::repr(py::float_(c.label_smoothing)).cast<std::string>());
   }
-  p.label_smoothing = static_cast<T>(c.label_smoothing);
-  p.weight = class_weight<T>(c, lay);
+  p.label_smoothing = static_cast<compute_t<T>>(c.label_smoothing);
+  p.weight = in_compute_type(class_weight<T>(c, lay), lay.classes, weight_buf);
   p.lengths = sequence_lengths(c, lay);
   if (p.lengths) p.seq_len = lay.steps;
   if (lay.classes == 0 && p.rows() > 0) throw py::value_error(std::string(c.fn) + ": input has no classes (C = 0)");
@@ -106,20 +128,21 @@ double checked_weight_sum(const ClassCall& c, const RowLayout& lay, const ClassP
 template <class T>
 void write_row_losses(Reduction red, const RowLayout& lay, const std::vector<double>& row_loss, T* loss_buf) {
   if (red == Reduction::None) {
-    for (std::size_t i = 0; i < row_loss.size(); ++i) loss_buf[i] = static_cast<T>(row_loss[i]);
+    for (std::size_t i = 0; i < row_loss.size(); ++i) loss_buf[i] = baseline::half::from_double<T>(row_loss[i]);
     return;
   }
   for (std::int64_t b = 0; b < lay.batch; ++b) {
     double acc = 0.0;
     for (std::int64_t t = 0; t < lay.steps; ++t) acc += row_loss[static_cast<std::size_t>(b * lay.steps + t)];
-    loss_buf[b] = static_cast<T>(acc);
+    loss_buf[b] = baseline::half::from_double<T>(acc);
   }
 }
 
 template <class T>
 py::tuple run_class(const ClassCall& c, const RowLayout& lay, ClassTargets targets, const T* probs) {
   const char* fn = c.fn;
-  ClassProblem<T> p = class_problem<T>(c, lay, targets, probs);
+  std::vector<float> weight_buf, grad_output_buf;  // half precision: weight, grad_output in float32
+  ClassProblem<T> p = class_problem<T>(c, lay, targets, probs, weight_buf);
   const double weight_sum = checked_weight_sum(c, lay, p);
   const auto red = static_cast<Reduction>(c.reduction);
   double denom = 1.0;
@@ -141,26 +164,29 @@ py::tuple run_class(const ClassCall& c, const RowLayout& lay, ClassTargets targe
   double g = 0.0;  // the scalar upstream gradient
   if (c.return_grad) {
     p.grad = output_or_new<T>(fn, "grad_out", c.grad_out, shape_of(c.input), grad_obj);
-    p.grad_output = grad_output_array<T>(fn, c.grad_output, per_row_out, loss_shape, c.input);
+    p.grad_output = in_compute_type(
+        grad_output_array<T>(fn, c.grad_output, per_row_out, loss_shape, c.input),
+        static_cast<std::int64_t>(row_loss.size()) / (red == Reduction::Sequence ? lay.steps : 1), grad_output_buf);
     if (p.grad_output) {
       p.grad_group = red == Reduction::Sequence ? lay.steps : 1;
     } else {
       g = c.grad_output.cast<double>();
-      p.grad_scale = static_cast<T>(g / denom);
+      p.grad_scale = static_cast<compute_t<T>>(g / denom);
     }
   }
   // Tiny class weights (a weighted "mean" whose sum of target weights is subnormal in float32):
   // 1 / sum overflows T, and inf times a tiny weight gives inf or NaN where the gradient is
   // finite. Then the weights are divided by the sum first, in float64, and the scale is the
   // upstream gradient alone: the same value and gradient, without the overflow.
-  std::vector<T> scaled_weight;
+  // (Half weights are float32 here: their sum is at least 2^-24, so 1 / sum never overflows.)
+  std::vector<compute_t<T>> scaled_weight;
   if (p.grad && !p.grad_output && p.weight && p.target && std::isinf(p.grad_scale) && std::isfinite(g / denom)) {
     scaled_weight.resize(static_cast<std::size_t>(lay.classes));
     for (std::size_t k = 0; k < scaled_weight.size(); ++k) {
-      scaled_weight[k] = static_cast<T>(static_cast<double>(p.weight[k]) / denom);
+      scaled_weight[k] = static_cast<compute_t<T>>(static_cast<double>(p.weight[k]) / denom);
     }
     p.weight = scaled_weight.data();
-    p.grad_scale = static_cast<T>(g);
+    p.grad_scale = static_cast<compute_t<T>>(g);
     denom = 1.0;
   }
 
@@ -173,7 +199,7 @@ py::tuple run_class(const ClassCall& c, const RowLayout& lay, ClassTargets targe
     write_row_losses(red, lay, row_loss, loss_buf);
   } else {
     const double value = r.sum / denom;
-    if (loss_buf) *loss_buf = static_cast<T>(value);
+    if (loss_buf) *loss_buf = baseline::half::from_double<T>(value);
     else loss_obj = numpy_scalar<T>(value);
   }
   return py::make_tuple(loss_obj, grad_obj);
@@ -193,7 +219,7 @@ py::tuple dispatch_target(const ClassCall& c, const RowLayout& lay, bool allow_p
     }
     return run_class<T>(c, lay, targets, nullptr);
   }
-  const bool is_float = c.target.dtype().kind() == 'f';
+  const bool is_float = c.target.dtype().kind() == 'f' || has_dtype<bfloat16_t>(c.target);  // bfloat16: kind 'V'
   if (allow_probs && is_float) {
     const T* probs = input_buffer<T>(fn, "target", c.target, input_shape);  // TypeError on float32 vs float64
     return run_class<T>(c, lay, ClassTargets{}, probs);
@@ -224,8 +250,8 @@ py::tuple class_axis_loss(const ClassCall& c) {
   }
   lay.batch = lay.outer;
   reduction_arg(c.fn, c.reduction, {Reduction::None, Reduction::Mean, Reduction::Sum});
-  return visit_float(c.fn, "input", c.input,
-                     [&](auto t) { return dispatch_target<decltype(t)>(c, lay, !c.log_probs); });
+  return visit_float<true>(c.fn, "input", c.input,
+                           [&](auto t) { return dispatch_target<decltype(t)>(c, lay, !c.log_probs); });
 }
 
 // sequence_cross_entropy: logits (B, T, V) channel-last, targets (B, T).
@@ -237,7 +263,8 @@ py::tuple sequence_loss(const ClassCall& c) {
   RowLayout lay{shape[0] * shape[1], shape[2], 1, {shape[0], shape[1]}, shape[0], shape[1]};
   reduction_arg(c.fn, c.reduction,
                 {Reduction::None, Reduction::Mean, Reduction::Sum, Reduction::BatchMean, Reduction::Sequence});
-  return visit_float(c.fn, "logits", c.input, [&](auto t) { return dispatch_target<decltype(t)>(c, lay, false); });
+  return visit_float<true>(c.fn, "logits", c.input,
+                           [&](auto t) { return dispatch_target<decltype(t)>(c, lay, false); });
 }
 
 }  // namespace

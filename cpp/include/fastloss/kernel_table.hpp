@@ -14,8 +14,8 @@
   X(float, f32, __VA_ARGS__)            \
   X(double, f64, __VA_ARGS__)
 
-// The half-precision storage types (half.hpp), computed in float32: so far the elementwise
-// losses take them (loss_registry.hpp); the family kernels will join FASTLOSS_FOR_EACH_FLOAT.
+// The half-precision storage types (half.hpp), computed in float32: the elementwise losses
+// (loss_registry.hpp) and FASTLOSS_FOR_EACH_HALF_KERNEL's kernels take them.
 #define FASTLOSS_FOR_EACH_HALF(X, ...) \
   X(float16_t, f16, __VA_ARGS__)       \
   X(bfloat16_t, bf16, __VA_ARGS__)
@@ -33,9 +33,12 @@
 
 #define FASTLOSS_DECLARE_PLAIN_KERNEL(ret, name, Problem) ret name(const Problem& p);
 
-// The family kernels that also take the half types (computing in float32); the others will join.
-#define FASTLOSS_FOR_EACH_HALF_KERNEL(X) \
-  X(void, sgd_kernel, SgdProblem)        \
+// The family kernels that also take the half types (computing in float32): all but the vector
+// math (whose float32 / float64 functions are the ones the kernels use).
+#define FASTLOSS_FOR_EACH_HALF_KERNEL(X)            \
+  X(KernelResult, softmax_ce_kernel, ClassProblem)  \
+  X(TargetSummary, summarize_targets, ClassProblem) \
+  X(void, sgd_kernel, SgdProblem)                   \
   X(double, sum_squares_kernel, SumSquaresProblem)
 
 #define FASTLOSS_DECLARE_KERNEL(ret, name, Problem) \

@@ -87,18 +87,20 @@ struct ClassProblem {
   std::int64_t outer = 0, classes = 0, inner = 1;
   ClassTargets target;              // class index per row, or none with target_probs
   const T* target_probs = nullptr;  // class probabilities in input's layout
-  const T* weight = nullptr;        // per class (classes,), or nullptr
+  // The per-class and per-row operands below are in the compute type (float32 for half inputs,
+  // widened by the bindings: they are small, and read once per row or per class).
+  const compute_t<T>* weight = nullptr;  // per class (classes,), or nullptr
   std::int64_t ignore_index = -100;
-  T label_smoothing = T(0);
+  compute_t<T> label_smoothing = 0;
   bool log_probs = false;  // nll_loss: input are log-probabilities, no softmax
   // Sequence masking: row r is ignored when r % seq_len >= lengths[r / seq_len].
   const std::int64_t* lengths = nullptr;
   std::int64_t seq_len = 1;
-  double* row_loss = nullptr;      // per-row loss (0 where ignored), or nullptr
-  T* grad = nullptr;               // input's layout, or nullptr
-  T grad_scale = T(1);             // upstream gradient / reduction denominator
-  const T* grad_output = nullptr;  // per-row-group upstream gradient, or nullptr
-  std::int64_t grad_group = 1;     // rows per grad_output element (T for per-sequence sums)
+  double* row_loss = nullptr;                 // per-row loss (0 where ignored), or nullptr
+  T* grad = nullptr;                          // input's layout, or nullptr
+  compute_t<T> grad_scale = 1;                // upstream gradient / reduction denominator
+  const compute_t<T>* grad_output = nullptr;  // per-row-group upstream gradient, or nullptr
+  std::int64_t grad_group = 1;                // rows per grad_output element (T for per-sequence sums)
   int n_threads = 0;
 
   std::int64_t rows() const { return outer * inner; }
