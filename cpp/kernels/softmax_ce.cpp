@@ -220,10 +220,17 @@ struct RowSums {
 
 // A finished gradient row waiting in a scratch row to be streamed out: block by block during
 // the next row's log-sum-exp pass, so that the streaming stores overlap with the exps.
-template <class T>
+template <class S>
 struct PendingRow {
-  T* dst = nullptr;
-  const T* src = nullptr;
+  S* dst = nullptr;
+  const S* src = nullptr;
+};
+
+// Memory to prefetch during a log-sum-exp pass, spread evenly over its blocks: the next row of
+// a half-precision problem, which its widening then finds in the cache.
+struct Ahead {
+  const char* p = nullptr;
+  std::int64_t bytes = 0;
 };
 
 // One contiguous row's operands in the compute type: in the input itself (float32, float64),
@@ -249,19 +256,25 @@ RowData<T> row_data(const ClassProblem<T>& p, std::int64_t r) {
 // class c0; x may be read up to x[x_end], for prefetching). With a gradient to write,
 // exp(x_c - shift) goes into exps[c - c0] (the gradient itself, or a scratch row) and each
 // chunk's shift into shifts[k] (k counted from c0), so the gradient pass only rescales: one exp
-// per logit. A `pending` row (of c1 - c0 elements) is streamed out along the way.
+// per logit. A `pending` row (of c1 - c0 elements) is streamed out along the way, and `ahead`
+// prefetched. Half types: with `from`, the range's logits in the half type, each chunk is first
+// widened into x (a float32 scratch row), so the pass reads it while it is in L1.
 template <class S, class T = compute_t<S>>
 RowSums<T> sum_exp_range(const ClassProblem<S>& p, std::int64_t c0, std::int64_t c1, const compute_t<S>* x,
                          std::int64_t x_end, const compute_t<S>* y, Smoothing<compute_t<S>> sm, compute_t<S>* shifts,
-                         compute_t<S>* exps, PendingRow<compute_t<S>> pending = {}) {
+                         compute_t<S>* exps, PendingRow<S> pending = {}, Ahead ahead = {}, const S* from = nullptr) {
   const std::int64_t n = c1 - c0;
   // Indices below are relative to c0. Not __restrict: exps may be the input itself (when the
   // logits were copied); sum_exp_shifted's parameters are, and there they never alias.
   const T* w = p.weight ? p.weight + c0 : nullptr;
   const bool smooth_sum = p.target && sm.spread != T(0);
   RowSums<T> rs;
+  std::int64_t ahead_done = 0;  // bytes of `ahead` prefetched so far
   for (std::int64_t k0 = 0, k = 0; k0 < n; k0 += kClassChunk, ++k) {
     const std::int64_t k1 = std::min(n, k0 + kClassChunk);
+    if constexpr (is_half<S>::value) {
+      if (from) half::widen(from + k0, const_cast<T*>(x) + k0, k1 - k0);  // x is the caller's scratch row
+    }
     const Range<T> range = range_of(x + k0, k1 - k0);
     if (range.hi > rs.m) rs.raise_max(range.hi);
     const T shift = rs.ref();  // all -inf so far: exp(-inf - 0) = 0, not NaN
@@ -282,6 +295,9 @@ RowSums<T> sum_exp_range(const ClassProblem<S>& p, std::int64_t c0, std::int64_t
       cs += normal ? sum_exp_shifted<true>(x + j0, ej, j1 - j0, shift)
                    : sum_exp_shifted<false>(x + j0, ej, j1 - j0, shift);
       if (pending.dst) stream_copy(pending.dst + j0, pending.src + j0, j1 - j0);
+      for (const std::int64_t b1 = ahead.bytes * j1 / n; ahead_done < b1; ahead_done += 64) {
+        __builtin_prefetch(ahead.p + ahead_done, 0, 1);
+      }
     }
     rs.s += static_cast<double>(cs);
     // The weighted sums in float64 per term: a float32 product of a tiny (even subnormal) class
@@ -346,11 +362,12 @@ double row_loss_from_sums(const ClassProblem<S>& p, bool probs, std::int64_t t, 
 // The gradient pass over classes [c0, c1) of row r (y: their target probabilities, or nullptr),
 // whose pass over the same range left exp(x_c - shifts[k]) in exps[c - c0]; `m`
 // and `s` are the merged sums of the whole row. The gradient is computed in place there (the
-// gradient itself, or a scratch row).
+// gradient itself, or a scratch row). Half types: with `to`, each finished chunk is narrowed
+// into it (the range's gradient in the half type) while it is in L1.
 template <class S, class T = compute_t<S>>
 void write_grad_range(const ClassProblem<S>& p, std::int64_t r, std::int64_t t, std::int64_t c0, std::int64_t c1,
                       const compute_t<S>* y, const compute_t<S>* shifts, compute_t<S> m, double s,
-                      compute_t<S> total_wq, Smoothing<compute_t<S>> sm, compute_t<S>* exps) {
+                      compute_t<S> total_wq, Smoothing<compute_t<S>> sm, compute_t<S>* exps, S* to = nullptr) {
   const T* __restrict w = p.weight;
   const T scale = row_scale(p, r);
   const T a = scale * total_wq;
@@ -364,6 +381,9 @@ void write_grad_range(const ClassProblem<S>& p, std::int64_t r, std::int64_t t, 
     T* e = exps + (k0 - c0);
     write_grad_chunk(e, w ? w + k0 : nullptr, y ? y + (k0 - c0) : nullptr, k1 - k0, a * factor, scale, sm);
     if (!y && t >= k0 && t < k1) e[t - k0] -= scale * sm.keep * target_weight(p, t);
+    if constexpr (is_half<S>::value) {
+      if (to) half::narrow(e, to + (k0 - c0), k1 - k0);
+    }
   }
 }
 
@@ -377,28 +397,29 @@ T* thread_scratch(std::int64_t n) {
 }
 
 // Contiguous rows (class axis last) of up to kPieceClasses classes: the common (N, C) and
-// (B, T, V) layouts. Row r's operands are in `row`.
-// kStream: the gradient row is left in `scratch` (C elements) and becomes the new `pending`
-// row; the previous pending row is streamed out during this row's log-sum-exp pass.
-template <bool kStream, class S, class T = compute_t<S>>
+// (B, T, V) layouts. Row r's operands are in `row`; its gradient goes to row.g (the output row,
+// or a scratch row to stream out later). `pending`, a previous row, is streamed out meanwhile
+// (during the log-sum-exp pass, when the row has one) and `ahead` prefetched.
+// Half types: `from` and `to` as for sum_exp_range and write_grad_range (when the row counts and
+// is not nll_loss's: the caller widens and narrows those).
+template <class S, class T = compute_t<S>>
 double contiguous_row(const ClassProblem<S>& p, std::int64_t r, RowData<compute_t<S>> row, Smoothing<compute_t<S>> sm,
-                      double weight_total, compute_t<S>* scratch, PendingRow<compute_t<S>>& pending) {
+                      double weight_total, PendingRow<S> pending = {}, Ahead ahead = {}, const S* from = nullptr,
+                      S* to = nullptr) {
   const std::int64_t C = p.classes;
-  T* g = row.g;  // may be the input row itself: see run_softmax_ce
+  T* g = row.g;  // may be the input row itself: see float_rows
   std::int64_t t = 0;
-  if (!row_counts(p, r, t)) {
-    // Ignored rows get a zero gradient, even for NaN logits.
-    if constexpr (kStream) {
-      if (pending.dst) stream_copy(pending.dst, pending.src, C);
-      std::fill(scratch, scratch + C, T(0));
-      pending = {g, scratch};
-    } else if (g) {
-      std::fill(g, g + C, T(0));
-    }
+  const bool counts = row_counts(p, r, t);
+  if (!counts || p.log_probs) {
+    if (pending.dst) stream_copy(pending.dst, pending.src, C);  // no pass to hide it in
+  }
+  if (!counts) {
+    if (g) std::fill(g, g + C, T(0));  // ignored rows get a zero gradient, even for NaN logits
     return 0.0;
   }
-  const T x_t = p.target ? row.x[t] : T(0);  // before the row's gradient is written
-  if (p.log_probs) {                         // nll_loss: the input already is log p
+  T x_t = T(0);  // read before the row's gradient is written
+  if (p.target) x_t = from ? half::to_compute(from[t]) : row.x[t];
+  if (p.log_probs) {  // nll_loss: the input already is log p
     const T wt = target_weight(p, t);
     if (g) {
       std::fill(g, g + C, T(0));
@@ -407,13 +428,10 @@ double contiguous_row(const ClassProblem<S>& p, std::int64_t r, RowData<compute_
     return -static_cast<double>(wt) * static_cast<double>(x_t);
   }
   T shifts[kPieceClasses / kClassChunk];
-  T* exps = kStream ? scratch : g;
-  const RowSums<T> rs =
-      sum_exp_range(p, 0, C, row.x, row.x_end, row.y, sm, shifts, exps, kStream ? pending : PendingRow<T>{});
+  const RowSums<T> rs = sum_exp_range(p, 0, C, row.x, row.x_end, row.y, sm, shifts, g, pending, ahead, from);
   T total_wq;
   const double loss = row_loss_from_sums(p, row.y != nullptr, t, x_t, rs, sm, weight_total, total_wq);
-  if (g) write_grad_range(p, r, t, 0, C, row.y, shifts, rs.m, rs.s, total_wq, sm, exps);
-  if constexpr (kStream) pending = {g, scratch};
+  if (g) write_grad_range(p, r, t, 0, C, row.y, shifts, rs.m, rs.s, total_wq, sm, g, to);
   return loss;
 }
 
@@ -435,56 +453,61 @@ double float_rows(const ClassProblem<T>& p, std::int64_t lo, std::int64_t hi, Sm
   const bool stream =
       p.grad && !p.log_probs &&
       (p.grad == p.input || p.rows() * C * static_cast<std::int64_t>(sizeof(T)) > streaming_threshold());
-  auto rows_of = [&](auto stream_tag) -> double {
-    constexpr bool kStream = decltype(stream_tag)::value;
-    // Two scratch rows: one being filled, one waiting to be streamed out.
-    T* scratch = kStream ? thread_scratch<T>(2 * C) : nullptr;
-    PendingRow<T> pending;
-    double acc = 0.0;
-    for (std::int64_t r = lo; r < hi; ++r) {
-      const double loss =
-          contiguous_row<kStream>(p, r, row_data(p, r), sm, weight_total, scratch + (r % 2) * C, pending);
-      if (p.row_loss) p.row_loss[r] = loss;
-      acc += loss;
-    }
-    if constexpr (kStream) {
-      if (pending.dst) stream_copy(pending.dst, pending.src, C);
-      stream_fence();
-    }
-    return acc;
-  };
-  return stream ? rows_of(std::true_type{}) : rows_of(std::false_type{});
+  T* scratch = stream ? thread_scratch<T>(2 * C) : nullptr;  // one row being filled, one waiting
+  PendingRow<T> pending;
+  double acc = 0.0;
+  for (std::int64_t r = lo; r < hi; ++r) {
+    RowData<T> row = row_data(p, r);
+    if (stream) row.g = scratch + (r % 2) * C;
+    const double loss = contiguous_row(p, r, row, sm, weight_total, pending);
+    if (stream) pending = {p.grad + r * C, row.g};
+    if (p.row_loss) p.row_loss[r] = loss;
+    acc += loss;
+  }
+  if (pending.dst) stream_copy(pending.dst, pending.src, C);
+  if (stream) stream_fence();
+  return acc;
 }
 
-// Rows [lo, hi) of a half-precision problem: each row's logits (and target probabilities) are
-// widened into float32 scratch rows that stay in L2, the float32 row code runs on them, and the
-// gradient, computed in a third scratch row, is narrowed into the output. So the values are
-// those of float32 on the same (half-valued) inputs, rounded once, and grad_out=input needs no
-// care: a row is read whole before any of it is written.
+// Rows [lo, hi) of a half-precision problem: the float32 row code runs on float32 scratch rows
+// that stay in L2, each chunk of logits widened into one just before the chunk's log-sum-exp
+// pass, each chunk of the gradient narrowed into the output as soon as it is final. So the
+// values are those of float32 on the same (half-valued) inputs, rounded once, and
+// grad_out=input needs no care: the gradient pass starts after the whole row was read. The next
+// row's logits are prefetched during the exps; a gradient larger than the last-level cache is
+// narrowed into a half scratch row and streamed out during the next row's exps, as float_rows
+// does.
 template <class S>
 double half_rows(const ClassProblem<S>& p, std::int64_t lo, std::int64_t hi, Smoothing<float> sm, double weight_total) {
   const std::int64_t C = p.classes;
   float* x = thread_scratch<float>(3 * C);
   float* y = x + C;
   float* g = y + C;
-  PendingRow<float> none;
+  const bool stream = p.grad && p.rows() * C * static_cast<std::int64_t>(sizeof(S)) > streaming_threshold();
+  S* narrowed = stream ? thread_scratch<S>(2 * C) : nullptr;  // one row being filled, one waiting
+  PendingRow<S> pending;
   double acc = 0.0;
   for (std::int64_t r = lo; r < hi; ++r) {
+    S* out = !p.grad ? nullptr : stream ? narrowed + (r % 2) * C : p.grad + r * C;
     std::int64_t t = 0;
-    if (row_counts(p, r, t)) {
-      if (!p.log_probs) {
-        half::widen(p.input + r * C, x, C);
-        if (p.target_probs) half::widen(p.target_probs + r * C, y, C);
-      } else {
-        x[t] = half::to_float(p.input[r * C + t]);  // nll_loss reads the target's log-probability only
-      }
+    const bool counts = row_counts(p, r, t);
+    const bool fused = counts && !p.log_probs;  // widened and narrowed chunk by chunk
+    if (fused && p.target_probs) half::widen(p.target_probs + r * C, y, C);
+    if (counts && p.log_probs) x[t] = half::to_float(p.input[r * C + t]);  // nll_loss reads only x_t
+    const RowData<float> row{x, 0, p.target_probs ? y : nullptr, p.grad ? g : nullptr};
+    Ahead ahead;
+    if (r + 1 < hi && !p.log_probs) {
+      ahead = {reinterpret_cast<const char*>(p.input + (r + 1) * C), C * std::int64_t{sizeof(S)}};
     }
-    const RowData<float> row{x, C, p.target_probs ? y : nullptr, p.grad ? g : nullptr};
-    const double loss = contiguous_row<false>(p, r, row, sm, weight_total, nullptr, none);
-    if (p.grad) half::narrow(g, p.grad + r * C, C);
+    const double loss =
+        contiguous_row(p, r, row, sm, weight_total, pending, ahead, fused ? p.input + r * C : nullptr, out);
+    if (out && !fused) half::narrow(g, out, C);
+    if (stream) pending = {p.grad + r * C, out};
     if (p.row_loss) p.row_loss[r] = loss;
     acc += loss;
   }
+  if (pending.dst) stream_copy(pending.dst, pending.src, C);
+  if (stream) stream_fence();
   return acc;
 }
 

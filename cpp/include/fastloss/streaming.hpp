@@ -3,6 +3,7 @@
 // read-for-ownership traffic (12 instead of 16 bytes per element for a fused loss pass).
 #pragma once
 
+#include "fastloss/half.hpp"
 #include "fastloss/isa.hpp"
 
 #include <cstdint>
@@ -22,22 +23,33 @@ void set_streaming_threshold(std::int64_t bytes);
 namespace FASTLOSS_ISA_NS {
 
 #if defined(__SSE2__)
-// 16-byte streaming stores, for the ends of a range the wider ones do not reach.
+// 16-byte streaming stores, for the ends of a range the wider ones do not reach. The half
+// types are moved as integer vectors.
 inline void stream16(float* dst, const float* src) { _mm_stream_ps(dst, _mm_loadu_ps(src)); }
 inline void stream16(double* dst, const double* src) { _mm_stream_pd(dst, _mm_loadu_pd(src)); }
+inline void stream16(void* dst, const void* src) {
+  _mm_stream_si128(static_cast<__m128i*>(dst), _mm_loadu_si128(static_cast<const __m128i*>(src)));
+}
 #endif
 #if defined(__AVX512F__)
 inline constexpr std::size_t kStreamWidth = 64;
 inline void stream_wide(float* dst, const float* src) { _mm512_stream_ps(dst, _mm512_loadu_ps(src)); }
 inline void stream_wide(double* dst, const double* src) { _mm512_stream_pd(dst, _mm512_loadu_pd(src)); }
+inline void stream_wide(void* dst, const void* src) {
+  _mm512_stream_si512(static_cast<__m512i*>(dst), _mm512_loadu_si512(src));
+}
 #elif defined(__AVX__)
 inline constexpr std::size_t kStreamWidth = 32;
 inline void stream_wide(float* dst, const float* src) { _mm256_stream_ps(dst, _mm256_loadu_ps(src)); }
 inline void stream_wide(double* dst, const double* src) { _mm256_stream_pd(dst, _mm256_loadu_pd(src)); }
+inline void stream_wide(void* dst, const void* src) {
+  _mm256_stream_si256(static_cast<__m256i*>(dst), _mm256_loadu_si256(static_cast<const __m256i*>(src)));
+}
 #elif defined(__SSE2__)
 inline constexpr std::size_t kStreamWidth = 16;
 inline void stream_wide(float* dst, const float* src) { stream16(dst, src); }
 inline void stream_wide(double* dst, const double* src) { stream16(dst, src); }
+inline void stream_wide(void* dst, const void* src) { stream16(dst, src); }
 #endif
 
 // dst[0..n) = src[0..n) with streaming stores. NumPy's buffers are 16-byte aligned, so
@@ -53,9 +65,12 @@ inline void stream_copy(T* dst, const T* src, std::int64_t n) {
   };
   std::int64_t i = 0;
   for (; i < n && !aligned_to(i, 16); ++i) dst[i] = src[i];
-  for (; i + k16 <= n && !aligned_to(i, kStreamWidth); i += k16) stream16(dst + i, src + i);
-  for (; i + kWide <= n; i += kWide) stream_wide(dst + i, src + i);
-  for (; i + k16 <= n; i += k16) stream16(dst + i, src + i);
+  // float and double by their own overloads, the half types as raw bits (void*)
+  using Ptr = std::conditional_t<is_half<T>::value, void*, T*>;
+  using ConstPtr = std::conditional_t<is_half<T>::value, const void*, const T*>;
+  for (; i + k16 <= n && !aligned_to(i, kStreamWidth); i += k16) stream16(Ptr(dst + i), ConstPtr(src + i));
+  for (; i + kWide <= n; i += kWide) stream_wide(Ptr(dst + i), ConstPtr(src + i));
+  for (; i + k16 <= n; i += k16) stream16(Ptr(dst + i), ConstPtr(src + i));
   for (; i < n; ++i) dst[i] = src[i];
 #else
   std::memcpy(dst, src, static_cast<std::size_t>(n) * sizeof(T));
