@@ -130,6 +130,18 @@ State& state() {
 
 const KernelTable& kernels() { return state().table; }
 
+bool cpu_has_avx512_bf16() {
+#if defined(FASTLOSS_X86_VARIANTS)
+  static const bool has = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512bf16") != 0;
+  }();
+  return has;
+#else
+  return false;
+#endif
+}
+
 const std::vector<ElementwiseLoss>& elementwise_losses() { return registry(state().level); }
 
 #define FASTLOSS_KERNEL_PARAM(T, suffix, ...) , ElementwiseKernel<T> suffix

@@ -496,7 +496,7 @@ double half_rows(const ClassProblem<S>& p, std::int64_t lo, std::int64_t hi, Smo
     if (counts && p.log_probs) x[t] = half::to_float(p.input[r * C + t]);  // nll_loss reads only x_t
     const RowData<float> row{x, 0, p.target_probs ? y : nullptr, p.grad ? g : nullptr};
     Ahead ahead;
-    if (r + 1 < hi && !p.log_probs) {
+    if (r + 1 < p.rows() && !p.log_probs) {  // also past the block: blocks are often 2 rows
       ahead = {reinterpret_cast<const char*>(p.input + (r + 1) * C), C * std::int64_t{sizeof(S)}};
     }
     const double loss =

@@ -38,6 +38,10 @@ struct is_half<bfloat16_t> : std::true_type {};
 template <class T>
 using compute_t = std::conditional_t<is_half<T>::value, float, T>;
 
+// Whether the CPU has AVX-512 BF16 (dispatch.cpp; checked once): the AVX-512 level's kernels
+// then narrow float32 to bfloat16 with vcvtneps2bf16.
+bool cpu_has_avx512_bf16();
+
 // The conversions live in the ISA level's namespace (isa.hpp): each level's copy is its own, so
 // the linker never keeps the F16C copy of an inline function for the baseline kernels.
 namespace FASTLOSS_ISA_NS {
@@ -155,9 +159,34 @@ inline void widen(const bfloat16_t* __restrict src, float* __restrict dst, std::
   for (std::int64_t k = 0; k < n; ++k) dst[k] = to_float(src[k]);
 }
 
+#if defined(__AVX512F__)
+// AVX-512 BF16's vcvtneps2bf16 rounds to nearest even and quiets NaNs as to_bfloat16 does, but
+// flushes subnormal floats to zero (NumPy and ml_dtypes round them): a block holding one (rare:
+// below 1.2e-38 in magnitude) is narrowed again by to_bfloat16. Returns how many values it did.
+__attribute__((target("avx512bf16,avx512f,avx512vl,avx512bw"))) inline std::int64_t narrow_avx512_bf16(
+    const float* __restrict src, bfloat16_t* __restrict dst, std::int64_t n) {
+  const __m512i exponent = _mm512_set1_epi32(0x7F800000), mantissa = _mm512_set1_epi32(0x007FFFFF);
+  std::int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m512 v = _mm512_loadu_ps(src + i);
+    const __m512i bits = _mm512_castps_si512(v);
+    const __mmask16 subnormal = _mm512_mask_test_epi32_mask(_mm512_testn_epi32_mask(bits, exponent), bits, mantissa);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(v)));
+    if (subnormal) {
+      for (std::int64_t k = i; k < i + 16; ++k) dst[k] = to_bfloat16(src[k]);
+    }
+  }
+  return i;
+}
+#endif
+
 inline void narrow(const float* __restrict src, bfloat16_t* __restrict dst, std::int64_t n) {
+  std::int64_t i = 0;
+#if defined(__AVX512F__)
+  if (cpu_has_avx512_bf16()) i = narrow_avx512_bf16(src, dst, n);
+#endif
 #pragma omp simd
-  for (std::int64_t k = 0; k < n; ++k) dst[k] = to_bfloat16(src[k]);
+  for (std::int64_t k = i; k < n; ++k) dst[k] = to_bfloat16(src[k]);
 }
 
 }  // namespace half
