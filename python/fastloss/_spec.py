@@ -265,7 +265,7 @@ np.float64(2.0)
 >>> loss, grad = fl.mse_loss(np.array([1.0, 2.0]), np.array([1.0, 4.0]), return_grad=True)
 >>> grad
 array([ 0., -2.])""",
-        input_doc="Predictions: a float32 or float64 array of any shape (a list or scalar of Python numbers "
+        input_doc="Predictions: a float32, float64, float16 or bfloat16 array of any shape (a list or scalar of Python numbers "
         "becomes float64).",
         target_doc="Targets of ``input``'s shape and dtype (a list or scalar is converted to ``input``'s dtype).",
         array_loss_doc="the per-element loss, of ``input``'s shape",
@@ -283,7 +283,7 @@ array([ 0., -2.])""",
         example=""">>> import numpy as np, fastloss as fl
 >>> fl.l1_loss(np.array([1.0, 2.0]), np.array([1.0, 4.0]), reduction="sum")
 np.float64(2.0)""",
-        input_doc="Predictions: a float32 or float64 array of any shape (a list or scalar of Python numbers "
+        input_doc="Predictions: a float32, float64, float16 or bfloat16 array of any shape (a list or scalar of Python numbers "
         "becomes float64).",
         target_doc="Targets of ``input``'s shape and dtype (a list or scalar is converted to ``input``'s dtype).",
         array_loss_doc="the per-element loss, of ``input``'s shape",
@@ -307,7 +307,7 @@ np.float64(2.0)""",
         example=""">>> import numpy as np, fastloss as fl
 >>> round(float(fl.binary_cross_entropy(np.array([0.5, 0.5]), np.array([0.0, 1.0]))), 6)
 0.693147""",
-        input_doc="Probabilities in [0, 1]: a float32 or float64 array of any shape (a list or scalar of Python "
+        input_doc="Probabilities in [0, 1]: a float32, float64, float16 or bfloat16 array of any shape (a list or scalar of Python "
         "numbers becomes float64).",
         target_doc="Targets in [0, 1] (soft or hard labels) of ``input``'s shape and dtype.",
         array_loss_doc="the per-element loss, of ``input``'s shape",
@@ -338,7 +338,7 @@ np.float64(2.0)""",
         example=""">>> import numpy as np, fastloss as fl
 >>> round(float(fl.binary_cross_entropy_with_logits(np.array([0.0]), np.array([1.0]))), 6)
 0.693147""",
-        input_doc="Logits: a float32 or float64 array of any shape (a list or scalar of Python numbers becomes "
+        input_doc="Logits: a float32, float64, float16 or bfloat16 array of any shape (a list or scalar of Python numbers becomes "
         "float64).",
         target_doc="Targets in [0, 1] (soft or hard labels) of ``input``'s shape and dtype.",
         array_loss_doc="the per-element loss, of ``input``'s shape",
@@ -370,7 +370,7 @@ np.float64(2.0)""",
         example=""">>> import numpy as np, fastloss as fl
 >>> round(float(fl.cross_entropy(np.array([[0.0, 0.0]]), np.array([1]))), 6)
 0.693147""",
-        input_doc="Logits, float32 or float64, of shape ``(C,)``, ``(N, C)`` or ``(N, C, d1, ...)`` (class axis 1).",
+        input_doc="Logits (float32, float64, float16 or bfloat16) of shape ``(C,)``, ``(N, C)`` or ``(N, C, d1, ...)`` (class axis 1).",
         target_doc="Class indices of any integer dtype, shape ``()``, ``(N,)`` or ``(N, d1, ...)``; or class "
         "probabilities of ``input``'s shape and dtype.",
         array_loss_doc="the per-row loss, of the class-index target's shape (``()``, ``(N,)`` or "
@@ -394,7 +394,7 @@ np.float64(2.0)""",
         example=""">>> import numpy as np, fastloss as fl
 >>> float(fl.nll_loss(np.log(np.array([[0.25, 0.75]])), np.array([1])).round(6))
 0.287682""",
-        input_doc="Log-probabilities, float32 or float64, of shape ``(C,)``, ``(N, C)`` or ``(N, C, d1, ...)`` "
+        input_doc="Log-probabilities (float32, float64, float16 or bfloat16) of shape ``(C,)``, ``(N, C)`` or ``(N, C, d1, ...)`` "
         "(class axis 1).",
         target_doc="Class indices of any integer dtype, shape ``()``, ``(N,)`` or ``(N, d1, ...)``.",
         array_loss_doc="the per-row loss, of the target's shape, 0 where ignored",
@@ -439,7 +439,7 @@ np.float64(2.0)""",
 >>> logits = np.zeros((2, 3, 5))
 >>> fl.sequence_cross_entropy(logits, np.ones((2, 3), np.int64), reduction="sequence").round(4)
 array([4.8283, 4.8283])""",
-        input_doc="Logits ``(B, T, V)``, float32 or float64, vocabulary last.",
+        input_doc="Logits ``(B, T, V)`` (float32, float64, float16 or bfloat16), vocabulary last.",
         target_doc="Class indices ``(B, T)`` of any integer dtype.",
         array_loss_doc='``(B, T)`` per-token losses (0 where ignored) for ``"none"``, ``(B,)`` per-sequence sums '
         'for ``"sequence"``',
