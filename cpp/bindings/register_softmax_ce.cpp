@@ -164,9 +164,10 @@ py::tuple run_class(const ClassCall& c, const RowLayout& lay, ClassTargets targe
   double g = 0.0;  // the scalar upstream gradient
   if (c.return_grad) {
     p.grad = output_or_new<T>(fn, "grad_out", c.grad_out, shape_of(c.input), grad_obj);
-    p.grad_output = in_compute_type(
-        grad_output_array<T>(fn, c.grad_output, per_row_out, loss_shape, c.input),
-        static_cast<std::int64_t>(row_loss.size()) / (red == Reduction::Sequence ? lay.steps : 1), grad_output_buf);
+    std::int64_t loss_count = 1;  // elements of the loss (and of an array grad_output)
+    for (const std::int64_t d : loss_shape) loss_count *= d;
+    p.grad_output = in_compute_type(grad_output_array<T>(fn, c.grad_output, per_row_out, loss_shape, c.input),
+                                    loss_count, grad_output_buf);
     if (p.grad_output) {
       p.grad_group = red == Reduction::Sequence ? lay.steps : 1;
     } else {
