@@ -32,6 +32,10 @@ __all__ = [
     "Pair",
     "mse_elementwise",
     "l1_elementwise",
+    "huber_elementwise",
+    "smooth_l1_elementwise",
+    "soft_margin_elementwise",
+    "hinge_embedding_elementwise",
     "bce_elementwise",
     "sigmoid",
     "bce_with_logits_elementwise",
@@ -76,6 +80,10 @@ def _in_float64(fn: F) -> F:
 
 mse_elementwise = _in_float64(_formulas.mse_elementwise)
 l1_elementwise = _in_float64(_formulas.l1_elementwise)
+huber_elementwise = _in_float64(_formulas.huber_elementwise)
+smooth_l1_elementwise = _in_float64(_formulas.smooth_l1_elementwise)
+soft_margin_elementwise = _in_float64(_formulas.soft_margin_elementwise)
+hinge_embedding_elementwise = _in_float64(_formulas.hinge_embedding_elementwise)
 bce_elementwise = _in_float64(_formulas.bce_elementwise)  # torch's binary_cross_entropy, per element
 sigmoid = _in_float64(_formulas.sigmoid)
 bce_with_logits_elementwise = _in_float64(_formulas.bce_with_logits_elementwise)

@@ -26,8 +26,9 @@ bitwise equality) and the layout makers shared by the test modules.
 
 from __future__ import annotations
 
+import functools
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -65,6 +66,23 @@ def _l1_target(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
     # |x - y| >= 0.1: away from the kink of |.|, so finite differences work
     sign = np.where(rng.random(x.shape) < 0.5, -1.0, 1.0)
     return (x.astype(np.float64) + sign * rng.uniform(0.1, 1.0, x.shape)).astype(x.dtype)
+
+
+def _signs(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
+    """+-1 labels (soft margin, hinge embedding)."""
+    return np.where(rng.random(x.shape) < 0.5, -1.0, 1.0).astype(x.dtype)
+
+
+def _away_from(kink: float, scale: float = 2.0) -> Callable[[np.random.Generator, Shape, Any], np.ndarray]:
+    """Normal values at least 0.05 from `kink` (hinge's margin), so finite differences work."""
+
+    def make(rng: np.random.Generator, shape: Shape, dtype: Any) -> np.ndarray:
+        v = np.asarray(scale * rng.standard_normal(shape))
+        near = np.abs(v - kink) < 0.05
+        v[near] = kink + np.where(v[near] >= kink, 0.05, -0.05)
+        return v.astype(dtype)
+
+    return make
 
 
 def _soft_or_hard_labels(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
@@ -133,6 +151,24 @@ def _torch_bce_logits(F: Any, x: Any, y: Any, reduction: str, weight: Any = None
     return F.binary_cross_entropy_with_logits(x, y, weight=weight, reduction=reduction, pos_weight=pos_weight)
 
 
+def _torch_huber(F: Any, x: Any, y: Any, reduction: str, delta: float = 1.0, weight: Any = None) -> Any:
+    # torch wants a weight of the input's shape; fastloss broadcasts it by NumPy rules
+    weight = None if weight is None else weight.expand_as(x)
+    return F.huber_loss(x, y, reduction=reduction, delta=delta, weight=weight)
+
+
+def _torch_smooth_l1(F: Any, x: Any, y: Any, reduction: str, beta: float = 1.0) -> Any:
+    return F.smooth_l1_loss(x, y, reduction=reduction, beta=beta)
+
+
+def _torch_soft_margin(F: Any, x: Any, y: Any, reduction: str) -> Any:
+    return F.soft_margin_loss(x, y, reduction=reduction)
+
+
+def _torch_hinge_embedding(F: Any, x: Any, y: Any, reduction: str, margin: float = 1.0) -> Any:
+    return F.hinge_embedding_loss(x, y, margin=margin, reduction=reduction)
+
+
 # ------------------------------------------------------------------------- registry
 class _PublicNames:
     """The fastloss function and class a spec names (``name``, ``module`` fields)."""
@@ -173,6 +209,32 @@ class LossSpec(_PublicNames):
     probability_input: bool = False
     # the gradient at a NaN input or target is NaN (False: unspecified)
     nan_grad_propagates: bool = True
+    # a NaN target makes the loss NaN (False: hinge embedding, whose label only selects terms)
+    nan_target_propagates: bool = True
+    # the loss's scalar settings for this row (huber's delta, ...), passed to every call, the
+    # class and torch; rows of one loss with other settings are other rows
+    settings: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """The row's name in test ids: the loss, and its settings if any."""
+        if not self.settings:
+            return self.name
+        return self.name + "(" + ",".join(f"{k}={v}" for k, v in self.settings.items()) + ")"
+
+    @property
+    def fn(self) -> Callable[..., Any]:
+        import fastloss
+
+        f = getattr(fastloss, self.name)
+        return functools.partial(f, **self.settings) if self.settings else f
+
+    @property
+    def cls(self) -> Any:
+        import fastloss
+
+        c = getattr(fastloss, self.module)
+        return functools.partial(c, **self.settings) if self.settings else c
 
 
 SPECS: Tuple[LossSpec, ...] = (
@@ -197,6 +259,87 @@ SPECS: Tuple[LossSpec, ...] = (
         # torch gives 0 (sign(nan) == 0); fastloss documents NaN (README: "a NaN never
         # disappears from a gradient")
         nan_grad_propagates=True,
+    ),
+    LossSpec(
+        name="huber_loss",
+        module="HuberLoss",
+        reference=ref.huber_elementwise,
+        torch_fn=_torch_huber,
+        make_input=_normal(),
+        make_target=_any_target,
+        variants={
+            "plain": _no_options,
+            "weight_full": weight_variant(_full),
+            "weight_last": weight_variant(_last_axis),
+            "weight_col": weight_variant(_column),
+        },
+        ctor_options=("weight",),
+        option_names=("weight",),
+    ),
+    LossSpec(
+        name="huber_loss",
+        module="HuberLoss",
+        reference=ref.huber_elementwise,
+        torch_fn=_torch_huber,
+        make_input=_normal(),
+        make_target=_any_target,
+        variants={"plain": _no_options, "weight_scalar": weight_variant(_scalar)},
+        ctor_options=("weight",),
+        option_names=("weight",),
+        settings={"delta": 0.4},
+    ),
+    LossSpec(
+        name="smooth_l1_loss",
+        module="SmoothL1Loss",
+        reference=ref.smooth_l1_elementwise,
+        torch_fn=_torch_smooth_l1,
+        make_input=_normal(),
+        make_target=_any_target,
+        variants={"plain": _no_options},
+    ),
+    LossSpec(
+        name="smooth_l1_loss",
+        module="SmoothL1Loss",
+        reference=ref.smooth_l1_elementwise,
+        torch_fn=_torch_smooth_l1,
+        make_input=_normal(),
+        make_target=_l1_target,  # beta = 0 is L1: away from its kink
+        variants={"plain": _no_options},
+        settings={"beta": 0.0},
+    ),
+    LossSpec(
+        name="soft_margin_loss",
+        module="SoftMarginLoss",
+        reference=ref.soft_margin_elementwise,
+        torch_fn=_torch_soft_margin,
+        make_input=_normal(3.0),
+        make_target=_signs,
+        variants={"plain": _no_options},
+        input_range=(-80.0, 80.0),  # torch's log1p(exp(.)) overflows beyond 88 (float32)
+        target_range=(-1.0, 1.0),
+    ),
+    LossSpec(
+        name="hinge_embedding_loss",
+        module="HingeEmbeddingLoss",
+        reference=ref.hinge_embedding_elementwise,
+        torch_fn=_torch_hinge_embedding,
+        make_input=_away_from(1.0),
+        make_target=_signs,
+        variants={"plain": _no_options},
+        target_range=(-1.0, 1.0),
+        nan_target_propagates=False,
+    ),
+    LossSpec(
+        name="hinge_embedding_loss",
+        module="HingeEmbeddingLoss",
+        reference=ref.hinge_embedding_elementwise,
+        torch_fn=_torch_hinge_embedding,
+        make_input=_away_from(0.5),
+        make_target=_signs,
+        variants={"plain": _no_options},
+        target_range=(-1.0, 1.0),
+        nan_target_propagates=False,
+        settings={"margin": 0.5},
     ),
     LossSpec(
         name="binary_cross_entropy",
@@ -240,7 +383,7 @@ SPECS: Tuple[LossSpec, ...] = (
     ),
 )
 
-SPEC_BY_NAME: Dict[str, LossSpec] = {s.name: s for s in SPECS}
+SPEC_BY_NAME: Dict[str, LossSpec] = {s.label: s for s in SPECS}
 
 
 @dataclass(frozen=True)
@@ -252,7 +395,7 @@ class Case:
 
     @property
     def id(self) -> str:
-        return self.spec.name if self.variant == "plain" else f"{self.spec.name}[{self.variant}]"
+        return self.spec.label if self.variant == "plain" else f"{self.spec.label}[{self.variant}]"
 
     def __repr__(self) -> str:  # readable pytest ids
         return self.id
@@ -277,7 +420,9 @@ class Case:
         grad_output: Any = 1.0,
     ) -> Tuple[Any, np.ndarray]:
         o = {k: np.asarray(v, dtype=np.float64) for k, v in opts.items()}
-        loss, grad = self.spec.reference(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64), **o)
+        loss, grad = self.spec.reference(
+            np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64), **self.spec.settings, **o
+        )
         return ref.reduce(loss, grad, reduction, grad_output)
 
     def floors(self, x: Any, opts: Mapping[str, Any], reduction: str, grad_output: Any = 1.0) -> Tuple[float, float]:
@@ -286,7 +431,7 @@ class Case:
 
     def torch_operands(self, y: Any, opts: Mapping[str, Any]) -> Tuple[Any, Dict[str, Any]]:
         """target and options as torch float64 tensors, for :func:`torch_reference`."""
-        return _to_torch_f64(y), {k: _to_torch_f64(v) for k, v in opts.items()}
+        return _to_torch_f64(y), {**self.spec.settings, **{k: _to_torch_f64(v) for k, v in opts.items()}}
 
 
 CASES: Tuple[Case, ...] = tuple(Case(s, v) for s in SPECS for v in s.variants)

@@ -19,6 +19,10 @@ W = np.array([1.0, 2.0, 0.5], np.float32)
 INIT = {
     "MSELoss": "(reduction='mean', n_threads=None)",
     "L1Loss": "(reduction='mean', n_threads=None)",
+    "HuberLoss": "(reduction='mean', delta=1.0, weight=None, n_threads=None)",
+    "SmoothL1Loss": "(reduction='mean', beta=1.0, n_threads=None)",
+    "SoftMarginLoss": "(reduction='mean', n_threads=None)",
+    "HingeEmbeddingLoss": "(margin=1.0, reduction='mean', n_threads=None)",
     "BCELoss": "(weight=None, reduction='mean', n_threads=None)",
     "BCEWithLogitsLoss": "(weight=None, reduction='mean', pos_weight=None, n_threads=None)",
     "CrossEntropyLoss": "(weight=None, ignore_index=-100, reduction='mean', label_smoothing=0.0, n_threads=None)",

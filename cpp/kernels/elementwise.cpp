@@ -1,5 +1,6 @@
-// Elementwise regression losses: mse and l1 (value and gradient in one pass). Each loss is one
-// definition (see ElementwiseLossDefaults in elementwise_driver.hpp) and one registration line.
+// Elementwise regression losses: mse, l1, huber, smooth L1 (value and gradient in one pass).
+// Each loss is one definition (see ElementwiseLossDefaults in elementwise_driver.hpp) and one
+// registration line.
 #include <cmath>
 
 #include "fastloss/elementwise_driver.hpp"
@@ -30,10 +31,49 @@ struct AbsoluteError : ElementwiseLossDefaults {
   }
 };
 
+// torch.nn.HuberLoss: 0.5 d^2 where |d| < delta, delta (|d| - 0.5 delta) beyond; an optional
+// broadcast weight (torch's `weight`, multiplied in before the reduction, so "mean" divides by
+// the element count).
+template <class T>
+struct Huber : ElementwiseLossDefaults {
+  static constexpr bool kWeighted = true;
+  struct Params {
+    static constexpr int kCount = 1;
+    T delta;
+    explicit Params(const std::array<double, kMaxSettings>& s) : delta(static_cast<T>(s[0])) {}
+  };
+  FASTLOSS_FORCE_INLINE static void eval(const Params& s, T x, T y, T& loss, T& dloss) {
+    const T d = x - y, z = std::abs(d);
+    // torch's expressions and comparisons, so a NaN falls through to the second branch: NaN.
+    loss = z < s.delta ? T(0.5) * z * z : s.delta * (z - T(0.5) * s.delta);
+    dloss = d < -s.delta ? -s.delta : (d > s.delta ? s.delta : d);
+  }
+};
+
+// torch.nn.SmoothL1Loss: 0.5 d^2 / beta where |d| < beta, |d| - 0.5 beta beyond; beta = 0 is
+// L1 (gradient sign(d), 0 at a tie, as torch's l1_loss that it calls then).
+template <class T>
+struct SmoothL1 : ElementwiseLossDefaults {
+  struct Params {
+    static constexpr int kCount = 1;
+    T beta;
+    explicit Params(const std::array<double, kMaxSettings>& s) : beta(static_cast<T>(s[0])) {}
+  };
+  FASTLOSS_FORCE_INLINE static void eval(const Params& s, T x, T y, T& loss, T& dloss) {
+    const T d = x - y, z = std::abs(d);
+    loss = z < s.beta ? T(0.5) * z * z / s.beta : z - T(0.5) * s.beta;
+    // Inside (-beta, beta) d / beta; with beta = 0 only d = 0 is inside, whose gradient is 0.
+    const T inner = s.beta > T(0) ? d / s.beta : d * T(0);
+    dloss = d < -s.beta ? T(-1) : (d > s.beta ? T(1) : inner);
+  }
+};
+
 }  // namespace
 
 FASTLOSS_ELEMENTWISE_LOSS(mse_loss, SquaredError)
 FASTLOSS_ELEMENTWISE_LOSS(l1_loss, AbsoluteError)
+FASTLOSS_ELEMENTWISE_LOSS(huber_loss, Huber)
+FASTLOSS_ELEMENTWISE_LOSS(smooth_l1_loss, SmoothL1)
 
 }  // namespace FASTLOSS_ISA_NS
 }  // namespace fastloss

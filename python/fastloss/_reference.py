@@ -56,6 +56,52 @@ def l1_elementwise(x: Any, y: Any) -> Pair:
     return np.abs(d), np.sign(d)  # np.sign(0) == 0: zero gradient at a tie
 
 
+def huber_elementwise(x: Any, y: Any, delta: float = 1.0, weight: Optional[Any] = None) -> Pair:
+    """torch's huber_loss: 0.5 d**2 where |d| < delta, delta (|d| - 0.5 delta) beyond; times weight."""
+    x = _float(x)
+    d = x - _float(y)
+    z = np.abs(d)
+    quad = z < delta
+    loss = np.where(quad, 0.5 * d * d, delta * (z - 0.5 * delta))
+    grad = np.where(d < -delta, -delta, np.where(d > delta, delta, d))
+    if weight is not None:
+        w = _float(weight)
+        loss, grad = w * loss, w * grad
+    return _shaped(loss, x.shape), _shaped(grad, x.shape)
+
+
+def smooth_l1_elementwise(x: Any, y: Any, beta: float = 1.0) -> Pair:
+    """torch's smooth_l1_loss: 0.5 d**2 / beta where |d| < beta, |d| - 0.5 beta beyond (beta = 0: L1)."""
+    d = _float(x) - _float(y)
+    z = np.abs(d)
+    if beta == 0:
+        return z, np.sign(d)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        loss = np.where(z < beta, 0.5 * d * d / beta, z - 0.5 * beta)
+        grad = np.where(d < -beta, -1.0, np.where(d > beta, 1.0, d / beta))
+    return loss, grad
+
+
+def soft_margin_elementwise(x: Any, y: Any) -> Pair:
+    """log(1 + exp(-y x)) as softplus(-y x) (finite for any score), gradient -y sigmoid(-y x)."""
+    z = -_float(y) * _float(x)
+    loss = np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))
+    return loss, -_float(y) * sigmoid(z)
+
+
+def hinge_embedding_elementwise(x: Any, y: Any, margin: float = 1.0) -> Pair:
+    """torch's hinge_embedding_loss term by term: x where y != -1, plus max(0, margin - x) where
+    y != 1; the clamp's gradient passes where margin - x >= 0. A NaN input keeps a NaN gradient."""
+    x, y = _float(x), _float(y)
+    gap = margin - x
+    with np.errstate(invalid="ignore"):
+        clamped = np.where(gap < 0, 0.0, gap)
+        self_term, margin_term = y != -1, y != 1
+        loss = np.where(margin_term, clamped, 0.0) + np.where(self_term, x, 0.0)
+        grad = self_term.astype(np.float64) - (margin_term & (gap >= 0)).astype(np.float64)
+    return loss, np.where(np.isnan(x), x, grad)
+
+
 def bce_elementwise(x: Any, y: Any, weight: Optional[Any] = None) -> Pair:
     """torch.nn.functional.binary_cross_entropy, per element."""
     x, y = _float(x), _float(y)
@@ -123,6 +169,28 @@ def mse_loss(x: Any, y: Any, reduction: str = "mean", grad_output: Any = 1.0) ->
 
 def l1_loss(x: Any, y: Any, reduction: str = "mean", grad_output: Any = 1.0) -> Tuple[Any, Array]:
     return reduce(*l1_elementwise(x, y), reduction, grad_output)
+
+
+def huber_loss(
+    x: Any, y: Any, reduction: str = "mean", delta: float = 1.0, weight: Optional[Any] = None, grad_output: Any = 1.0
+) -> Tuple[Any, Array]:
+    return reduce(*huber_elementwise(x, y, delta, weight), reduction, grad_output)
+
+
+def smooth_l1_loss(
+    x: Any, y: Any, reduction: str = "mean", beta: float = 1.0, grad_output: Any = 1.0
+) -> Tuple[Any, Array]:
+    return reduce(*smooth_l1_elementwise(x, y, beta), reduction, grad_output)
+
+
+def soft_margin_loss(x: Any, y: Any, reduction: str = "mean", grad_output: Any = 1.0) -> Tuple[Any, Array]:
+    return reduce(*soft_margin_elementwise(x, y), reduction, grad_output)
+
+
+def hinge_embedding_loss(
+    x: Any, y: Any, margin: float = 1.0, reduction: str = "mean", grad_output: Any = 1.0
+) -> Tuple[Any, Array]:
+    return reduce(*hinge_embedding_elementwise(x, y, margin), reduction, grad_output)
 
 
 def binary_cross_entropy(

@@ -290,6 +290,70 @@ np.float64(2.0)""",
         aliases=("mae_loss",),
     ),
     LossSpec(
+        name="huber_loss",
+        kernel="huber_loss",
+        family=ELEMENTWISE,
+        params=(
+            _reduction(ELEMENTWISE_REDUCTION_DOC),
+            Param(
+                "delta",
+                "setting",
+                1.0,
+                "Where the loss turns from quadratic to linear in ``|input - target|``; positive.",
+                rules=("> 0",),
+            ),
+            weight(
+                "Per-element weights, broadcast to ``input`` by NumPy rules (torch requires ``input``'s shape), of "
+                '``input``\'s dtype; multiplied into the loss and gradient before the reduction (``"mean"`` still '
+                "divides by the element count)."
+            ),
+        ),
+        reductions=("none", "mean", "sum"),
+        cls="HuberLoss",
+        summary="Huber loss, quadratic near 0 and linear beyond ``delta``; torch: ``F.huber_loss`` / ``nn.HuberLoss``.",
+        details="With ``d = input - target``: ``loss = 0.5 d**2`` where ``|d| < delta``, else\n"
+        "``delta (|d| - 0.5 delta)``, times ``weight``. The gradient is ``d`` clipped to\n"
+        "``[-delta, delta]`` (times ``weight``). ``delta <= 0`` raises ValueError (torch:\n"
+        "RuntimeError).",
+        example=""">>> import numpy as np, fastloss as fl
+>>> fl.huber_loss(np.array([0.5, 3.0]), np.array([0.0, 0.0]), reduction="none")
+array([0.125, 2.5  ])""",
+        input_doc="Predictions: a float32, float64, float16 or bfloat16 array of any shape (a list or scalar of "
+        "Python numbers becomes float64).",
+        target_doc="Targets of ``input``'s shape and dtype (a list or scalar is converted to ``input``'s dtype).",
+        array_loss_doc="the per-element loss, of ``input``'s shape",
+    ),
+    LossSpec(
+        name="smooth_l1_loss",
+        kernel="smooth_l1_loss",
+        family=ELEMENTWISE,
+        params=(
+            _reduction(ELEMENTWISE_REDUCTION_DOC),
+            Param(
+                "beta",
+                "setting",
+                1.0,
+                "Where the loss turns from quadratic to linear in ``|input - target|``; ``0`` gives the L1 loss. "
+                "Non-negative.",
+                rules=(">= 0",),
+            ),
+        ),
+        reductions=("none", "mean", "sum"),
+        cls="SmoothL1Loss",
+        summary="Smooth L1 loss, ``huber_loss / beta``; torch: ``F.smooth_l1_loss`` / ``nn.SmoothL1Loss``.",
+        details="With ``d = input - target``: ``loss = 0.5 d**2 / beta`` where ``|d| < beta``, else\n"
+        "``|d| - 0.5 beta``. The gradient is ``d / beta`` clipped to ``[-1, 1]``; with ``beta = 0``\n"
+        "it is ``sign(d)`` (``0`` at a tie), as torch's L1 loss. ``beta < 0`` raises ValueError\n"
+        "(torch: RuntimeError).",
+        example=""">>> import numpy as np, fastloss as fl
+>>> fl.smooth_l1_loss(np.array([0.5, 3.0]), np.array([0.0, 0.0]), reduction="none")
+array([0.125, 2.5  ])""",
+        input_doc="Predictions: a float32, float64, float16 or bfloat16 array of any shape (a list or scalar of "
+        "Python numbers becomes float64).",
+        target_doc="Targets of ``input``'s shape and dtype (a list or scalar is converted to ``input``'s dtype).",
+        array_loss_doc="the per-element loss, of ``input``'s shape",
+    ),
+    LossSpec(
         name="binary_cross_entropy",
         kernel="binary_cross_entropy",
         family=ELEMENTWISE,
@@ -341,6 +405,51 @@ np.float64(2.0)""",
         input_doc="Logits: a float32, float64, float16 or bfloat16 array of any shape (a list or scalar of Python numbers becomes "
         "float64).",
         target_doc="Targets in [0, 1] (soft or hard labels) of ``input``'s shape and dtype.",
+        array_loss_doc="the per-element loss, of ``input``'s shape",
+    ),
+    LossSpec(
+        name="soft_margin_loss",
+        kernel="soft_margin_loss",
+        family=ELEMENTWISE,
+        params=(_reduction(ELEMENTWISE_REDUCTION_DOC),),
+        reductions=("none", "mean", "sum"),
+        cls="SoftMarginLoss",
+        summary="Logistic loss on a score and a +-1 label, ``log(1 + exp(-target input))``; torch: "
+        "``F.soft_margin_loss`` / ``nn.SoftMarginLoss``.",
+        details="Computed as ``softplus(-target input)``, so it is finite for any score (torch's\n"
+        "``log1p(exp(.))`` overflows to ``inf`` beyond 88 in float32, and its gradient to ``nan``).\n"
+        "The gradient is ``-target sigmoid(-target input)``. Targets are not checked (torch\n"
+        "documents 1 or -1).",
+        example=""">>> import numpy as np, fastloss as fl
+>>> round(float(fl.soft_margin_loss(np.array([0.0]), np.array([1.0]))), 6)
+0.693147""",
+        input_doc="Scores: a float32, float64, float16 or bfloat16 array of any shape (a list or scalar of Python "
+        "numbers becomes float64).",
+        target_doc="Labels, 1 or -1, of ``input``'s shape and dtype.",
+        array_loss_doc="the per-element loss, of ``input``'s shape",
+    ),
+    LossSpec(
+        name="hinge_embedding_loss",
+        kernel="hinge_embedding_loss",
+        family=ELEMENTWISE,
+        params=(
+            Param("margin", "setting", 1.0, "The margin of the ``-1`` term, ``max(0, margin - input)``."),
+            _reduction(ELEMENTWISE_REDUCTION_DOC),
+        ),
+        reductions=("none", "mean", "sum"),
+        cls="HingeEmbeddingLoss",
+        summary="Hinge embedding loss on a distance and a +-1 label; torch: ``F.hinge_embedding_loss`` /\n"
+        "``nn.HingeEmbeddingLoss``.",
+        details="As torch writes it: ``loss = input`` where ``target != -1``, plus ``max(0, margin - input)``\n"
+        "where ``target != 1`` (a label other than +-1 gets both terms). The clamp passes the\n"
+        "gradient where ``margin - input >= 0`` (torch's ``clamp_min``). A NaN input has a NaN\n"
+        "gradient (torch's is finite there).",
+        example=""">>> import numpy as np, fastloss as fl
+>>> fl.hinge_embedding_loss(np.array([0.3, 0.3]), np.array([1.0, -1.0]), reduction="none")
+array([0.3, 0.7])""",
+        input_doc="Distances (or scores): a float32, float64, float16 or bfloat16 array of any shape (a list or "
+        "scalar of Python numbers becomes float64).",
+        target_doc="Labels, 1 or -1, of ``input``'s shape and dtype.",
         array_loss_doc="the per-element loss, of ``input``'s shape",
     ),
     LossSpec(

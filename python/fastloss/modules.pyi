@@ -8,7 +8,7 @@ from numpy.typing import ArrayLike
 
 from .functional import FloatArray, Loss, LossResult, Reduction, SequenceReduction
 
-__all__ = ['MSELoss', 'L1Loss', 'BCELoss', 'BCEWithLogitsLoss', 'CrossEntropyLoss', 'NLLLoss', 'SequenceCrossEntropyLoss']
+__all__ = ['MSELoss', 'L1Loss', 'HuberLoss', 'SmoothL1Loss', 'BCELoss', 'BCEWithLogitsLoss', 'SoftMarginLoss', 'HingeEmbeddingLoss', 'CrossEntropyLoss', 'NLLLoss', 'SequenceCrossEntropyLoss']
 
 class _Loss:
     def __repr__(self) -> str: ...
@@ -40,6 +40,60 @@ class L1Loss(_Loss):
     reduction: Reduction
     n_threads: Optional[int]
     def __init__(self, reduction: Reduction = ..., n_threads: Optional[int] = ...) -> None: ...
+    @overload
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, return_grad: Literal[False] = ..., *,
+        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+        n_threads: Optional[int] = ...,
+    ) -> Loss: ...
+    @overload
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, return_grad: Literal[True], *,
+        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+        n_threads: Optional[int] = ...,
+    ) -> Tuple[Loss, FloatArray]: ...
+    @overload
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, return_grad: bool = ..., *, grad_output: ArrayLike = ...,
+        out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+    ) -> LossResult: ...
+    forward = __call__
+
+class HuberLoss(_Loss):
+    reduction: Reduction
+    delta: float
+    weight: Optional[ArrayLike]
+    n_threads: Optional[int]
+    def __init__(
+        self, reduction: Reduction = ..., delta: float = ..., weight: Optional[ArrayLike] = ...,
+        n_threads: Optional[int] = ...,
+    ) -> None: ...
+    @overload
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, return_grad: Literal[False] = ..., *,
+        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+        n_threads: Optional[int] = ...,
+    ) -> Loss: ...
+    @overload
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, return_grad: Literal[True], *,
+        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+        n_threads: Optional[int] = ...,
+    ) -> Tuple[Loss, FloatArray]: ...
+    @overload
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, return_grad: bool = ..., *, grad_output: ArrayLike = ...,
+        out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+    ) -> LossResult: ...
+    forward = __call__
+
+class SmoothL1Loss(_Loss):
+    reduction: Reduction
+    beta: float
+    n_threads: Optional[int]
+    def __init__(
+        self, reduction: Reduction = ..., beta: float = ..., n_threads: Optional[int] = ...,
+    ) -> None: ...
     @overload
     def __call__(
         self, input: ArrayLike, target: ArrayLike, return_grad: Literal[False] = ..., *,
@@ -93,6 +147,55 @@ class BCEWithLogitsLoss(_Loss):
     def __init__(
         self, weight: Optional[ArrayLike] = ..., reduction: Reduction = ...,
         pos_weight: Optional[ArrayLike] = ..., n_threads: Optional[int] = ...,
+    ) -> None: ...
+    @overload
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, return_grad: Literal[False] = ..., *,
+        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+        n_threads: Optional[int] = ...,
+    ) -> Loss: ...
+    @overload
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, return_grad: Literal[True], *,
+        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+        n_threads: Optional[int] = ...,
+    ) -> Tuple[Loss, FloatArray]: ...
+    @overload
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, return_grad: bool = ..., *, grad_output: ArrayLike = ...,
+        out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+    ) -> LossResult: ...
+    forward = __call__
+
+class SoftMarginLoss(_Loss):
+    reduction: Reduction
+    n_threads: Optional[int]
+    def __init__(self, reduction: Reduction = ..., n_threads: Optional[int] = ...) -> None: ...
+    @overload
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, return_grad: Literal[False] = ..., *,
+        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+        n_threads: Optional[int] = ...,
+    ) -> Loss: ...
+    @overload
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, return_grad: Literal[True], *,
+        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+        n_threads: Optional[int] = ...,
+    ) -> Tuple[Loss, FloatArray]: ...
+    @overload
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, return_grad: bool = ..., *, grad_output: ArrayLike = ...,
+        out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+    ) -> LossResult: ...
+    forward = __call__
+
+class HingeEmbeddingLoss(_Loss):
+    margin: float
+    reduction: Reduction
+    n_threads: Optional[int]
+    def __init__(
+        self, margin: float = ..., reduction: Reduction = ..., n_threads: Optional[int] = ...,
     ) -> None: ...
     @overload
     def __call__(
