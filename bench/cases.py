@@ -97,7 +97,18 @@ def jax_formulas() -> Dict[str, Callable[..., Any]]:
         "l1": lambda x, y: jnp.mean(jnp.sign(x - y) * (x - y)),
         "bce": lambda p, y: -jnp.mean(y * jnp.log(p) + (1 - y) * jnp.log(1 - p)),
         "bce_with_logits": lambda z, y: jnp.mean(jax.nn.softplus(z) - z * y),
+        "huber": lambda x, y: jnp.mean(_jax_huber(x - y)),
+        "smooth_l1": lambda x, y: jnp.mean(_jax_huber(x - y)),  # beta = 1: huber with delta = 1
+        "soft_margin": lambda x, y: jnp.mean(jax.nn.softplus(-y * x)),
+        "hinge_embedding": lambda x, y: jnp.mean(jnp.where(y == 1, x, jnp.maximum(0.0, 1.0 - x))),
     }
+
+
+def _jax_huber(d: Any) -> Any:
+    """huber_loss with delta = 1 (smooth_l1_loss with beta = 1)."""
+    assert jnp is not None
+    a = jnp.abs(d)
+    return jnp.where(a < 1.0, 0.5 * d * d, a - 0.5)
 
 
 # ----------------------------------------------------------------------- the cases
@@ -121,6 +132,13 @@ def logit_inputs(shape: Shape, rng: np.random.Generator) -> Inputs:
     z = rng.standard_normal(shape, dtype=np.float32) * np.float32(3)
     y = (rng.random(shape, dtype=np.float32) < 0.5).astype(np.float32)
     return Inputs((z, y), {})
+
+
+def sign_inputs(shape: Shape, rng: np.random.Generator) -> Inputs:
+    """Scores and +-1 labels (soft margin, hinge embedding)."""
+    x = rng.standard_normal(shape, dtype=np.float32) * np.float32(2)
+    y = np.where(rng.random(shape, dtype=np.float32) < 0.5, np.float32(-1), np.float32(1))
+    return Inputs((x, y), {})
 
 
 def elementwise_case(
@@ -427,6 +445,17 @@ def build_cases() -> Tuple[List[Case], List[str]]:
     ] = [
         ("mse", "mse_loss", regression_inputs, ref.mse_loss, np_mse_out, "mse_loss"),
         ("l1", "l1_loss", regression_inputs, ref.l1_loss, np_l1_out, "l1_loss"),
+        ("huber", "huber_loss", regression_inputs, ref.huber_loss, None, "huber_loss"),
+        ("smooth_l1", "smooth_l1_loss", regression_inputs, ref.smooth_l1_loss, None, "smooth_l1_loss"),
+        ("soft_margin", "soft_margin_loss", sign_inputs, ref.soft_margin_loss, None, "soft_margin_loss"),
+        (
+            "hinge_embedding",
+            "hinge_embedding_loss",
+            sign_inputs,
+            ref.hinge_embedding_loss,
+            None,
+            "hinge_embedding_loss",
+        ),
         ("bce", "binary_cross_entropy", probability_inputs, ref.binary_cross_entropy, None, "binary_cross_entropy"),
         (
             "bce_with_logits",
