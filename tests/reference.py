@@ -36,6 +36,7 @@ __all__ = [
     "smooth_l1_elementwise",
     "soft_margin_elementwise",
     "hinge_embedding_elementwise",
+    "sigmoid_focal_elementwise",
     "bce_elementwise",
     "sigmoid",
     "bce_with_logits_elementwise",
@@ -84,6 +85,7 @@ huber_elementwise = _in_float64(_formulas.huber_elementwise)
 smooth_l1_elementwise = _in_float64(_formulas.smooth_l1_elementwise)
 soft_margin_elementwise = _in_float64(_formulas.soft_margin_elementwise)
 hinge_embedding_elementwise = _in_float64(_formulas.hinge_embedding_elementwise)
+sigmoid_focal_elementwise = _in_float64(_formulas.sigmoid_focal_elementwise)
 bce_elementwise = _in_float64(_formulas.bce_elementwise)  # torch's binary_cross_entropy, per element
 sigmoid = _in_float64(_formulas.sigmoid)
 bce_with_logits_elementwise = _in_float64(_formulas.bce_with_logits_elementwise)

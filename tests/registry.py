@@ -169,6 +169,17 @@ def _torch_hinge_embedding(F: Any, x: Any, y: Any, reduction: str, margin: float
     return F.hinge_embedding_loss(x, y, margin=margin, reduction=reduction)
 
 
+def _torch_sigmoid_focal(F: Any, x: Any, y: Any, reduction: str, alpha: float = 0.25, gamma: float = 2.0) -> Any:
+    # torchvision.ops.sigmoid_focal_loss, written out (torchvision is not a test dependency)
+    p = x.sigmoid()
+    ce = F.binary_cross_entropy_with_logits(x, y, reduction="none")
+    p_t = p * y + (1 - p) * (1 - y)
+    loss = ce * ((1 - p_t) ** gamma)
+    if alpha >= 0:
+        loss = (alpha * y + (1 - alpha) * (1 - y)) * loss
+    return {"none": loss, "mean": loss.mean(), "sum": loss.sum()}[reduction]
+
+
 # ------------------------------------------------------------------------- registry
 class _PublicNames:
     """The fastloss function and class a spec names (``name``, ``module`` fields)."""
@@ -306,6 +317,29 @@ SPECS: Tuple[LossSpec, ...] = (
         make_target=_l1_target,  # beta = 0 is L1: away from its kink
         variants={"plain": _no_options},
         settings={"beta": 0.0},
+    ),
+    LossSpec(
+        name="sigmoid_focal_loss",
+        module="SigmoidFocalLoss",
+        reference=ref.sigmoid_focal_elementwise,
+        torch_fn=_torch_sigmoid_focal,
+        make_input=_normal(3.0),
+        make_target=_soft_or_hard_labels,
+        variants={"plain": _no_options},
+        input_range=(-15.0, 15.0),  # torchvision's 1 - p_t is 0 beyond 17 in float32
+        target_range=(0.0, 1.0),
+    ),
+    LossSpec(
+        name="sigmoid_focal_loss",
+        module="SigmoidFocalLoss",
+        reference=ref.sigmoid_focal_elementwise,
+        torch_fn=_torch_sigmoid_focal,
+        make_input=_normal(3.0),
+        make_target=_soft_or_hard_labels,
+        variants={"plain": _no_options},
+        input_range=(-15.0, 15.0),
+        target_range=(0.0, 1.0),
+        settings={"alpha": -1.0, "gamma": 1.5},
     ),
     LossSpec(
         name="soft_margin_loss",

@@ -1,5 +1,5 @@
-// Binary classification losses: BCE on probabilities and BCE on logits (value and gradient
-// in one pass, optional broadcast weight and pos_weight).
+// Binary classification losses: BCE on probabilities, BCE on logits (optional broadcast weight
+// and pos_weight) and the sigmoid focal loss; value and gradient in one pass.
 #include <algorithm>
 #include <cmath>
 
@@ -44,8 +44,45 @@ struct BinaryCrossEntropyWithLogits : ElementwiseLossDefaults {
   }
 };
 
+// torchvision.ops.sigmoid_focal_loss: alpha_t * BCE-with-logits * (1 - p_t)^gamma, with
+// 1 - p_t = t sigmoid(-x) + (1 - t) sigmoid(x) from exp(-|x|), so stable for any logit (torch
+// computes 1 - p_t as a difference, which is 0 beyond |x| = 17 in float32). alpha < 0: no
+// alpha_t factor. d/dx = alpha_t [(p - t) m^g + g m^g (p q / m) (1 - 2t) ce], m = 1 - p_t,
+// p = sigmoid(x), q = sigmoid(-x); the second term is 0 at g = 0 and in the limit m -> 0.
+template <class T>
+struct SigmoidFocal : ElementwiseLossDefaults {
+  static constexpr int kWorkPerElement = 12;
+  struct Params {
+    static constexpr int kCount = 2;
+    T alpha, gamma;
+    explicit Params(const std::array<double, kMaxSettings>& s)
+        : alpha(static_cast<T>(s[0])), gamma(static_cast<T>(s[1])) {}
+  };
+  // m^g for m in [0, 1], g >= 0: exact for the usual g = 2, 0^0 = 1 (torch's pow).
+  FASTLOSS_FORCE_INLINE static T power(T m, T g) {
+    if (g == T(2)) return m * m;
+    if (g == T(0)) return T(1);
+    return m > T(0) ? vecmath::exp(g * vecmath::log(m)) : T(0);
+  }
+  FASTLOSS_FORCE_INLINE static void eval(const Params& s, T x, T t, T& loss, T& dloss) {
+    const T e = vecmath::exp(-std::abs(x));
+    const T ce = vecmath::log1p_unit(e) + std::max(-x, T(0)) + (T(1) - t) * x;  // BCE with logits
+    const T inv = T(1) / (T(1) + e);
+    const T p = x >= T(0) ? inv : e * inv;  // sigmoid(x)
+    const T q = x >= T(0) ? e * inv : inv;  // sigmoid(-x)
+    const T m = t * q + (T(1) - t) * p;     // 1 - p_t
+    const T a = s.alpha >= T(0) ? s.alpha * t + (T(1) - s.alpha) * (T(1) - t) : T(1);
+    const T mg = power(m, s.gamma);
+    loss = a * ce * mg;
+    const T ratio = m > T(0) ? p * q / m : T(0);
+    const T second = s.gamma == T(0) ? T(0) : s.gamma * mg * ratio * (T(1) - T(2) * t) * ce;
+    dloss = a * ((p - t) * mg + second);
+  }
+};
+
 }  // namespace
 
+FASTLOSS_ELEMENTWISE_LOSS(sigmoid_focal_loss, SigmoidFocal)
 FASTLOSS_ELEMENTWISE_LOSS(binary_cross_entropy, BinaryCrossEntropy)
 FASTLOSS_ELEMENTWISE_LOSS(binary_cross_entropy_with_logits, BinaryCrossEntropyWithLogits)
 

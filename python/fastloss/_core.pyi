@@ -52,6 +52,11 @@ def binary_cross_entropy_with_logits(
     settings: Tuple[float, ...], return_grad: bool, grad_output: Union[float, _Array], out: Optional[_Array],
     grad_out: Optional[_Array], n_threads: int,
 ) -> Tuple[Union[np.floating[Any], _Array], Optional[_Array]]: ...
+def sigmoid_focal_loss(
+    input: _Array, target: _Array, weight: Optional[_Array], pos_weight: Optional[_Array], reduction: int,
+    settings: Tuple[float, ...], return_grad: bool, grad_output: Union[float, _Array], out: Optional[_Array],
+    grad_out: Optional[_Array], n_threads: int,
+) -> Tuple[Union[np.floating[Any], _Array], Optional[_Array]]: ...
 def soft_margin_loss(
     input: _Array, target: _Array, weight: Optional[_Array], pos_weight: Optional[_Array], reduction: int,
     settings: Tuple[float, ...], return_grad: bool, grad_output: Union[float, _Array], out: Optional[_Array],

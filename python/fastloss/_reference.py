@@ -56,6 +56,21 @@ def l1_elementwise(x: Any, y: Any) -> Pair:
     return np.abs(d), np.sign(d)  # np.sign(0) == 0: zero gradient at a tie
 
 
+def sigmoid_focal_elementwise(x: Any, y: Any, alpha: float = 0.25, gamma: float = 2.0) -> Pair:
+    """torchvision's sigmoid_focal_loss, alpha_t BCE (1 - p_t)**gamma, with 1 - p_t from sigmoid(-x)
+    and sigmoid(x) (accurate for any logit), and its derivative in x."""
+    x, t = _float(x), _float(y)
+    p, q = sigmoid(x), sigmoid(-x)
+    ce = np.logaddexp(0.0, -x) + (1.0 - t) * x
+    m = t * q + (1.0 - t) * p
+    a = alpha * t + (1.0 - alpha) * (1.0 - t) if alpha >= 0 else np.ones_like(x)
+    mg = m**gamma
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(m > 0, p * q / np.where(m > 0, m, 1.0), 0.0)
+    second = 0.0 if gamma == 0 else gamma * mg * ratio * (1.0 - 2.0 * t) * ce
+    return a * ce * mg, a * ((p - t) * mg + second)
+
+
 def huber_elementwise(x: Any, y: Any, delta: float = 1.0, weight: Optional[Any] = None) -> Pair:
     """torch's huber_loss: 0.5 d**2 where |d| < delta, delta (|d| - 0.5 delta) beyond; times weight."""
     x = _float(x)
@@ -169,6 +184,12 @@ def mse_loss(x: Any, y: Any, reduction: str = "mean", grad_output: Any = 1.0) ->
 
 def l1_loss(x: Any, y: Any, reduction: str = "mean", grad_output: Any = 1.0) -> Tuple[Any, Array]:
     return reduce(*l1_elementwise(x, y), reduction, grad_output)
+
+
+def sigmoid_focal_loss(
+    x: Any, y: Any, alpha: float = 0.25, gamma: float = 2.0, reduction: str = "none", grad_output: Any = 1.0
+) -> Tuple[Any, Array]:
+    return reduce(*sigmoid_focal_elementwise(x, y, alpha, gamma), reduction, grad_output)
 
 
 def huber_loss(

@@ -408,6 +408,38 @@ array([0.125, 2.5  ])""",
         array_loss_doc="the per-element loss, of ``input``'s shape",
     ),
     LossSpec(
+        name="sigmoid_focal_loss",
+        kernel="sigmoid_focal_loss",
+        family=ELEMENTWISE,
+        params=(
+            Param(
+                "alpha",
+                "setting",
+                0.25,
+                "Weight of the positive class, ``alpha_t = alpha t + (1 - alpha)(1 - t)``; negative: no weighting.",
+            ),
+            Param("gamma", "setting", 2.0, "Focusing exponent of ``(1 - p_t)``; non-negative.", rules=(">= 0",)),
+            Param("reduction", "reduction", "none", ELEMENTWISE_REDUCTION_DOC),
+        ),
+        reductions=("none", "mean", "sum"),
+        cls="SigmoidFocalLoss",
+        summary="Sigmoid focal loss of the detection codebases; torchvision: ``ops.sigmoid_focal_loss``.",
+        details="With ``p = sigmoid(input)``, ``p_t = p t + (1 - p)(1 - t)``:\n"
+        "``loss = alpha_t * BCE_with_logits(input, target) * (1 - p_t)**gamma``, ``alpha_t`` as above.\n"
+        'The default reduction is ``"none"``, as torchvision\'s. ``1 - p_t`` is computed as\n'
+        "``t sigmoid(-x) + (1 - t) sigmoid(x)``, so the loss and gradient are accurate for any logit\n"
+        "(torchvision's ``1 - p_t`` is 0 beyond ``|x| = 17`` in float32). ``gamma < 0`` raises ValueError.\n"
+        "torchvision names the arrays ``inputs`` and ``targets``; here they are ``input`` and ``target``, as\n"
+        "for every loss.",
+        example=""">>> import numpy as np, fastloss as fl
+>>> fl.sigmoid_focal_loss(np.array([0.0, 2.0]), np.array([1.0, 0.0])).round(6)
+array([0.043322, 1.237559])""",
+        input_doc="Logits: a float32, float64, float16 or bfloat16 array of any shape (a list or scalar of Python "
+        "numbers becomes float64).",
+        target_doc="Targets in [0, 1] (binary labels, or soft) of ``input``'s shape and dtype.",
+        array_loss_doc="the per-element loss, of ``input``'s shape",
+    ),
+    LossSpec(
         name="soft_margin_loss",
         kernel="soft_margin_loss",
         family=ELEMENTWISE,

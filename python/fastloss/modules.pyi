@@ -8,7 +8,7 @@ from numpy.typing import ArrayLike
 
 from .functional import FloatArray, Loss, LossResult, Reduction, SequenceReduction
 
-__all__ = ['MSELoss', 'L1Loss', 'HuberLoss', 'SmoothL1Loss', 'BCELoss', 'BCEWithLogitsLoss', 'SoftMarginLoss', 'HingeEmbeddingLoss', 'CrossEntropyLoss', 'NLLLoss', 'SequenceCrossEntropyLoss']
+__all__ = ['MSELoss', 'L1Loss', 'HuberLoss', 'SmoothL1Loss', 'BCELoss', 'BCEWithLogitsLoss', 'SigmoidFocalLoss', 'SoftMarginLoss', 'HingeEmbeddingLoss', 'CrossEntropyLoss', 'NLLLoss', 'SequenceCrossEntropyLoss']
 
 class _Loss:
     def __repr__(self) -> str: ...
@@ -147,6 +147,34 @@ class BCEWithLogitsLoss(_Loss):
     def __init__(
         self, weight: Optional[ArrayLike] = ..., reduction: Reduction = ...,
         pos_weight: Optional[ArrayLike] = ..., n_threads: Optional[int] = ...,
+    ) -> None: ...
+    @overload
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, return_grad: Literal[False] = ..., *,
+        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+        n_threads: Optional[int] = ...,
+    ) -> Loss: ...
+    @overload
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, return_grad: Literal[True], *,
+        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+        n_threads: Optional[int] = ...,
+    ) -> Tuple[Loss, FloatArray]: ...
+    @overload
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, return_grad: bool = ..., *, grad_output: ArrayLike = ...,
+        out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+    ) -> LossResult: ...
+    forward = __call__
+
+class SigmoidFocalLoss(_Loss):
+    alpha: float
+    gamma: float
+    reduction: Reduction
+    n_threads: Optional[int]
+    def __init__(
+        self, alpha: float = ..., gamma: float = ..., reduction: Reduction = ...,
+        n_threads: Optional[int] = ...,
     ) -> None: ...
     @overload
     def __call__(
