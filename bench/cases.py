@@ -12,6 +12,7 @@ implementation, specialised to avoid temporaries, and timed as such.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -101,7 +102,25 @@ def jax_formulas() -> Dict[str, Callable[..., Any]]:
         "smooth_l1": lambda x, y: jnp.mean(_jax_huber(x - y)),  # beta = 1: huber with delta = 1
         "soft_margin": lambda x, y: jnp.mean(jax.nn.softplus(-y * x)),
         "hinge_embedding": lambda x, y: jnp.mean(jnp.where(y == 1, x, jnp.maximum(0.0, 1.0 - x))),
+        "sigmoid_focal": lambda x, y: jnp.mean(_jax_focal(x, y)),
     }
+
+
+def _jax_focal(x: Any, y: Any) -> Any:
+    """torchvision's sigmoid_focal_loss (alpha 0.25, gamma 2) per element."""
+    assert jax is not None and jnp is not None
+    p = jax.nn.sigmoid(x)
+    ce = jax.nn.softplus(x) - x * y
+    p_t = p * y + (1 - p) * (1 - y)
+    return (0.25 * y + 0.75 * (1 - y)) * ce * (1 - p_t) ** 2
+
+
+def torch_sigmoid_focal(x: Any, y: Any) -> Any:
+    """torchvision.ops.sigmoid_focal_loss (alpha 0.25, gamma 2), written out, reduction 'mean'."""
+    p = torch.sigmoid(x)
+    ce = torch.nn.functional.binary_cross_entropy_with_logits(x, y, reduction="none")
+    p_t = p * y + (1 - p) * (1 - y)
+    return ((0.25 * y + 0.75 * (1 - y)) * ce * (1 - p_t) ** 2).mean()
 
 
 def _jax_huber(d: Any) -> Any:
@@ -134,6 +153,11 @@ def logit_inputs(shape: Shape, rng: np.random.Generator) -> Inputs:
     return Inputs((z, y), {})
 
 
+def _focal_mean(x: Any, y: Any) -> Any:
+    """The NumPy formula with reduction 'mean', as the other cases (the loss defaults to 'none')."""
+    return ref.sigmoid_focal_loss(x, y, reduction="mean")
+
+
 def sign_inputs(shape: Shape, rng: np.random.Generator) -> Inputs:
     """Scores and +-1 labels (soft margin, hinge embedding)."""
     x = rng.standard_normal(shape, dtype=np.float32) * np.float32(2)
@@ -152,6 +176,8 @@ def elementwise_case(
     fn = getattr(fl, fl_name, None)
     if fn is None:
         return None
+    if fl_name == "sigmoid_focal_loss":  # its default reduction is "none"; every case times "mean"
+        fn = functools.partial(fn, reduction="mean")
     peers: Dict[str, PeerBuilder] = {
         "fastloss": fastloss_peer(fn),
         "fastloss grad_out=": fastloss_grad_out_peer(fn),
@@ -160,7 +186,8 @@ def elementwise_case(
     if np_out is not None:
         peers["numpy out="] = numpy_out_peer(np_out)
     if torch is not None:
-        peers["torch"] = torch_peer(getattr(torch.nn.functional, torch_name))
+        torch_fn = torch_sigmoid_focal if torch_name == "sigmoid_focal" else getattr(torch.nn.functional, torch_name)
+        peers["torch"] = torch_peer(torch_fn)
     if jax is not None:
         peers["jax"] = jax_peer(jax_formulas()[name])
     return Case(
@@ -447,6 +474,7 @@ def build_cases() -> Tuple[List[Case], List[str]]:
         ("l1", "l1_loss", regression_inputs, ref.l1_loss, np_l1_out, "l1_loss"),
         ("huber", "huber_loss", regression_inputs, ref.huber_loss, None, "huber_loss"),
         ("smooth_l1", "smooth_l1_loss", regression_inputs, ref.smooth_l1_loss, None, "smooth_l1_loss"),
+        ("sigmoid_focal", "sigmoid_focal_loss", logit_inputs, _focal_mean, None, "sigmoid_focal"),
         ("soft_margin", "soft_margin_loss", sign_inputs, ref.soft_margin_loss, None, "soft_margin_loss"),
         (
             "hinge_embedding",

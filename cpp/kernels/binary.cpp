@@ -58,11 +58,11 @@ struct SigmoidFocal : ElementwiseLossDefaults {
     explicit Params(const std::array<double, kMaxSettings>& s)
         : alpha(static_cast<T>(s[0])), gamma(static_cast<T>(s[1])) {}
   };
-  // m^g for m in [0, 1], g >= 0: exact for the usual g = 2, 0^0 = 1 (torch's pow).
+  // m^g for m in [0, 1], g >= 0: exact for the usual g = 2, 0^0 = 1 (torch's pow). Selects,
+  // not branches, so that the loop vectorises (a branch here left it scalar: 2.5 ns/element).
   FASTLOSS_FORCE_INLINE static T power(T m, T g) {
-    if (g == T(2)) return m * m;
-    if (g == T(0)) return T(1);
-    return m > T(0) ? vecmath::exp(g * vecmath::log(m)) : T(0);
+    const T general = vecmath::exp(g * vecmath::log(m > T(0) ? m : T(1)));
+    return g == T(2) ? m * m : (g == T(0) ? T(1) : (m > T(0) ? general : T(0)));
   }
   FASTLOSS_FORCE_INLINE static void eval(const Params& s, T x, T t, T& loss, T& dloss) {
     const T e = vecmath::exp(-std::abs(x));
