@@ -180,6 +180,22 @@ def _torch_sigmoid_focal(F: Any, x: Any, y: Any, reduction: str, alpha: float = 
     return {"none": loss, "mean": loss.mean(), "sum": loss.sum()}[reduction]
 
 
+def _torch_poisson_nll(
+    F: Any, x: Any, y: Any, reduction: str, log_input: bool = True, full: bool = False, eps: float = 1e-8
+) -> Any:
+    return F.poisson_nll_loss(x, y, log_input=log_input, full=full, eps=eps, reduction=reduction)
+
+
+def _counts(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
+    """Poisson counts around the rates exp(x) (log-rates) or x (rates)."""
+    rate = np.exp(np.clip(x.astype(np.float64), -5, 5))
+    return np.asarray(rng.poisson(rate)).astype(x.dtype)
+
+
+def _rates(rng: np.random.Generator, shape: Shape, dtype: Any) -> np.ndarray:
+    return rng.uniform(0.2, 4.0, shape).astype(dtype)
+
+
 # ------------------------------------------------------------------------- registry
 class _PublicNames:
     """The fastloss function and class a spec names (``name``, ``module`` fields)."""
@@ -374,6 +390,29 @@ SPECS: Tuple[LossSpec, ...] = (
         target_range=(-1.0, 1.0),
         nan_target_propagates=False,
         settings={"margin": 0.5},
+    ),
+    LossSpec(
+        name="poisson_nll_loss",
+        module="PoissonNLLLoss",
+        reference=ref.poisson_nll_elementwise,
+        torch_fn=_torch_poisson_nll,
+        make_input=_normal(),
+        make_target=_counts,
+        variants={"plain": _no_options},
+        input_range=(-20.0, 20.0),  # exp(input) stays finite in float32
+        target_range=(0.0, 50.0),
+    ),
+    LossSpec(
+        name="poisson_nll_loss",
+        module="PoissonNLLLoss",
+        reference=ref.poisson_nll_elementwise,
+        torch_fn=_torch_poisson_nll,
+        make_input=_rates,
+        make_target=_counts,
+        variants={"plain": _no_options},
+        input_range=(0.0, 50.0),
+        target_range=(0.0, 60.0),  # not the input's: not a loss of input - target (no common offset)
+        settings={"log_input": False, "full": True},
     ),
     LossSpec(
         name="binary_cross_entropy",

@@ -71,6 +71,20 @@ def sigmoid_focal_elementwise(x: Any, y: Any, alpha: float = 0.25, gamma: float 
     return a * ce * mg, a * ((p - t) * mg + second)
 
 
+def poisson_nll_elementwise(x: Any, y: Any, log_input: bool = True, full: bool = False, eps: float = 1e-8) -> Pair:
+    """torch's poisson_nll_loss per element and its derivative in x."""
+    x, t = _float(x), _float(y)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        if log_input:
+            loss, grad = np.exp(x) - t * x, np.exp(x) - t
+        else:
+            loss, grad = x - t * np.log(x + eps), 1.0 - t / (x + eps)
+        if full:
+            stirling = t * np.log(t) - t + 0.5 * np.log(2 * np.pi * t)
+            loss = loss + np.where(t > 1, stirling, 0.0)
+    return loss, grad
+
+
 def huber_elementwise(x: Any, y: Any, delta: float = 1.0, weight: Optional[Any] = None) -> Pair:
     """torch's huber_loss: 0.5 d**2 where |d| < delta, delta (|d| - 0.5 delta) beyond; times weight."""
     x = _float(x)
@@ -190,6 +204,18 @@ def sigmoid_focal_loss(
     x: Any, y: Any, alpha: float = 0.25, gamma: float = 2.0, reduction: str = "none", grad_output: Any = 1.0
 ) -> Tuple[Any, Array]:
     return reduce(*sigmoid_focal_elementwise(x, y, alpha, gamma), reduction, grad_output)
+
+
+def poisson_nll_loss(
+    x: Any,
+    y: Any,
+    log_input: bool = True,
+    full: bool = False,
+    eps: float = 1e-8,
+    reduction: str = "mean",
+    grad_output: Any = 1.0,
+) -> Tuple[Any, Array]:
+    return reduce(*poisson_nll_elementwise(x, y, log_input, full, eps), reduction, grad_output)
 
 
 def huber_loss(

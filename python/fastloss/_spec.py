@@ -45,9 +45,10 @@ SCALAR_REDUCTIONS = ("mean", "sum", "batchmean")
 #: index     an int within int64 (ignore_index)
 #: real      a float handed to the kernel as its own argument (label_smoothing)
 #: setting   a float of the loss's ``settings`` tuple (elementwise kernels), checked by ``rules``
+#: flag      a bool of the loss's ``settings`` tuple (poisson_nll_loss's log_input), passed as 1.0 / 0.0
 #: lengths   an integer array of sequence lengths, or None
 #: reduction the reduction name (its position among the parameters is torch's)
-KINDS = ("operand", "index", "real", "setting", "lengths", "reduction")
+KINDS = ("operand", "index", "real", "setting", "flag", "lengths", "reduction")
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,7 @@ class LossSpec:
 
     @property
     def settings(self) -> Tuple[Param, ...]:
-        return tuple(p for p in self.params if p.kind == "setting")
+        return tuple(p for p in self.params if p.kind in ("setting", "flag"))
 
     @property
     def init_params(self) -> Tuple[Param, ...]:
@@ -351,6 +352,31 @@ array([0.125, 2.5  ])""",
         input_doc="Predictions: a float32, float64, float16 or bfloat16 array of any shape (a list or scalar of "
         "Python numbers becomes float64).",
         target_doc="Targets of ``input``'s shape and dtype (a list or scalar is converted to ``input``'s dtype).",
+        array_loss_doc="the per-element loss, of ``input``'s shape",
+    ),
+    LossSpec(
+        name="poisson_nll_loss",
+        kernel="poisson_nll_loss",
+        family=ELEMENTWISE,
+        params=(
+            Param("log_input", "flag", True, "``input`` is the log of the rate (else the rate itself)."),
+            Param("full", "flag", False, "Add Stirling's approximation of ``log(target!)`` where ``target > 1``."),
+            Param("eps", "setting", 1e-8, "Added to the rate inside the log when ``log_input`` is False."),
+            _reduction(ELEMENTWISE_REDUCTION_DOC),
+        ),
+        reductions=("none", "mean", "sum"),
+        cls="PoissonNLLLoss",
+        summary="Poisson negative log-likelihood; torch: ``F.poisson_nll_loss`` / ``nn.PoissonNLLLoss``.",
+        details="``log_input=True``: ``exp(input) - target * input`` (gradient ``exp(input) - target``);\n"
+        "``log_input=False``: ``input - target * log(input + eps)`` (gradient ``1 - target / (input + eps)``).\n"
+        "``full=True`` adds ``target log(target) - target + 0.5 log(2 pi target)`` where ``target > 1``\n"
+        "(0 elsewhere), which does not change the gradient. torch's expressions, in the input's dtype.",
+        example=""">>> import numpy as np, fastloss as fl
+>>> round(float(fl.poisson_nll_loss(np.array([0.0]), np.array([2.0]))), 6)
+1.0""",
+        input_doc="Log-rates (or rates with ``log_input=False``): a float32, float64, float16 or bfloat16 array of "
+        "any shape (a list or scalar of Python numbers becomes float64).",
+        target_doc="Counts (non-negative) of ``input``'s shape and dtype.",
         array_loss_doc="the per-element loss, of ``input``'s shape",
     ),
     LossSpec(
@@ -635,6 +661,8 @@ def _check_source(spec: LossSpec, p: Param) -> List[str]:
         for rule in p.rules:  # NaN fails every rule
             lines += [f"if not {n} {rule}:", f'    raise ValueError(f"{fn}: {n} must be {rule}; got {{{n}!r}}")']
         return lines
+    if p.kind == "flag":
+        return [f"if type({n}) is not bool:", f"    {n} = _flag_argument({fn!r}, {n!r}, {n})"]
     if p.kind == "lengths":
         return [f"if {n} is not None:", f"    {n} = _as_lengths({fn!r}, {n})"]
     raise AssertionError(p.kind)
@@ -644,7 +672,7 @@ def _kernel_arguments(spec: LossSpec) -> List[str]:
     """The kernel's positional arguments before the common tail, from the family's layout.
     Every parameter of the row must reach the kernel, and every slot must be filled."""
     slots = dict(zip((k for k, _ in spec.family.kernel_params[:2]), spec.arrays))
-    own = {p.name for p in spec.params if p.kind not in ("reduction", "setting")}
+    own = {p.name for p in spec.params if p.kind not in ("reduction", "setting", "flag")}
     args = []
     for slot, _ in spec.family.kernel_params:
         if slot in slots:
@@ -677,7 +705,7 @@ def render_function(spec: LossSpec) -> str:
     return_grad, grad_output; the kernel checks everything else."""
     fn = spec.name
     x, t = spec.arrays
-    scalars = [p for p in spec.params if p.kind in ("index", "real", "setting")]
+    scalars = [p for p in spec.params if p.kind in ("index", "real", "setting", "flag")]
     operands = [p for p in spec.params if p.kind == "operand"]
     body: List[str] = []
     for p in spec.params:
@@ -782,11 +810,13 @@ def _param_doc(name: str, type_doc: str, text: str, width: int = 96) -> str:
 
 def _type_doc(spec: LossSpec, p: Param) -> str:
     if p.kind == "reduction":
-        return "{" + ", ".join(f'"{r}"' for r in _ordered(spec.reductions)) + '}, default "mean"'
+        return "{" + ", ".join(f'"{r}"' for r in _ordered(spec.reductions)) + f'}}, default "{p.default}"'
     if p.kind in ("operand", "lengths"):
         return "array_like, optional"
     if p.kind == "index":
         return f"int, default {p.default!r}"
+    if p.kind == "flag":
+        return f"bool, default {p.default!r}"
     return f"float, default {p.default!r}"
 
 
@@ -902,6 +932,7 @@ def _stub_type(p: Param) -> str:
         "index": "int",
         "real": "float",
         "setting": "float",
+        "flag": "bool",
     }[p.kind]
 
 

@@ -85,6 +85,13 @@ def _real_argument(fn: str, name: str, value: Any) -> float:
     return float(value)
 
 
+def _flag_argument(fn: str, name: str, value: Any) -> bool:
+    """A boolean setting (poisson_nll_loss's log_input and full): a Python or NumPy bool."""
+    if isinstance(value, np.bool_):
+        return bool(value)
+    raise TypeError(f"{fn}: {name} must be a bool; got {type(value).__name__} {value!r}")
+
+
 def _as_input(fn: str, x: ArrayLike) -> NDArray[Any]:
     """An ndarray (the bindings copy a non-contiguous or misaligned one, the one thing ever
     copied). A list or scalar of Python numbers becomes float64 (an integer *array* stays an
@@ -164,6 +171,7 @@ _HELPERS: Dict[str, Any] = {
     "_thread_count": _thread_count,
     "_index_argument": _index_argument,
     "_real_argument": _real_argument,
+    "_flag_argument": _flag_argument,
     "_as_input": _as_input,
     "_as_operand": _as_operand,
     "_as_class_target": _as_class_target,

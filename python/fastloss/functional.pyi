@@ -14,7 +14,7 @@ LossResult = Union[Loss, Tuple[Loss, FloatArray]]
 Reduction = Literal["mean", "sum", "none"]
 SequenceReduction = Literal["mean", "sum", "none", "batchmean", "sequence"]
 
-__all__ = ['mse_loss', 'l1_loss', 'mae_loss', 'huber_loss', 'smooth_l1_loss', 'binary_cross_entropy', 'binary_cross_entropy_with_logits', 'sigmoid_focal_loss', 'soft_margin_loss', 'hinge_embedding_loss', 'cross_entropy', 'nll_loss', 'sequence_cross_entropy']
+__all__ = ['mse_loss', 'l1_loss', 'mae_loss', 'huber_loss', 'smooth_l1_loss', 'poisson_nll_loss', 'binary_cross_entropy', 'binary_cross_entropy_with_logits', 'sigmoid_focal_loss', 'soft_margin_loss', 'hinge_embedding_loss', 'cross_entropy', 'nll_loss', 'sequence_cross_entropy']
 
 # used by fastloss.optim
 def _thread_count(fn: str, n_threads: Optional[int]) -> int: ...
@@ -237,6 +237,75 @@ def smooth_l1_loss(
     input: ArrayLike, target: ArrayLike, reduction: Reduction = ..., beta: float = ..., *,
     return_grad: bool = ..., grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
     grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> LossResult: ...
+
+@overload
+def poisson_nll_loss(
+    input: ArrayLike, target: ArrayLike, log_input: bool = ..., full: bool = ..., eps: float = ...,
+    reduction: Literal["mean", "sum"] = ..., *, return_grad: Literal[False] = ...,
+    grad_output: ArrayLike = ..., out: None = ..., grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
+) -> np.floating[Any]: ...
+@overload
+def poisson_nll_loss(
+    input: ArrayLike, target: ArrayLike, log_input: bool = ..., full: bool = ..., eps: float = ...,
+    reduction: Literal["mean", "sum"] = ..., *, return_grad: Literal[True], grad_output: ArrayLike = ...,
+    out: None = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[np.floating[Any], FloatArray]: ...
+@overload
+def poisson_nll_loss(
+    input: ArrayLike, target: ArrayLike, log_input: bool = ..., full: bool = ..., eps: float = ...,
+    reduction: Literal["mean", "sum"] = ..., *, return_grad: Literal[False] = ...,
+    grad_output: ArrayLike = ..., out: FloatArray, grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
+) -> FloatArray: ...
+@overload
+def poisson_nll_loss(
+    input: ArrayLike, target: ArrayLike, log_input: bool = ..., full: bool = ..., eps: float = ...,
+    reduction: Literal["mean", "sum"] = ..., *, return_grad: Literal[True], grad_output: ArrayLike = ...,
+    out: FloatArray, grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, FloatArray]: ...
+@overload
+def poisson_nll_loss(
+    input: ArrayLike, target: ArrayLike, log_input: bool = ..., full: bool = ..., eps: float = ..., *,
+    reduction: Literal["none"], return_grad: Literal[False] = ..., grad_output: ArrayLike = ...,
+    out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> FloatArray: ...
+@overload
+def poisson_nll_loss(
+    input: ArrayLike, target: ArrayLike, log_input: bool = ..., full: bool = ..., eps: float = ..., *,
+    reduction: Literal["none"], return_grad: Literal[True], grad_output: ArrayLike = ...,
+    out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, FloatArray]: ...
+@overload
+def poisson_nll_loss(
+    input: ArrayLike, target: ArrayLike, log_input: bool, full: bool, eps: float, reduction: Literal["none"],
+    *, return_grad: Literal[False] = ..., grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> FloatArray: ...
+@overload
+def poisson_nll_loss(
+    input: ArrayLike, target: ArrayLike, log_input: bool, full: bool, eps: float, reduction: Literal["none"],
+    *, return_grad: Literal[True], grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, FloatArray]: ...
+@overload
+def poisson_nll_loss(
+    input: ArrayLike, target: ArrayLike, log_input: bool = ..., full: bool = ..., eps: float = ...,
+    reduction: Reduction = ..., *, return_grad: Literal[False] = ..., grad_output: ArrayLike = ...,
+    out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Loss: ...
+@overload
+def poisson_nll_loss(
+    input: ArrayLike, target: ArrayLike, log_input: bool = ..., full: bool = ..., eps: float = ...,
+    reduction: Reduction = ..., *, return_grad: Literal[True], grad_output: ArrayLike = ...,
+    out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[Loss, FloatArray]: ...
+@overload
+def poisson_nll_loss(
+    input: ArrayLike, target: ArrayLike, log_input: bool = ..., full: bool = ..., eps: float = ...,
+    reduction: Reduction = ..., *, return_grad: bool = ..., grad_output: ArrayLike = ...,
+    out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
 ) -> LossResult: ...
 
 @overload
