@@ -103,6 +103,7 @@ def jax_formulas() -> Dict[str, Callable[..., Any]]:
         "soft_margin": lambda x, y: jnp.mean(jax.nn.softplus(-y * x)),
         "hinge_embedding": lambda x, y: jnp.mean(jnp.where(y == 1, x, jnp.maximum(0.0, 1.0 - x))),
         "sigmoid_focal": lambda x, y: jnp.mean(_jax_focal(x, y)),
+        "poisson_nll": lambda x, y: jnp.mean(jnp.exp(x) - y * x),
     }
 
 
@@ -156,6 +157,12 @@ def logit_inputs(shape: Shape, rng: np.random.Generator) -> Inputs:
 def _focal_mean(x: Any, y: Any) -> Any:
     """The NumPy formula with reduction 'mean', as the other cases (the loss defaults to 'none')."""
     return ref.sigmoid_focal_loss(x, y, reduction="mean")
+
+
+def count_inputs(shape: Shape, rng: np.random.Generator) -> Inputs:
+    """Log-rates and Poisson counts (poisson_nll_loss)."""
+    x = rng.standard_normal(shape, dtype=np.float32)
+    return Inputs((x, rng.poisson(np.exp(x)).astype(np.float32)), {})
 
 
 def sign_inputs(shape: Shape, rng: np.random.Generator) -> Inputs:
@@ -475,6 +482,7 @@ def build_cases() -> Tuple[List[Case], List[str]]:
         ("huber", "huber_loss", regression_inputs, ref.huber_loss, None, "huber_loss"),
         ("smooth_l1", "smooth_l1_loss", regression_inputs, ref.smooth_l1_loss, None, "smooth_l1_loss"),
         ("sigmoid_focal", "sigmoid_focal_loss", logit_inputs, _focal_mean, None, "sigmoid_focal"),
+        ("poisson_nll", "poisson_nll_loss", count_inputs, ref.poisson_nll_loss, None, "poisson_nll_loss"),
         ("soft_margin", "soft_margin_loss", sign_inputs, ref.soft_margin_loss, None, "soft_margin_loss"),
         (
             "hinge_embedding",
