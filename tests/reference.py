@@ -38,6 +38,7 @@ __all__ = [
     "hinge_embedding_elementwise",
     "sigmoid_focal_elementwise",
     "poisson_nll_elementwise",
+    "kl_div_elementwise",
     "bce_elementwise",
     "sigmoid",
     "bce_with_logits_elementwise",
@@ -88,6 +89,7 @@ soft_margin_elementwise = _in_float64(_formulas.soft_margin_elementwise)
 hinge_embedding_elementwise = _in_float64(_formulas.hinge_embedding_elementwise)
 sigmoid_focal_elementwise = _in_float64(_formulas.sigmoid_focal_elementwise)
 poisson_nll_elementwise = _in_float64(_formulas.poisson_nll_elementwise)
+kl_div_elementwise = _in_float64(_formulas.kl_div_elementwise)
 bce_elementwise = _in_float64(_formulas.bce_elementwise)  # torch's binary_cross_entropy, per element
 sigmoid = _in_float64(_formulas.sigmoid)
 bce_with_logits_elementwise = _in_float64(_formulas.bce_with_logits_elementwise)

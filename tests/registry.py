@@ -27,6 +27,7 @@ bitwise equality) and the layout makers shared by the test modules.
 from __future__ import annotations
 
 import functools
+import warnings
 import zlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Union
@@ -184,6 +185,32 @@ def _torch_poisson_nll(
     F: Any, x: Any, y: Any, reduction: str, log_input: bool = True, full: bool = False, eps: float = 1e-8
 ) -> Any:
     return F.poisson_nll_loss(x, y, log_input=log_input, full=full, eps=eps, reduction=reduction)
+
+
+def _torch_kl_div(F: Any, x: Any, y: Any, reduction: str, log_target: bool = False) -> Any:
+    with warnings.catch_warnings():  # torch warns that "mean" is not the KL divergence
+        warnings.simplefilter("ignore", UserWarning)
+        return F.kl_div(x, y, reduction=reduction, log_target=log_target)
+
+
+def _log_probs(rng: np.random.Generator, shape: Shape, dtype: Any) -> np.ndarray:
+    """Log-probabilities along the last axis (kl_div's input); any values for a 0-d shape."""
+    z = rng.standard_normal(shape)
+    if len(shape) and shape[-1]:
+        z = z - np.log(np.sum(np.exp(z), axis=-1, keepdims=True))
+    return np.asarray(z).astype(dtype)
+
+
+def _distribution(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
+    """Probabilities along the last axis with some exact zeros (xlogy's 0 log 0 = 0)."""
+    g = rng.gamma(1.0, size=x.shape) * (rng.random(x.shape) > 0.2)
+    if x.ndim and x.shape[-1]:
+        g = g / np.maximum(np.sum(g, axis=-1, keepdims=True), 1e-12)
+    return np.asarray(g).astype(x.dtype)
+
+
+def _log_distribution(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
+    return _log_probs(rng, x.shape, x.dtype)
 
 
 def _counts(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
@@ -390,6 +417,31 @@ SPECS: Tuple[LossSpec, ...] = (
         target_range=(-1.0, 1.0),
         nan_target_propagates=False,
         settings={"margin": 0.5},
+    ),
+    LossSpec(
+        name="kl_div",
+        module="KLDivLoss",
+        reference=ref.kl_div_elementwise,
+        torch_fn=_torch_kl_div,
+        make_input=_log_probs,
+        make_target=_distribution,
+        variants={"plain": _no_options},
+        reductions=("mean", "sum", "none", "batchmean"),
+        input_range=(-50.0, 0.0),
+        target_range=(0.0, 1.0),
+    ),
+    LossSpec(
+        name="kl_div",
+        module="KLDivLoss",
+        reference=ref.kl_div_elementwise,
+        torch_fn=_torch_kl_div,
+        make_input=_log_probs,
+        make_target=_log_distribution,
+        variants={"plain": _no_options},
+        reductions=("mean", "sum", "none", "batchmean"),
+        input_range=(-50.0, 0.0),
+        target_range=(-40.0, 0.0),
+        settings={"log_target": True},
     ),
     LossSpec(
         name="poisson_nll_loss",

@@ -60,6 +60,8 @@ OUT = r"\bout\b"  # 'out' as a word: not part of 'grad_out' or 'grad_output'
 @pytest.mark.parametrize("bad", ["avg", "MEAN", "batchmean", "", None, 1])
 @plain_cases
 def test_bad_reduction(case: Case, bad: Any) -> None:
+    if bad in case.spec.reductions:  # "batchmean" is kl_div's
+        pytest.skip(f"{bad!r} is one of {case.spec.name}'s reductions")
     x, y = _data(case)
     allowed = [rf"\b{r}\b" for r in case.spec.reductions]
     with raises(ValueError, "reduction", re.escape(repr(bad).strip("'")) if bad != "" else "", *allowed):

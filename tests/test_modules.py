@@ -21,6 +21,7 @@ INIT = {
     "L1Loss": "(reduction='mean', n_threads=None)",
     "HuberLoss": "(reduction='mean', delta=1.0, weight=None, n_threads=None)",
     "SmoothL1Loss": "(reduction='mean', beta=1.0, n_threads=None)",
+    "KLDivLoss": "(reduction='mean', log_target=False, n_threads=None)",
     "PoissonNLLLoss": "(log_input=True, full=False, eps=1e-08, reduction='mean', n_threads=None)",
     "SigmoidFocalLoss": "(alpha=0.25, gamma=2.0, reduction='none', n_threads=None)",
     "SoftMarginLoss": "(reduction='mean', n_threads=None)",

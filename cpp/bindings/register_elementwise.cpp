@@ -57,6 +57,12 @@ py::tuple run_loss(const char* fn, ElementwiseKernel<T> kernel, const Elementwis
   p.pos_weight = read_operand(c.pos_weight, "pos_weight", 1);
   if (p.weight || p.pos_weight) p.layout = BroadcastLayout::make(shape, operand_strides);
 
+  // What the sum is divided by: the element count for "mean", the batch size (the first axis,
+  // as torch's kl_div; 1 for a 0-d input, whose sum torch returns as it is) for "batchmean".
+  double denom = 1.0;
+  if (c.reduction == Reduction::Mean) denom = static_cast<double>(p.n);
+  if (c.reduction == Reduction::BatchMean && !shape.empty()) denom = static_cast<double>(shape[0]);
+
   // Outputs: the per-element loss for "none", else an optional 0-d `out`.
   const bool per_element = c.reduction == Reduction::None;
   const std::vector<std::int64_t> loss_shape = per_element ? shape : std::vector<std::int64_t>{};
@@ -70,10 +76,7 @@ py::tuple run_loss(const char* fn, ElementwiseKernel<T> kernel, const Elementwis
   if (c.return_grad) {
     p.grad = output_or_new<T>(fn, "grad_out", c.grad_out, shape, grad_obj);
     p.grad_output = grad_output_array<T>(fn, c.grad_output, per_element, loss_shape, c.input);
-    if (!p.grad_output) {
-      const double g = c.grad_output.cast<double>();
-      p.grad_scale = static_cast<compute_t<T>>(c.reduction == Reduction::Mean ? g / static_cast<double>(p.n) : g);
-    }
+    if (!p.grad_output) p.grad_scale = static_cast<compute_t<T>>(c.grad_output.cast<double>() / denom);
   }
 
   KernelResult r;
@@ -83,7 +86,7 @@ py::tuple run_loss(const char* fn, ElementwiseKernel<T> kernel, const Elementwis
   }
   if (r.first_invalid >= 0) throw_domain_error(fn, r, p, shape);
   if (!per_element) {
-    const double value = c.reduction == Reduction::Mean ? r.sum / static_cast<double>(p.n) : r.sum;
+    const double value = r.sum / denom;
     if (loss_buf) *loss_buf = baseline::half::from_double<T>(value);
     else loss_obj = numpy_scalar<T>(value);
   }
@@ -124,17 +127,18 @@ void def_elementwise(py::module_& m, std::size_t index) {
                           {"out", out, true},
                           {"grad_out", grad_out, true}},
                          0, 6);
-        const ElementwiseCall call{c_contiguous(std::move(input)),
-                                   c_contiguous(std::move(target)),
-                                   c_contiguous_if_array(std::move(weight)),
-                                   c_contiguous_if_array(std::move(pos_weight)),
-                                   reduction_arg(fn, reduction, {Reduction::None, Reduction::Mean, Reduction::Sum}),
-                                   settings_arg(loss, settings),
-                                   return_grad,
-                                   c_contiguous_if_array(std::move(grad_output)),
-                                   std::move(out),
-                                   std::move(grad_out),
-                                   n_threads};
+        const ElementwiseCall call{
+            c_contiguous(std::move(input)),
+            c_contiguous(std::move(target)),
+            c_contiguous_if_array(std::move(weight)),
+            c_contiguous_if_array(std::move(pos_weight)),
+            reduction_arg(fn, reduction, {Reduction::None, Reduction::Mean, Reduction::Sum, Reduction::BatchMean}),
+            settings_arg(loss, settings),
+            return_grad,
+            c_contiguous_if_array(std::move(grad_output)),
+            std::move(out),
+            std::move(grad_out),
+            n_threads};
         return visit_float<true>(fn, "input", call.input,
                                  [&](auto t) { return run_loss(fn, loss.kernel<decltype(t)>(), call); });
       },

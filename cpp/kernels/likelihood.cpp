@@ -1,5 +1,5 @@
-// Likelihood losses on counts and distributions: Poisson negative log-likelihood (value and
-// gradient in one pass).
+// Likelihood losses on counts and distributions: Poisson negative log-likelihood and the
+// Kullback-Leibler divergence (value and gradient in one pass).
 #include <cmath>
 
 #include "fastloss/elementwise_driver.hpp"
@@ -37,8 +37,29 @@ struct PoissonNll : ElementwiseLossDefaults {
   }
 };
 
+// torch.nn.KLDivLoss, pointwise as torch's kl_div: log_target: exp(t) (t - x), gradient
+// -exp(t); else xlogy(t, t) - t x (0 where t == 0, NaN for t < 0 or NaN), gradient -t (NaN
+// where x is NaN, unlike torch's).
+template <class T>
+struct KlDiv : ElementwiseLossDefaults {
+  static constexpr int kWorkPerElement = 8;
+  struct Params {
+    static constexpr int kCount = 1;
+    bool log_target;
+    explicit Params(const std::array<double, kMaxSettings>& s) : log_target(s[0] != 0.0) {}
+  };
+  FASTLOSS_FORCE_INLINE static void eval(const Params& s, T x, T t, T& loss, T& dloss) {
+    const T et = vecmath::exp(t);
+    const T xlogy = t == T(0) ? T(0) : t * vecmath::log(t);
+    loss = s.log_target ? et * (t - x) : xlogy - t * x;
+    // The gradient does not depend on x; a NaN input still gets a NaN gradient (fastloss's rule).
+    dloss = x != x ? x : (s.log_target ? -et : -t);
+  }
+};
+
 }  // namespace
 
+FASTLOSS_ELEMENTWISE_LOSS(kl_div, KlDiv)
 FASTLOSS_ELEMENTWISE_LOSS(poisson_nll_loss, PoissonNll)
 
 }  // namespace FASTLOSS_ISA_NS

@@ -42,6 +42,11 @@ def smooth_l1_loss(
     settings: Tuple[float, ...], return_grad: bool, grad_output: Union[float, _Array], out: Optional[_Array],
     grad_out: Optional[_Array], n_threads: int,
 ) -> Tuple[Union[np.floating[Any], _Array], Optional[_Array]]: ...
+def kl_div(
+    input: _Array, target: _Array, weight: Optional[_Array], pos_weight: Optional[_Array], reduction: int,
+    settings: Tuple[float, ...], return_grad: bool, grad_output: Union[float, _Array], out: Optional[_Array],
+    grad_out: Optional[_Array], n_threads: int,
+) -> Tuple[Union[np.floating[Any], _Array], Optional[_Array]]: ...
 def poisson_nll_loss(
     input: _Array, target: _Array, weight: Optional[_Array], pos_weight: Optional[_Array], reduction: int,
     settings: Tuple[float, ...], return_grad: bool, grad_output: Union[float, _Array], out: Optional[_Array],

@@ -85,6 +85,18 @@ def poisson_nll_elementwise(x: Any, y: Any, log_input: bool = True, full: bool =
     return loss, grad
 
 
+def kl_div_elementwise(x: Any, y: Any, log_target: bool = False) -> Pair:
+    """torch's kl_div pointwise: xlogy(t, t) - t x (or exp(t) (t - x)) and its derivative in x."""
+    x, t = _float(x), _float(y)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        if log_target:
+            loss, grad = np.exp(t) * (t - x), -np.exp(t) * np.ones_like(x)
+        else:
+            xlogy = np.where(t == 0, 0.0, t * np.log(np.where(t == 0, 1.0, t)))
+            loss, grad = xlogy - t * x, -t * np.ones_like(x)
+    return loss, np.where(np.isnan(x), x, grad)  # a NaN input keeps a NaN gradient (torch: -t)
+
+
 def huber_elementwise(x: Any, y: Any, delta: float = 1.0, weight: Optional[Any] = None) -> Pair:
     """torch's huber_loss: 0.5 d**2 where |d| < delta, delta (|d| - 0.5 delta) beyond; times weight."""
     x = _float(x)
@@ -187,6 +199,10 @@ def reduce(loss: Any, grad: Any, reduction: str, grad_output: Any = 1.0) -> Tupl
         return value, grad * (go / max(n, 1))
     if reduction == "sum":
         return loss.dtype.type(loss.sum()), grad * go
+    if reduction == "batchmean":  # sum / batch size (torch's kl_div; a 0-d input: the sum)
+        batch = loss.shape[0] if loss.ndim else 1
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return loss.dtype.type(loss.sum() / batch), grad * (go / batch) if batch else grad * np.inf
     if reduction == "none":
         return loss, grad * go
     raise ValueError(f"reference: unknown reduction {reduction!r}")
@@ -204,6 +220,12 @@ def sigmoid_focal_loss(
     x: Any, y: Any, alpha: float = 0.25, gamma: float = 2.0, reduction: str = "none", grad_output: Any = 1.0
 ) -> Tuple[Any, Array]:
     return reduce(*sigmoid_focal_elementwise(x, y, alpha, gamma), reduction, grad_output)
+
+
+def kl_div(
+    x: Any, y: Any, reduction: str = "mean", log_target: bool = False, grad_output: Any = 1.0
+) -> Tuple[Any, Array]:
+    return reduce(*kl_div_elementwise(x, y, log_target), reduction, grad_output)
 
 
 def poisson_nll_loss(

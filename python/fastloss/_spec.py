@@ -355,6 +355,35 @@ array([0.125, 2.5  ])""",
         array_loss_doc="the per-element loss, of ``input``'s shape",
     ),
     LossSpec(
+        name="kl_div",
+        kernel="kl_div",
+        family=ELEMENTWISE,
+        params=(
+            _reduction(
+                '``"batchmean"``: the sum divided by the first axis\' length (the batch; the sum for a 0-d input, '
+                'as torch); ``"mean"``: the mean over all elements (torch warns that it is not the KL divergence); '
+                '``"sum"``; ``"none"``: the per-element loss, of ``input``\'s shape.'
+            ),
+            Param("log_target", "flag", False, "``target`` holds log-probabilities (else probabilities)."),
+        ),
+        reductions=("none", "mean", "sum", "batchmean"),
+        cls="KLDivLoss",
+        summary="Kullback-Leibler divergence of ``target`` from ``exp(input)``; torch: ``F.kl_div`` / "
+        "``nn.KLDivLoss``.",
+        details="``input`` holds log-probabilities. Pointwise as torch: ``target (log(target) - input)``, 0 where\n"
+        "``target`` is 0 (NaN where it is negative), gradient ``-target``; with ``log_target=True``,\n"
+        '``exp(target) (target - input)``, gradient ``-exp(target)``. ``reduction="batchmean"`` is the\n'
+        "mathematical KL divergence per sample.",
+        example=""">>> import numpy as np, fastloss as fl
+>>> p = np.array([[0.25, 0.75]])
+>>> round(float(fl.kl_div(np.log(np.array([[0.5, 0.5]])), p, reduction="batchmean")), 6)
+0.130812""",
+        input_doc="Log-probabilities: a float32, float64, float16 or bfloat16 array of any shape (a list or scalar "
+        "of Python numbers becomes float64).",
+        target_doc="Probabilities (or log-probabilities with ``log_target=True``) of ``input``'s shape and dtype.",
+        array_loss_doc="the per-element loss, of ``input``'s shape",
+    ),
+    LossSpec(
         name="poisson_nll_loss",
         kernel="poisson_nll_loss",
         family=ELEMENTWISE,

@@ -14,7 +14,7 @@ LossResult = Union[Loss, Tuple[Loss, FloatArray]]
 Reduction = Literal["mean", "sum", "none"]
 SequenceReduction = Literal["mean", "sum", "none", "batchmean", "sequence"]
 
-__all__ = ['mse_loss', 'l1_loss', 'mae_loss', 'huber_loss', 'smooth_l1_loss', 'poisson_nll_loss', 'binary_cross_entropy', 'binary_cross_entropy_with_logits', 'sigmoid_focal_loss', 'soft_margin_loss', 'hinge_embedding_loss', 'cross_entropy', 'nll_loss', 'sequence_cross_entropy']
+__all__ = ['mse_loss', 'l1_loss', 'mae_loss', 'huber_loss', 'smooth_l1_loss', 'kl_div', 'poisson_nll_loss', 'binary_cross_entropy', 'binary_cross_entropy_with_logits', 'sigmoid_focal_loss', 'soft_margin_loss', 'hinge_embedding_loss', 'cross_entropy', 'nll_loss', 'sequence_cross_entropy']
 
 # used by fastloss.optim
 def _thread_count(fn: str, n_threads: Optional[int]) -> int: ...
@@ -237,6 +237,61 @@ def smooth_l1_loss(
     input: ArrayLike, target: ArrayLike, reduction: Reduction = ..., beta: float = ..., *,
     return_grad: bool = ..., grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
     grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> LossResult: ...
+
+@overload
+def kl_div(
+    input: ArrayLike, target: ArrayLike, reduction: Literal["mean", "sum", "batchmean"] = ...,
+    log_target: bool = ..., *, return_grad: Literal[False] = ..., grad_output: ArrayLike = ...,
+    out: None = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> np.floating[Any]: ...
+@overload
+def kl_div(
+    input: ArrayLike, target: ArrayLike, reduction: Literal["mean", "sum", "batchmean"] = ...,
+    log_target: bool = ..., *, return_grad: Literal[True], grad_output: ArrayLike = ..., out: None = ...,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[np.floating[Any], FloatArray]: ...
+@overload
+def kl_div(
+    input: ArrayLike, target: ArrayLike, reduction: Literal["mean", "sum", "batchmean"] = ...,
+    log_target: bool = ..., *, return_grad: Literal[False] = ..., grad_output: ArrayLike = ...,
+    out: FloatArray, grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> FloatArray: ...
+@overload
+def kl_div(
+    input: ArrayLike, target: ArrayLike, reduction: Literal["mean", "sum", "batchmean"] = ...,
+    log_target: bool = ..., *, return_grad: Literal[True], grad_output: ArrayLike = ..., out: FloatArray,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, FloatArray]: ...
+@overload
+def kl_div(
+    input: ArrayLike, target: ArrayLike, reduction: Literal["none"], log_target: bool = ..., *,
+    return_grad: Literal[False] = ..., grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> FloatArray: ...
+@overload
+def kl_div(
+    input: ArrayLike, target: ArrayLike, reduction: Literal["none"], log_target: bool = ..., *,
+    return_grad: Literal[True], grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, FloatArray]: ...
+@overload
+def kl_div(
+    input: ArrayLike, target: ArrayLike, reduction: Literal["mean", "sum", "none", "batchmean"] = ...,
+    log_target: bool = ..., *, return_grad: Literal[False] = ..., grad_output: ArrayLike = ...,
+    out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Loss: ...
+@overload
+def kl_div(
+    input: ArrayLike, target: ArrayLike, reduction: Literal["mean", "sum", "none", "batchmean"] = ...,
+    log_target: bool = ..., *, return_grad: Literal[True], grad_output: ArrayLike = ...,
+    out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[Loss, FloatArray]: ...
+@overload
+def kl_div(
+    input: ArrayLike, target: ArrayLike, reduction: Literal["mean", "sum", "none", "batchmean"] = ...,
+    log_target: bool = ..., *, return_grad: bool = ..., grad_output: ArrayLike = ...,
+    out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
 ) -> LossResult: ...
 
 @overload

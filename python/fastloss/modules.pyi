@@ -8,7 +8,7 @@ from numpy.typing import ArrayLike
 
 from .functional import FloatArray, Loss, LossResult, Reduction, SequenceReduction
 
-__all__ = ['MSELoss', 'L1Loss', 'HuberLoss', 'SmoothL1Loss', 'PoissonNLLLoss', 'BCELoss', 'BCEWithLogitsLoss', 'SigmoidFocalLoss', 'SoftMarginLoss', 'HingeEmbeddingLoss', 'CrossEntropyLoss', 'NLLLoss', 'SequenceCrossEntropyLoss']
+__all__ = ['MSELoss', 'L1Loss', 'HuberLoss', 'SmoothL1Loss', 'KLDivLoss', 'PoissonNLLLoss', 'BCELoss', 'BCEWithLogitsLoss', 'SigmoidFocalLoss', 'SoftMarginLoss', 'HingeEmbeddingLoss', 'CrossEntropyLoss', 'NLLLoss', 'SequenceCrossEntropyLoss']
 
 class _Loss:
     def __repr__(self) -> str: ...
@@ -93,6 +93,33 @@ class SmoothL1Loss(_Loss):
     n_threads: Optional[int]
     def __init__(
         self, reduction: Reduction = ..., beta: float = ..., n_threads: Optional[int] = ...,
+    ) -> None: ...
+    @overload
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, return_grad: Literal[False] = ..., *,
+        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+        n_threads: Optional[int] = ...,
+    ) -> Loss: ...
+    @overload
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, return_grad: Literal[True], *,
+        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+        n_threads: Optional[int] = ...,
+    ) -> Tuple[Loss, FloatArray]: ...
+    @overload
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, return_grad: bool = ..., *, grad_output: ArrayLike = ...,
+        out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+    ) -> LossResult: ...
+    forward = __call__
+
+class KLDivLoss(_Loss):
+    reduction: Literal["mean", "sum", "none", "batchmean"]
+    log_target: bool
+    n_threads: Optional[int]
+    def __init__(
+        self, reduction: Literal["mean", "sum", "none", "batchmean"] = ..., log_target: bool = ...,
+        n_threads: Optional[int] = ...,
     ) -> None: ...
     @overload
     def __call__(
