@@ -104,6 +104,7 @@ def jax_formulas() -> Dict[str, Callable[..., Any]]:
         "hinge_embedding": lambda x, y: jnp.mean(jnp.where(y == 1, x, jnp.maximum(0.0, 1.0 - x))),
         "sigmoid_focal": lambda x, y: jnp.mean(_jax_focal(x, y)),
         "poisson_nll": lambda x, y: jnp.mean(jnp.exp(x) - y * x),
+        "kl_div": lambda x, y: jnp.mean(y * (jnp.log(y) - x)),
     }
 
 
@@ -163,6 +164,12 @@ def count_inputs(shape: Shape, rng: np.random.Generator) -> Inputs:
     """Log-rates and Poisson counts (poisson_nll_loss)."""
     x = rng.standard_normal(shape, dtype=np.float32)
     return Inputs((x, rng.poisson(np.exp(x)).astype(np.float32)), {})
+
+
+def distribution_inputs(shape: Shape, rng: np.random.Generator) -> Inputs:
+    """Log-probabilities and probabilities, as flat (kl_div with reduction 'mean')."""
+    x = np.log(rng.random(shape, dtype=np.float32) * np.float32(0.98) + np.float32(0.01))
+    return Inputs((x, rng.random(shape, dtype=np.float32)), {})
 
 
 def sign_inputs(shape: Shape, rng: np.random.Generator) -> Inputs:
@@ -483,6 +490,7 @@ def build_cases() -> Tuple[List[Case], List[str]]:
         ("smooth_l1", "smooth_l1_loss", regression_inputs, ref.smooth_l1_loss, None, "smooth_l1_loss"),
         ("sigmoid_focal", "sigmoid_focal_loss", logit_inputs, _focal_mean, None, "sigmoid_focal"),
         ("poisson_nll", "poisson_nll_loss", count_inputs, ref.poisson_nll_loss, None, "poisson_nll_loss"),
+        ("kl_div", "kl_div", distribution_inputs, ref.kl_div, None, "kl_div"),
         ("soft_margin", "soft_margin_loss", sign_inputs, ref.soft_margin_loss, None, "soft_margin_loss"),
         (
             "hinge_embedding",

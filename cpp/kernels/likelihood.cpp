@@ -18,22 +18,22 @@ struct PoissonNll : ElementwiseLossDefaults {
   static constexpr int kWorkPerElement = 8;
   struct Params {
     static constexpr int kCount = 3;
-    bool log_input, full;
-    T eps;
+    // The flags as T (1 or 0): a bool member loaded in the loop has no vector type, and the
+    // loop stayed scalar (GCC 12: "no vectype for stmt"), 25-50 ns per element.
+    T log_input, full, eps;
     explicit Params(const std::array<double, kMaxSettings>& s)
-        : log_input(s[0] != 0.0), full(s[1] != 0.0), eps(static_cast<T>(s[2])) {}
+        : log_input(static_cast<T>(s[0] != 0.0)), full(static_cast<T>(s[1] != 0.0)), eps(static_cast<T>(s[2])) {}
   };
   FASTLOSS_FORCE_INLINE static void eval(const Params& s, T x, T t, T& loss, T& dloss) {
     // Both forms, then a select: a branch on the setting would keep the loop from vectorising.
     const T e = vecmath::exp(x);
     const T shifted = x + s.eps;
     const T log_shifted = vecmath::log(shifted);
-    loss = s.log_input ? e - t * x : x - t * log_shifted;
-    dloss = s.log_input ? e - t : T(1) - t / shifted;
-    if (s.full) {
-      const T stirling = t * vecmath::log(t) - t + T(0.5) * vecmath::log(T(2 * 3.14159265358979323846) * t);
-      loss += t > T(1) ? stirling : T(0);
-    }
+    const T log_t = vecmath::log(t);
+    const T stirling = t * log_t - t + T(0.5) * vecmath::log(T(2 * 3.14159265358979323846) * t);
+    const T extra = s.full != T(0) && t > T(1) ? stirling : T(0);
+    loss = (s.log_input != T(0) ? e - t * x : x - t * log_shifted) + extra;
+    dloss = s.log_input != T(0) ? e - t : T(1) - t / shifted;
   }
 };
 
@@ -45,15 +45,15 @@ struct KlDiv : ElementwiseLossDefaults {
   static constexpr int kWorkPerElement = 8;
   struct Params {
     static constexpr int kCount = 1;
-    bool log_target;
-    explicit Params(const std::array<double, kMaxSettings>& s) : log_target(s[0] != 0.0) {}
+    T log_target;  // 1 or 0, as PoissonNll's flags
+    explicit Params(const std::array<double, kMaxSettings>& s) : log_target(static_cast<T>(s[0] != 0.0)) {}
   };
   FASTLOSS_FORCE_INLINE static void eval(const Params& s, T x, T t, T& loss, T& dloss) {
     const T et = vecmath::exp(t);
     const T xlogy = t == T(0) ? T(0) : t * vecmath::log(t);
-    loss = s.log_target ? et * (t - x) : xlogy - t * x;
+    loss = s.log_target != T(0) ? et * (t - x) : xlogy - t * x;
     // The gradient does not depend on x; a NaN input still gets a NaN gradient (fastloss's rule).
-    dloss = x != x ? x : (s.log_target ? -et : -t);
+    dloss = x != x ? x : (s.log_target != T(0) ? -et : -t);
   }
 };
 
