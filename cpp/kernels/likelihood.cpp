@@ -29,8 +29,10 @@ struct PoissonNll : ElementwiseLossDefaults {
     const T e = vecmath::exp(x);
     const T shifted = x + s.eps;
     const T log_shifted = vecmath::log(shifted);
+    // Stirling's 0.5 log(2 pi t) as 0.5 (log(2 pi) + log t): one log for both terms (torch takes
+    // log(2 pi t); the two differ by an ulp of the term at most).
     const T log_t = vecmath::log(t);
-    const T stirling = t * log_t - t + T(0.5) * vecmath::log(T(2 * 3.14159265358979323846) * t);
+    const T stirling = t * log_t - t + T(0.5) * (T(1.8378770664093454836) + log_t);
     const T extra = s.full != T(0) && t > T(1) ? stirling : T(0);
     loss = (s.log_input != T(0) ? e - t * x : x - t * log_shifted) + extra;
     dloss = s.log_input != T(0) ? e - t : T(1) - t / shifted;
