@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
+import pytest
 import reference as ref
 
 Shape = Tuple[int, ...]
@@ -835,6 +836,40 @@ CLASS_RICH_CASES: Tuple[ClassCase, ...] = tuple(ClassCase(s, list(s.variants)[-1
 #: the cases with class-index targets (every case but the probability-target ones)
 CLASS_INDEX_CASES: Tuple[ClassCase, ...] = tuple(c for c in CLASS_CASES if c.class_targets)
 AnyCase = Union[Case, ClassCase]
+
+
+# ------------------------------------------------------------------ half precision
+try:
+    import ml_dtypes
+
+    BF16: Any = np.dtype(ml_dtypes.bfloat16)
+except ImportError:  # optional: bfloat16 is ml_dtypes' dtype
+    BF16 = None
+
+#: the half dtypes as pytest params (bfloat16 skipped without ml_dtypes)
+HALF = [
+    pytest.param(np.dtype(np.float16), id="float16"),
+    pytest.param(BF16, id="bfloat16", marks=pytest.mark.skipif(BF16 is None, reason="needs ml_dtypes")),
+]
+MANTISSA = {"float16": (10, -14), "bfloat16": (7, -126)}  # explicit mantissa bits, min normal exponent
+
+
+def as_float64(a: Any) -> np.ndarray:
+    return np.asarray(a).astype(np.float64)
+
+
+def half_ulp(v: Any, dtype: Any) -> np.ndarray:
+    """The ulp of the half dtype at each value of v (its subnormal step below the normal range)."""
+    mant, emin = MANTISSA[dtype.name]
+    with np.errstate(divide="ignore"):
+        e = np.floor(np.log2(np.abs(as_float64(v))))
+    return np.exp2(np.maximum(np.nan_to_num(e, neginf=emin), emin) - mant)
+
+
+def rounded(a: Any, dtype: Any) -> np.ndarray:
+    """`a` cast to `dtype` (overflow to inf and NaN without warnings)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.asarray(a).astype(dtype)
 
 
 # --------------------------------------------------------------------------- torch

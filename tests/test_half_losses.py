@@ -15,19 +15,10 @@ import fastloss as fl
 import numpy as np
 import pytest
 from fastloss import _reference as ref
-
-try:
-    import ml_dtypes
-
-    BF16: Any = np.dtype(ml_dtypes.bfloat16)
-except ImportError:  # optional: bfloat16 is ml_dtypes' dtype
-    BF16 = None
-
-HALF = [
-    pytest.param(np.dtype(np.float16), id="float16"),
-    pytest.param(BF16, id="bfloat16", marks=pytest.mark.skipif(BF16 is None, reason="needs ml_dtypes")),
-]
-MANTISSA = {"float16": (10, -14), "bfloat16": (7, -126)}  # explicit mantissa bits, min normal exponent
+from registry import HALF
+from registry import as_float64 as _f64
+from registry import half_ulp as _ulp
+from registry import rounded as _rounded
 
 
 def _data(name: str, n: int, dtype: Any, seed: int = 0) -> Tuple[np.ndarray, np.ndarray, Dict[str, Any]]:
@@ -54,22 +45,6 @@ REFERENCE: Dict[str, Callable[..., Tuple[Any, Any]]] = {
         x, y, o.get("weight"), o.get("pos_weight")
     ),
 }
-
-
-def _f64(a: Any) -> np.ndarray:
-    return np.asarray(a).astype(np.float64)
-
-
-def _ulp(v: np.ndarray, dtype: Any) -> np.ndarray:
-    mant, emin = MANTISSA[dtype.name]
-    with np.errstate(divide="ignore"):
-        e = np.floor(np.log2(np.abs(v)))
-    return np.exp2(np.maximum(np.nan_to_num(e, neginf=emin), emin) - mant)
-
-
-def _rounded(a: Any, dtype: Any) -> np.ndarray:
-    with np.errstate(over="ignore", invalid="ignore"):
-        return np.asarray(a).astype(dtype)
 
 
 @pytest.mark.parametrize("dtype", HALF)

@@ -20,39 +20,13 @@ from typing import Any, Dict, List, Tuple
 import fastloss as fl
 import numpy as np
 import pytest
-from registry import CASES, CLASS_CASES, CLASS_SPEC_BY_NAME, AnyCase, ClassCase
-
-try:
-    import ml_dtypes
-
-    BF16: Any = np.dtype(ml_dtypes.bfloat16)
-except ImportError:  # optional: bfloat16 is ml_dtypes' dtype
-    BF16 = None
-
-HALF = [
-    pytest.param(np.dtype(np.float16), id="float16"),
-    pytest.param(BF16, id="bfloat16", marks=pytest.mark.skipif(BF16 is None, reason="needs ml_dtypes")),
-]
-MANTISSA = {"float16": (10, -14), "bfloat16": (7, -126)}  # explicit mantissa bits, min normal exponent
+from registry import CASES, CLASS_CASES, CLASS_SPEC_BY_NAME, HALF, AnyCase, ClassCase
+from registry import as_float64 as _f64
+from registry import half_ulp as _ulp
+from registry import rounded as _rounded
 
 CE = CLASS_SPEC_BY_NAME["cross_entropy"]
 SEQ = CLASS_SPEC_BY_NAME["sequence_cross_entropy"]
-
-
-def _f64(a: Any) -> np.ndarray:
-    return np.asarray(a).astype(np.float64)
-
-
-def _ulp(v: Any, dtype: Any) -> np.ndarray:
-    mant, emin = MANTISSA[dtype.name]
-    with np.errstate(divide="ignore"):
-        e = np.floor(np.log2(np.abs(_f64(v))))
-    return np.exp2(np.maximum(np.nan_to_num(e, neginf=emin), emin) - mant)
-
-
-def _rounded(a: Any, dtype: Any) -> np.ndarray:
-    with np.errstate(over="ignore", invalid="ignore"):
-        return np.asarray(a).astype(dtype)
 
 
 def _as(opts: Dict[str, Any], dtype: Any) -> Dict[str, Any]:
