@@ -40,6 +40,8 @@ __all__ = [
     "poisson_nll_elementwise",
     "kl_div_elementwise",
     "bce_elementwise",
+    "gaussian_nll_loss",
+    "margin_ranking_loss",
     "sigmoid",
     "bce_with_logits_elementwise",
     "reduce",
@@ -92,6 +94,8 @@ poisson_nll_elementwise = _in_float64(_formulas.poisson_nll_elementwise)
 kl_div_elementwise = _in_float64(_formulas.kl_div_elementwise)
 bce_elementwise = _in_float64(_formulas.bce_elementwise)  # torch's binary_cross_entropy, per element
 sigmoid = _in_float64(_formulas.sigmoid)
+gaussian_nll_loss = _in_float64(_formulas.gaussian_nll_loss)  # (loss, (d/d input, d/d var))
+margin_ranking_loss = _in_float64(_formulas.margin_ranking_loss)  # (loss, (d/d input1, d/d input2))
 bce_with_logits_elementwise = _in_float64(_formulas.bce_with_logits_elementwise)
 reduce = _in_float64(_formulas.reduce)  # (reduced loss, grad_output * d(reduced loss)/d input)
 log_softmax = _in_float64(_formulas.log_softmax)

@@ -11,6 +11,7 @@ from typing import Any, Callable, Dict, List, Tuple
 
 import fastloss as fl
 import pytest
+from fastloss import _spec
 
 
 def _public() -> List[Tuple[str, Any]]:
@@ -79,7 +80,9 @@ def test_loss_docs_cover_shapes_dtypes_and_the_tuple(name: str) -> None:
     sections = _sections(doc)
     assert "Examples" in sections and ">>> " in sections["Examples"]
     returns = sections["Returns"]
-    for phrase in ("NumPy scalar", "``out``", "``(loss, grad)``", "shape and dtype"):
+    spec = next(s for s in _spec.SPECS if name in (s.name, *s.aliases))
+    several = len(spec.grad_arrays) > 1  # (loss, (grad_a, grad_b))
+    for phrase in ("NumPy scalar", "``out``", "``(loss, (grad_" if several else "``(loss, grad)``", "shape and dtype"):
         assert phrase in returns, (phrase, returns)
     params = sections["Parameters"]
     default = "none" if name == "sigmoid_focal_loss" else "mean"  # torchvision's default
@@ -95,9 +98,16 @@ def test_shared_parameters_have_shared_text() -> None:
         assert m, name
         return " ".join(re.sub(r"\b(input|logits)\b", "X", m.group(1)).split())
 
+    def arrays_named(text: str, spec: _spec.LossSpec) -> str:  # the losses of several gradients
+        for a in ("X", *spec.arrays):  # entry() has renamed input to X
+            text = re.sub(rf"(?<![A-Za-z0-9]){a}(?![A-Za-z0-9])", "A", text)
+        return text
+
     for option in ("return_grad", "grad_output", "out", "grad_out", "n_threads"):
-        texts = {entry(getattr(fl, n).__doc__, option) for n in fl.functional.__all__}
-        assert len(texts) == 1, (option, texts)
+        for several in (False, True):
+            specs = [s for s in _spec.SPECS if (len(s.grad_arrays) > 1) == several]
+            texts = {arrays_named(entry(getattr(fl, s.name).__doc__, option), s) for s in specs}
+            assert len(texts) == 1, (option, texts)
 
 
 def _doctest_ids() -> List[Any]:

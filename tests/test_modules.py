@@ -23,6 +23,8 @@ INIT = {
     "SmoothL1Loss": "(reduction='mean', beta=1.0, n_threads=None)",
     "KLDivLoss": "(reduction='mean', log_target=False, n_threads=None)",
     "PoissonNLLLoss": "(log_input=True, full=False, eps=1e-08, reduction='mean', n_threads=None)",
+    "GaussianNLLLoss": "(full=False, eps=1e-06, reduction='mean', n_threads=None)",
+    "MarginRankingLoss": "(margin=0.0, reduction='mean', n_threads=None)",
     "SigmoidFocalLoss": "(alpha=0.25, gamma=2.0, reduction='none', n_threads=None)",
     "SoftMarginLoss": "(reduction='mean', n_threads=None)",
     "HingeEmbeddingLoss": "(margin=1.0, reduction='mean', n_threads=None)",
@@ -40,9 +42,13 @@ COMMON = "return_grad=False, *, grad_output=1.0, out=None, grad_out=None, n_thre
 def test_signatures(name: str) -> None:
     cls = getattr(fl, name)
     assert str(inspect.signature(cls)) == INIT[name]
-    a, b = ("logits", "targets") if name.startswith("Sequence") else ("input", "target")
+    arrays = {
+        "SequenceCrossEntropyLoss": "logits, targets",
+        "GaussianNLLLoss": "input, target, var",
+        "MarginRankingLoss": "input1, input2, target",
+    }.get(name, "input, target")
     per_call = "lengths=None, " if name.startswith("Sequence") else ""
-    want = f"({a}, {b}, {COMMON})".replace("*, ", f"*, {per_call}")
+    want = f"({arrays}, {COMMON})".replace("*, ", f"*, {per_call}")
     assert str(inspect.signature(cls().__call__)) == want
     assert cls.forward is cls.__call__
 

@@ -316,13 +316,14 @@ inline bool same_view(const py::array& a, const py::array& b) {
 // The aliasing rule: an output may not share memory (by byte range, as np.may_share_memory
 // judges) with an input or with another output, with one exception: `args[alias_out]` may be
 // the very same view as `args[alias_in]` (grad_out=input: the gradient overwrites the input;
-// the kernels read each part of the input before they write its gradient). Inputs may overlap
+// the kernels read each part of the input before they write its gradient), and likewise
+// `args[alias_out2]` and `args[alias_in2]` (a loss with a second gradient). Inputs may overlap
 // each other. ValueError naming both arguments, raised before anything is written. A loss call
 // has a handful of arrays: compared pairwise on the stack (this runs on every call; heap
 // vectors cost a tiny call a quarter of its time). A long list (an optimizer step over
 // thousands of params) is sorted by address and swept: n log n.
 inline void check_no_overlap(const char* fn, const ArrayArg* args, std::size_t count, int alias_in = -1,
-                             int alias_out = -1) {
+                             int alias_out = -1, int alias_in2 = -1, int alias_out2 = -1) {
   struct Entry {
     ByteSpan span;
     int arg;
@@ -345,7 +346,11 @@ inline void check_no_overlap(const char* fn, const ArrayArg* args, std::size_t c
     if (e1.span.hi <= e2.span.lo || e2.span.hi <= e1.span.lo) return;
     const ArrayArg &a = args[static_cast<std::size_t>(e1.arg)], &b = args[static_cast<std::size_t>(e2.arg)];
     if (!a.output && !b.output) return;
-    const bool alias_pair = (e1.arg == alias_in && e2.arg == alias_out) || (e1.arg == alias_out && e2.arg == alias_in);
+    const auto is_pair = [&](int in, int out) {
+      return (e1.arg == in && e2.arg == out) || (e1.arg == out && e2.arg == in);
+    };
+    const bool alias_pair =
+        (alias_in >= 0 && is_pair(alias_in, alias_out)) || (alias_in2 >= 0 && is_pair(alias_in2, alias_out2));
     if (alias_pair && same_view(py::reinterpret_borrow<py::array>(a.obj), py::reinterpret_borrow<py::array>(b.obj))) {
       return;
     }
@@ -373,8 +378,8 @@ inline void check_no_overlap(const char* fn, const ArrayArg* args, std::size_t c
 }
 
 inline void check_no_overlap(const char* fn, std::initializer_list<ArrayArg> args, int alias_in = -1,
-                             int alias_out = -1) {
-  check_no_overlap(fn, args.begin(), args.size(), alias_in, alias_out);
+                             int alias_out = -1, int alias_in2 = -1, int alias_out2 = -1) {
+  check_no_overlap(fn, args.begin(), args.size(), alias_in, alias_out, alias_in2, alias_out2);
 }
 
 }  // namespace fastloss::bindings

@@ -11,6 +11,7 @@ namespace py = pybind11;
 
 namespace fastloss::bindings {
 void register_elementwise(py::module_& m);
+void register_paired(py::module_& m);
 void register_softmax_ce(py::module_& m);
 void register_optim(py::module_& m);
 void register_mathfuncs(py::module_& m);
@@ -19,6 +20,7 @@ void register_mathfuncs(py::module_& m);
 PYBIND11_MODULE(_core, m) {
   m.doc() = "fastloss native kernels (private: use the functions in fastloss)";
   fastloss::bindings::register_elementwise(m);
+  fastloss::bindings::register_paired(m);
   fastloss::bindings::register_softmax_ce(m);
   fastloss::bindings::register_optim(m);
   fastloss::bindings::register_mathfuncs(m);

@@ -262,6 +262,62 @@ def hinge_embedding_loss(
     return reduce(*hinge_embedding_elementwise(x, y, margin), reduction, grad_output)
 
 
+def _var_shape(shape: Tuple[int, ...], var_shape: Tuple[int, ...]) -> Tuple[int, ...]:
+    """The shape var broadcasts from, as torch's gaussian_nll_loss reads var: ``shape``, ``shape``
+    with one axis of size 1, ``shape`` less its last axis (unsqueezed), or () (fastloss: a scalar)."""
+    if var_shape in (shape, ()):
+        return var_shape
+    if shape and var_shape == shape[:-1]:
+        return var_shape + (1,)
+    differ = [i for i, (a, b) in enumerate(zip(shape, var_shape)) if a != b]
+    if len(var_shape) == len(shape) and len(differ) == 1 and var_shape[differ[0]] == 1:
+        return var_shape
+    raise ValueError(f"var shape {var_shape} does not fit input shape {shape}")
+
+
+def gaussian_nll_loss(
+    x: Any,
+    t: Any,
+    var: Any,
+    full: bool = False,
+    eps: float = 1e-6,
+    reduction: str = "mean",
+    grad_output: Any = 1.0,
+) -> Tuple[Any, Tuple[Array, Array]]:
+    """torch's gaussian_nll_loss: (loss, (d/d input, d/d var)), d/d var of var's shape (summed over
+    the axis var is broadcast along). The clamp at eps is outside the gradient, as torch's."""
+    x, t, var = _float(x), _float(t), _float(var)
+    v = np.maximum(var.reshape(_var_shape(x.shape, var.shape)), eps)  # NaN stays NaN
+    d = x - t
+    loss = 0.5 * (np.log(v) + d * d / v) + (0.5 * np.log(2 * np.pi) if full else 0.0)
+    dx, dv = d / v, 0.5 * (1 / v - d * d / (v * v))
+    loss, dx, dv, _ = np.broadcast_arrays(loss, dx, dv, x)
+    value, (gx, gv) = _reduce_grads(loss, dx, dv, reduction, grad_output)
+    broadcast = tuple(i for i in range(x.ndim) if v.ndim == 0 or v.shape[i] != x.shape[i])
+    return value, (gx, gv.sum(axis=broadcast).reshape(var.shape))
+
+
+def margin_ranking_loss(
+    x1: Any, x2: Any, y: Any, margin: float = 0.0, reduction: str = "mean", grad_output: Any = 1.0
+) -> Tuple[Any, Tuple[Array, Array]]:
+    """torch's margin_ranking_loss: max(0, margin - y (x1 - x2)); the gradients pass where the
+    clamp's argument is >= 0 (torch's clamp_min), and are NaN where it is NaN (fastloss's rule)."""
+    x1, x2, y = _float(x1), _float(x2), _float(y)
+    z = margin - y * (x1 - x2)
+    loss = np.where(z < 0, 0.0, z)
+    active = np.where(z < 0, 0.0, 1.0)
+    nan = np.where(np.isnan(z), np.nan, 0.0)
+    return _reduce_grads(loss, active * -y + nan, active * y + nan, reduction, grad_output)
+
+
+def _reduce_grads(
+    loss: Array, g1: Array, g2: Array, reduction: str, grad_output: Any
+) -> Tuple[Any, Tuple[Array, Array]]:
+    """`reduce` for a loss with two gradients of the loss's shape."""
+    value, g1 = reduce(loss, g1, reduction, grad_output)
+    return value, (g1, reduce(loss, g2, reduction, grad_output)[1])
+
+
 def binary_cross_entropy(
     x: Any, y: Any, weight: Optional[Any] = None, reduction: str = "mean", grad_output: Any = 1.0
 ) -> Tuple[Any, Array]:

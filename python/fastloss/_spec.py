@@ -79,18 +79,28 @@ class Family:
     name: str
     kernel_params: Tuple[Tuple[str, str], ...]
     optional_slots: Mapping[str, str]  # slot -> the constant passed when the loss has no such parameter
-    target_check: str  # normalises a target {t} that is not an ndarray ({x}: the input, {fn}: the name)
+    #: normalises an array argument {t} after the first that is not an ndarray ({x}: the first
+    #: array, {fn}: the loss's name, {name}: the argument's name)
+    target_check: str
+    #: the kernel's gradient result and grad_out: one array, or a tuple for several gradients
+    grad_type: str = "_Array"
+    grad_result: str = "_Array"
 
 
 #: return_grad, grad_output, out, grad_out, n_threads: the tail of every loss kernel.
-KERNEL_TAIL = (
-    ("return_grad", "bool"),
-    ("grad_output", "Union[float, _Array]"),
-    ("out", "Optional[_Array]"),
-    ("grad_out", "Optional[_Array]"),
-    ("n_threads", "int"),
-)
-KERNEL_RESULT = "Tuple[Union[np.floating[Any], _Array], Optional[_Array]]"
+def kernel_tail(family: Family) -> Tuple[Tuple[str, str], ...]:
+    return (
+        ("return_grad", "bool"),
+        ("grad_output", "Union[float, _Array]"),
+        ("out", "Optional[_Array]"),
+        ("grad_out", f"Optional[{family.grad_type}]"),
+        ("n_threads", "int"),
+    )
+
+
+def kernel_result(family: Family) -> str:
+    return f"Tuple[Union[np.floating[Any], _Array], Optional[{family.grad_result}]]"
+
 
 ELEMENTWISE = Family(
     "elementwise",
@@ -103,7 +113,23 @@ ELEMENTWISE = Family(
         ("settings", "Tuple[float, ...]"),
     ),
     {"weight": "None", "pos_weight": "None"},
-    "_as_operand({fn!r}, 'target', {t}, {x}.dtype, False)",
+    "_as_operand({fn!r}, {name!r}, {t}, {x}.dtype, False)",
+)
+#: Losses of three arrays with two gradients (margin_ranking_loss, gaussian_nll_loss): the kernel
+#: returns ``(loss, (grad_1, grad_2))`` and takes ``grad_out`` as a pair.
+PAIRED = Family(
+    "paired",
+    (
+        ("a", "_Array"),
+        ("b", "_Array"),
+        ("c", "_Array"),
+        ("reduction", "int"),
+        ("settings", "Tuple[float, ...]"),
+    ),
+    {},
+    "_as_operand({fn!r}, {name!r}, {t}, {x}.dtype, False)",
+    grad_type="Tuple[Optional[_Array], Optional[_Array]]",
+    grad_result="Tuple[_Array, _Array]",
 )
 CLASS_AXIS = Family(
     "class-axis",
@@ -148,10 +174,14 @@ class LossSpec:
     summary: str  # first docstring line: what it is, its formula, its torch equivalent
     details: str  # the docstring's further paragraphs (gradient, edge cases)
     example: str  # doctest lines
-    input_doc: str
-    target_doc: str
+    input_doc: str  # the first array's
+    target_doc: str  # the second array's
     array_loss_doc: str  # what the loss is for the reductions that return an array
-    arrays: Tuple[str, str] = ("input", "target")
+    arrays: Tuple[str, ...] = ("input", "target")
+    more_array_docs: Tuple[str, ...] = ()  # the docs of arrays[2:]
+    #: the arrays the loss is differentiated with respect to (default: the first); with more
+    #: than one, return_grad gives a tuple of gradients and grad_out takes one
+    grads: Tuple[str, ...] = ()
     keyword_only: bool = False  # every parameter after the two arrays keyword-only
     kernel_constants: Mapping[str, str] = field(default_factory=dict)  # kernel slot -> literal
     aliases: Tuple[str, ...] = ()
@@ -160,6 +190,14 @@ class LossSpec:
 
     def param(self, name: str) -> Param:
         return next(p for p in self.params if p.name == name)
+
+    @property
+    def grad_arrays(self) -> Tuple[str, ...]:
+        return self.grads or self.arrays[:1]
+
+    @property
+    def array_docs(self) -> Tuple[str, ...]:
+        return (self.input_doc, self.target_doc, *self.more_array_docs)
 
     @property
     def settings(self) -> Tuple[Param, ...]:
@@ -246,6 +284,29 @@ COMMON_DOCS = {
     ),
 }
 COMMON_OPTIONS = tuple(COMMON_DOCS)
+
+#: The same parameters' text for a loss of several differentiable arrays ({grads}: their names
+#: as ``a`` and ``b``, {tuple}: ``(grad_a, grad_b)``).
+SEVERAL_GRADS_DOCS = {
+    "return_grad": (
+        "bool, default False",
+        "Also return the gradients with respect to {grads}, computed in the same pass over memory: the "
+        "result is then the tuple ``(loss, {tuple})``, the gradients in argument order.",
+    ),
+    "grad_output": (
+        "float or array_like, default 1.0",
+        "The upstream gradient ``d(objective)/d(loss)``, which multiplies every gradient. A scalar, or for a "
+        "reduction that returns an array, an array of exactly the loss's shape and ``{array}``'s dtype. Used "
+        "only with ``return_grad=True``.",
+    ),
+    "grad_out": (
+        "tuple of ndarray or None, optional",
+        "Preallocated buffers for the gradients (``return_grad=True`` only): a tuple ``{tuple}`` whose "
+        "entries are each ``None`` (a new array) or a C-contiguous, aligned, writeable array of its array's "
+        "shape and dtype, returned in its place. A buffer may be its own array, to overwrite it; it may "
+        "overlap no other argument.",
+    ),
+}
 
 
 # ------------------------------------------------------------------------------ the table
@@ -407,6 +468,79 @@ array([0.125, 2.5  ])""",
         "any shape (a list or scalar of Python numbers becomes float64).",
         target_doc="Counts (non-negative) of ``input``'s shape and dtype.",
         array_loss_doc="the per-element loss, of ``input``'s shape",
+    ),
+    LossSpec(
+        name="gaussian_nll_loss",
+        kernel="gaussian_nll_loss",
+        family=PAIRED,
+        params=(
+            Param("full", "flag", False, "Add the constant ``0.5 log(2 pi)`` to every element."),
+            Param(
+                "eps",
+                "setting",
+                1e-6,
+                "``var`` is clamped from below at ``eps`` (the gradient still reaches ``var``, as in torch).",
+            ),
+            _reduction(ELEMENTWISE_REDUCTION_DOC),
+        ),
+        reductions=("none", "mean", "sum"),
+        cls="GaussianNLLLoss",
+        summary="Gaussian negative log-likelihood; torch: ``F.gaussian_nll_loss`` / ``nn.GaussianNLLLoss``.",
+        details="``0.5 (log(v) + (input - target)**2 / v)`` with ``v = max(var, eps)``, plus ``0.5 log(2 pi)``\n"
+        "with ``full=True``. Differentiable in ``input`` and ``var``: with ``return_grad=True`` the result is\n"
+        "``(loss, (grad_input, grad_var))``, ``grad_var`` of ``var``'s shape (summed over the axis ``var`` is\n"
+        "broadcast along). As torch, the clamp is outside the gradient: ``d/dvar = 0.5 (1/v - (input -\n"
+        "target)**2 / v**2)`` even where ``var < eps``. A negative ``var`` raises ValueError (value and index\n"
+        "named); NaN propagates.",
+        example=""">>> import numpy as np, fastloss as fl
+>>> loss, (g_input, g_var) = fl.gaussian_nll_loss(np.array([1.0, 2.0]), np.array([1.0, 0.0]), np.array([1.0, 2.0]),
+...                                                reduction="sum", return_grad=True)
+>>> g_input, g_var
+(array([0., 1.]), array([ 0.5 , -0.25]))""",
+        input_doc="Predicted means: a float32, float64, float16 or bfloat16 array of any shape (a list or scalar of "
+        "Python numbers becomes float64).",
+        target_doc="Observations of ``input``'s shape and dtype.",
+        more_array_docs=(
+            "Predicted variances (``>= 0``) of ``input``'s dtype, shaped as torch allows: ``input``'s shape; "
+            "``input``'s shape with one axis of size 1 (one variance shared along that axis); ``input``'s shape "
+            "without its last axis; or a scalar (one variance for every element; its gradient is then 0-d).",
+        ),
+        array_loss_doc="the per-element loss, of ``input``'s shape",
+        arrays=("input", "target", "var"),
+        grads=("input", "var"),
+    ),
+    LossSpec(
+        name="margin_ranking_loss",
+        kernel="margin_ranking_loss",
+        family=PAIRED,
+        params=(
+            Param("margin", "setting", 0.0, "The margin by which ``input1`` should rank above ``input2``."),
+            _reduction(ELEMENTWISE_REDUCTION_DOC),
+        ),
+        reductions=("none", "mean", "sum"),
+        cls="MarginRankingLoss",
+        summary="Margin ranking loss, ``max(0, -target (input1 - input2) + margin)``; torch: "
+        "``F.margin_ranking_loss`` / ``nn.MarginRankingLoss``.",
+        details="Differentiable in ``input1`` and ``input2``: with ``return_grad=True`` the result is\n"
+        "``(loss, (grad_input1, grad_input2))``, the gradients ``-target`` and ``target`` where\n"
+        "``margin - target (input1 - input2) >= 0`` (torch's clamp passes the gradient at 0), else 0. The\n"
+        "three arrays must have the same shape (torch broadcasts arrays of the same number of dimensions).\n"
+        "A NaN gives a NaN loss and NaN gradients (torch's gradients are 0 there).",
+        example=""">>> import numpy as np, fastloss as fl
+>>> loss, (g1, g2) = fl.margin_ranking_loss(np.array([1.0, 0.0]), np.array([0.0, 1.0]), np.array([1.0, 1.0]),
+...                                          margin=0.5, reduction="none", return_grad=True)
+>>> loss, g1, g2
+(array([0. , 1.5]), array([ 0., -1.]), array([0., 1.]))""",
+        input_doc="Scores of the first items: a float32, float64, float16 or bfloat16 array of any shape (a list "
+        "or scalar of Python numbers becomes float64).",
+        target_doc="Scores of the second items, of ``input1``'s shape and dtype.",
+        more_array_docs=(
+            "``1`` where ``input1`` should rank higher, ``-1`` where ``input2`` should, of ``input1``'s shape and "
+            "dtype (other values are used as they are, as in torch).",
+        ),
+        array_loss_doc="the per-element loss, of ``input1``'s shape",
+        arrays=("input1", "input2", "target"),
+        grads=("input1", "input2"),
     ),
     LossSpec(
         name="binary_cross_entropy",
@@ -662,12 +796,11 @@ def _default(p: Param) -> str:
 
 def signature_source(spec: LossSpec) -> str:
     """The function's parameters, e.g. ``input, target, reduction='mean', *, return_grad=False, ...``."""
-    a, b = spec.arrays
     own = [f"{p.name}={_default(p)}" for p in spec.params]
     common = ["return_grad=False", "grad_output=1.0", "out=None", "grad_out=None", "n_threads=None"]
     if spec.keyword_only:
-        return ", ".join([a, b, "*", *own, *common])
-    return ", ".join([a, b, *own, "*", *common])
+        return ", ".join([*spec.arrays, "*", *own, *common])
+    return ", ".join([*spec.arrays, *own, "*", *common])
 
 
 def _check_source(spec: LossSpec, p: Param) -> List[str]:
@@ -700,7 +833,7 @@ def _check_source(spec: LossSpec, p: Param) -> List[str]:
 def _kernel_arguments(spec: LossSpec) -> List[str]:
     """The kernel's positional arguments before the common tail, from the family's layout.
     Every parameter of the row must reach the kernel, and every slot must be filled."""
-    slots = dict(zip((k for k, _ in spec.family.kernel_params[:2]), spec.arrays))
+    slots = dict(zip((k for k, _ in spec.family.kernel_params[: len(spec.arrays)]), spec.arrays))
     own = {p.name for p in spec.params if p.kind not in ("reduction", "setting", "flag")}
     args = []
     for slot, _ in spec.family.kernel_params:
@@ -733,7 +866,7 @@ def render_function(spec: LossSpec) -> str:
     n_threads, the input array, scalar parameters, the target, array parameters, and, with
     return_grad, grad_output; the kernel checks everything else."""
     fn = spec.name
-    x, t = spec.arrays
+    x = spec.arrays[0]
     scalars = [p for p in spec.params if p.kind in ("index", "real", "setting", "flag")]
     operands = [p for p in spec.params if p.kind == "operand"]
     body: List[str] = []
@@ -754,7 +887,9 @@ def render_function(spec: LossSpec) -> str:
     ]
     for p in scalars:
         body += _check_source(spec, p)
-    body += [f"if type({t}) is not _ndarray:", f"    {t} = {spec.family.target_check.format(fn=fn, x=x, t=t)}"]
+    for t in spec.arrays[1:]:
+        check = spec.family.target_check.format(fn=fn, x=x, t=t, name=t)
+        body += [f"if type({t}) is not _ndarray:", f"    {t} = {check}"]
     for p in operands:
         body += _check_source(spec, p)
     args = ", ".join(_kernel_arguments(spec))
@@ -775,13 +910,11 @@ def init_signature_source(spec: LossSpec) -> str:
 
 
 def call_signature_source(spec: LossSpec) -> str:
-    a, b = spec.arrays
     per_call = [f"{p.name}={_default(p)}" for p in spec.call_params]
     return ", ".join(
         [
             "self",
-            a,
-            b,
+            *spec.arrays,
             "return_grad=False",
             "*",
             *per_call,
@@ -799,10 +932,11 @@ def render_class(spec: LossSpec) -> str:
     ``_function`` (the public function) and ``_reductions`` (allowed reductions) bound. It
     calls the function with the settings stored at construction; a setting passed at call
     time lands in ``unexpected`` and becomes a clear TypeError (``_Loss._reject``)."""
-    a, b = spec.arrays
     settings = [p.name for p in spec.init_params] + ["n_threads"]
     defaults = ", ".join(f"({p.name!r}, {_default(p)})" for p in spec.init_params) + ", ('n_threads', None)"
-    positional = [a, b] + [f"self.{p.name}" for p in spec.params if p.kind != "lengths" and not spec.keyword_only]
+    positional = [*spec.arrays] + [
+        f"self.{p.name}" for p in spec.params if p.kind != "lengths" and not spec.keyword_only
+    ]
     keywords = [f"{p.name}=self.{p.name}" for p in spec.params if spec.keyword_only and p.kind != "lengths"]
     keywords += [f"{p.name}={p.name}" for p in spec.call_params]
     keywords += [
@@ -854,8 +988,21 @@ def _ordered(reductions: Sequence[str]) -> List[str]:
     return sorted(reductions, key=lambda r: ("mean", "sum", "none", "batchmean", "sequence").index(r))
 
 
+def _grads_tuple(spec: LossSpec) -> str:
+    return "(" + ", ".join(f"grad_{g}" for g in spec.grad_arrays) + ")"
+
+
 def _common_docs(spec: LossSpec, names: Sequence[str]) -> str:
-    return "".join(_param_doc(n, COMMON_DOCS[n][0], COMMON_DOCS[n][1].format(array=spec.arrays[0])) for n in names)
+    docs = dict(COMMON_DOCS, **SEVERAL_GRADS_DOCS) if len(spec.grad_arrays) > 1 else COMMON_DOCS
+    grads = " and ".join(f"``{g}``" for g in spec.grad_arrays)
+    return "".join(
+        _param_doc(n, docs[n][0], docs[n][1].format(array=spec.arrays[0], grads=grads, tuple=_grads_tuple(spec)))
+        for n in names
+    )
+
+
+def _arrays_doc(spec: LossSpec) -> str:
+    return "".join(_param_doc(a, "array_like", doc) for a, doc in zip(spec.arrays, spec.array_docs))
 
 
 def returns_doc(spec: LossSpec, what: str = "") -> str:
@@ -867,16 +1014,24 @@ def returns_doc(spec: LossSpec, what: str = "") -> str:
         f"0-d ``out`` array when ``out`` is given. For {_or(arrays)}: {spec.array_loss_doc} (``out`` "
         f"when given).{what}"
     )
-    grad = (
-        f"Only with ``return_grad=True``, which returns the tuple ``(loss, grad)``: ``grad_output`` times "
-        f"the gradient of ``loss`` with respect to ``{x}``, of ``{x}``'s shape and dtype (``grad_out`` when "
-        f"given)."
-    )
-    return (
-        "Returns\n-------\n"
-        + _param_doc("loss", "numpy.floating or ndarray", loss)
-        + _param_doc("grad", "ndarray", grad)
-    )
+    if len(spec.grad_arrays) > 1:
+        names = " and ".join(f"``{g}``" for g in spec.grad_arrays)
+        grad_doc = _param_doc(
+            "grads",
+            "tuple of ndarray",
+            f"Only with ``return_grad=True``, which returns the tuple ``(loss, {_grads_tuple(spec)})``: "
+            f"``grad_output`` times the gradient of ``loss`` with respect to {names}, each of its array's shape "
+            f"and dtype (the buffers of ``grad_out`` when given).",
+        )
+    else:
+        grad_doc = _param_doc(
+            "grad",
+            "ndarray",
+            f"Only with ``return_grad=True``, which returns the tuple ``(loss, grad)``: ``grad_output`` times "
+            f"the gradient of ``loss`` with respect to ``{x}``, of ``{x}``'s shape and dtype (``grad_out`` when "
+            f"given).",
+        )
+    return "Returns\n-------\n" + _param_doc("loss", "numpy.floating or ndarray", loss) + grad_doc
 
 
 def _or(names: Sequence[str]) -> str:
@@ -885,8 +1040,7 @@ def _or(names: Sequence[str]) -> str:
 
 
 def function_doc(spec: LossSpec) -> str:
-    x, t = spec.arrays
-    params = _param_doc(x, "array_like", spec.input_doc) + _param_doc(t, "array_like", spec.target_doc)
+    params = _arrays_doc(spec)
     params += "".join(_param_doc(p.name, _type_doc(spec, p), p.doc) for p in spec.params)
     params += _common_docs(spec, COMMON_OPTIONS)
     return (
@@ -903,7 +1057,7 @@ def class_doc(spec: LossSpec) -> str:
         "The default thread count of every call (``None``: "
         "``max_threads()``); a call's own ``n_threads`` overrides it.",
     )
-    x, t = spec.arrays
+    arrays = ", ".join(spec.arrays)
     per_call = "".join(f"``{p.name}``, " for p in spec.call_params)
     example = (
         f">>> import numpy as np, fastloss as fl\n>>> fl.{spec.cls}()\n{spec.cls}()\n"
@@ -911,7 +1065,7 @@ def class_doc(spec: LossSpec) -> str:
     )
     return (
         f"``nn``-style loss object of :func:`fastloss.{spec.name}`.\n\n"
-        f"Built with torch's keyword arguments, called as ``loss_fn({x}, {t})`` or ``loss_fn.forward({x}, {t})``\n"
+        f"Built with torch's keyword arguments, called as ``loss_fn({arrays})`` or ``loss_fn.forward({arrays})``\n"
         f"with the per-call options ({per_call}``return_grad``, ``grad_output``, ``out``, ``grad_out``,\n"
         f"``n_threads``). The settings below are fixed at construction; ``repr`` shows those that are not\n"
         f"the default.\n\n{spec.summary}\n\n"
@@ -920,8 +1074,7 @@ def class_doc(spec: LossSpec) -> str:
 
 
 def call_doc(spec: LossSpec) -> str:
-    x, t = spec.arrays
-    params = _param_doc(x, "array_like", spec.input_doc) + _param_doc(t, "array_like", spec.target_doc)
+    params = _arrays_doc(spec)
     params += "".join(_param_doc(p.name, _type_doc(spec, p), p.doc) for p in spec.call_params)
     params += _common_docs(spec, ("return_grad", "grad_output", "out", "grad_out"))
     params += _param_doc("n_threads", "int, optional", "Threads for this call; ``None``: the object's ``n_threads``.")
@@ -979,13 +1132,19 @@ def _def(name: str, params: Sequence[str], result: str, indent: str = "") -> str
     return f"{indent}def {name}(\n{inner}\n{indent}) -> {result}: ...\n"
 
 
+def _grad_types(spec: LossSpec) -> Tuple[str, str, str]:
+    """The stub types of (the gradient result, grad_out, the result of a bool return_grad)."""
+    if len(spec.grad_arrays) > 1:
+        return "Grads", "Optional[GradBuffers]", "GradsResult"
+    return "FloatArray", "Optional[FloatArray]", "LossResult"
+
+
 def _overload_params(spec: LossSpec, reduction: str, return_grad: str, out: str, form: str) -> List[str]:
     """The parameters of one overload. ``form``: ``"default"`` (reduction keeps its place and
     default), ``"keyword"`` (reduction required and keyword-only: the parameters before it
     keep their defaults) or ``"positional"`` (reduction required in its place, so the
     parameters before it are required too)."""
-    a, b = spec.arrays
-    params = [f"{a}: ArrayLike", f"{b}: ArrayLike"]
+    params = [f"{a}: ArrayLike" for a in spec.arrays]
     star = spec.keyword_only
     if star:
         params.append("*")
@@ -1006,7 +1165,7 @@ def _overload_params(spec: LossSpec, reduction: str, return_grad: str, out: str,
         f"return_grad: {return_grad}",
         "grad_output: ArrayLike = ...",
         f"out: {out}",
-        "grad_out: Optional[FloatArray] = ...",
+        f"grad_out: {_grad_types(spec)[1]} = ...",
         "n_threads: Optional[int] = ...",
     ]
     return params
@@ -1026,22 +1185,23 @@ def render_function_stub(spec: LossSpec) -> str:
     if before and not spec.keyword_only:
         array_forms.append("positional")
     no, yes = "Literal[False] = ...", "Literal[True]"
+    g, _, either = _grad_types(spec)
     cases = [  # (reduction type, return_grad, out, form, result)
         (_literal(scalar), no, "None = ...", "default", "np.floating[Any]"),
-        (_literal(scalar), yes, "None = ...", "default", "Tuple[np.floating[Any], FloatArray]"),
+        (_literal(scalar), yes, "None = ...", "default", f"Tuple[np.floating[Any], {g}]"),
         (_literal(scalar), no, "FloatArray", "default", "FloatArray"),
-        (_literal(scalar), yes, "FloatArray", "default", "Tuple[FloatArray, FloatArray]"),
+        (_literal(scalar), yes, "FloatArray", "default", f"Tuple[FloatArray, {g}]"),
     ]
     for form in array_forms:
         cases += [
             (_literal(arrays), no, "Optional[FloatArray] = ...", form, "FloatArray"),
-            (_literal(arrays), yes, "Optional[FloatArray] = ...", form, "Tuple[FloatArray, FloatArray]"),
+            (_literal(arrays), yes, "Optional[FloatArray] = ...", form, f"Tuple[FloatArray, {g}]"),
         ]
     general = _reduction_type(spec)
     cases += [
         (general, no, "Optional[FloatArray] = ...", "default", "Loss"),
-        (general, yes, "Optional[FloatArray] = ...", "default", "Tuple[Loss, FloatArray]"),
-        (general, "bool = ...", "Optional[FloatArray] = ...", "default", "LossResult"),
+        (general, yes, "Optional[FloatArray] = ...", "default", f"Tuple[Loss, {g}]"),
+        (general, "bool = ...", "Optional[FloatArray] = ...", "default", either),
     ]
     return "".join(
         "@overload\n" + _def(spec.name, _overload_params(spec, r, g, o, f), result) for r, g, o, f, result in cases
@@ -1058,6 +1218,10 @@ def render_functional_stub(specs: Sequence[LossSpec] = SPECS) -> str:
         "#: A reduced loss (NumPy scalar of the input's dtype, or the 0-d ``out`` array) or an array loss.\n"
         "Loss = Union[np.floating[Any], FloatArray]\n"
         "LossResult = Union[Loss, Tuple[Loss, FloatArray]]\n"
+        "#: The gradients of a loss of several differentiable arrays, in argument order, and their buffers.\n"
+        "Grads = Tuple[FloatArray, FloatArray]\n"
+        "GradBuffers = Tuple[Optional[FloatArray], Optional[FloatArray]]\n"
+        "GradsResult = Union[Loss, Tuple[Loss, Grads]]\n"
         + "".join(f"{alias} = {_literal(names)}\n" for names, alias in _REDUCTION_ALIASES.items())
         + f"\n__all__ = {function_names(specs)!r}\n\n"
         "# used by fastloss.optim\n"
@@ -1069,7 +1233,7 @@ def render_functional_stub(specs: Sequence[LossSpec] = SPECS) -> str:
 
 
 def render_class_stub(spec: LossSpec) -> str:
-    a, b = spec.arrays
+    g, buffers, either = _grad_types(spec)
     init = (
         ["self"]
         + [
@@ -1084,15 +1248,15 @@ def render_class_stub(spec: LossSpec) -> str:
     calls = []
     for return_grad, result in (
         ("Literal[False] = ...", "Loss"),
-        ("Literal[True]", "Tuple[Loss, FloatArray]"),
-        ("bool = ...", "LossResult"),
+        ("Literal[True]", f"Tuple[Loss, {g}]"),
+        ("bool = ...", either),
     ):
-        params = ["self", f"{a}: ArrayLike", f"{b}: ArrayLike", f"return_grad: {return_grad}", "*"]
+        params = ["self", *(f"{a}: ArrayLike" for a in spec.arrays), f"return_grad: {return_grad}", "*"]
         params += [f"{p.name}: {_stub_type(p)} = ..." for p in spec.call_params]
         params += [
             "grad_output: ArrayLike = ...",
             "out: Optional[FloatArray] = ...",
-            "grad_out: Optional[FloatArray] = ...",
+            f"grad_out: {buffers} = ...",
             "n_threads: Optional[int] = ...",
         ]
         calls.append("    @overload\n" + _def("__call__", params, result, "    "))
@@ -1109,7 +1273,8 @@ def render_modules_stub(specs: Sequence[LossSpec] = SPECS) -> str:
         STUB_HEADER + '"""The nn-style loss classes (fastloss.modules), typed: see fastloss._spec."""\n\n'
         "from typing import List, Literal, Optional, Tuple, overload\n\n"
         "from numpy.typing import ArrayLike\n\n"
-        "from .functional import FloatArray, Loss, LossResult, Reduction, SequenceReduction\n\n"
+        "from .functional import FloatArray, GradBuffers, Grads, GradsResult, Loss, LossResult, Reduction, "
+        "SequenceReduction\n\n"
         f"__all__ = {class_names(specs)!r}\n\n"
         "class _Loss:\n    def __repr__(self) -> str: ...\n\n" + "\n".join(render_class_stub(s) for s in specs)
     )
@@ -1126,8 +1291,8 @@ def render_core_block(specs: Sequence[LossSpec] = SPECS) -> str:
     for s in specs:
         if s.kernel not in seen:
             seen.add(s.kernel)
-            params = [f"{n}: {t}" for n, t in s.family.kernel_params + KERNEL_TAIL]
-            out.append(_def(s.kernel, params, KERNEL_RESULT))
+            params = [f"{n}: {t}" for n, t in s.family.kernel_params + kernel_tail(s.family)]
+            out.append(_def(s.kernel, params, kernel_result(s.family)))
     return "".join(out) + CORE_END
 
 

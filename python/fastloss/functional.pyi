@@ -11,10 +11,14 @@ FloatArray = NDArray[np.floating[Any]]
 #: A reduced loss (NumPy scalar of the input's dtype, or the 0-d ``out`` array) or an array loss.
 Loss = Union[np.floating[Any], FloatArray]
 LossResult = Union[Loss, Tuple[Loss, FloatArray]]
+#: The gradients of a loss of several differentiable arrays, in argument order, and their buffers.
+Grads = Tuple[FloatArray, FloatArray]
+GradBuffers = Tuple[Optional[FloatArray], Optional[FloatArray]]
+GradsResult = Union[Loss, Tuple[Loss, Grads]]
 Reduction = Literal["mean", "sum", "none"]
 SequenceReduction = Literal["mean", "sum", "none", "batchmean", "sequence"]
 
-__all__ = ['mse_loss', 'l1_loss', 'mae_loss', 'huber_loss', 'smooth_l1_loss', 'kl_div', 'poisson_nll_loss', 'binary_cross_entropy', 'binary_cross_entropy_with_logits', 'sigmoid_focal_loss', 'soft_margin_loss', 'hinge_embedding_loss', 'cross_entropy', 'nll_loss', 'sequence_cross_entropy']
+__all__ = ['mse_loss', 'l1_loss', 'mae_loss', 'huber_loss', 'smooth_l1_loss', 'kl_div', 'poisson_nll_loss', 'gaussian_nll_loss', 'margin_ranking_loss', 'binary_cross_entropy', 'binary_cross_entropy_with_logits', 'sigmoid_focal_loss', 'soft_margin_loss', 'hinge_embedding_loss', 'cross_entropy', 'nll_loss', 'sequence_cross_entropy']
 
 # used by fastloss.optim
 def _thread_count(fn: str, n_threads: Optional[int]) -> int: ...
@@ -362,6 +366,144 @@ def poisson_nll_loss(
     reduction: Reduction = ..., *, return_grad: bool = ..., grad_output: ArrayLike = ...,
     out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
 ) -> LossResult: ...
+
+@overload
+def gaussian_nll_loss(
+    input: ArrayLike, target: ArrayLike, var: ArrayLike, full: bool = ..., eps: float = ...,
+    reduction: Literal["mean", "sum"] = ..., *, return_grad: Literal[False] = ...,
+    grad_output: ArrayLike = ..., out: None = ..., grad_out: Optional[GradBuffers] = ...,
+    n_threads: Optional[int] = ...,
+) -> np.floating[Any]: ...
+@overload
+def gaussian_nll_loss(
+    input: ArrayLike, target: ArrayLike, var: ArrayLike, full: bool = ..., eps: float = ...,
+    reduction: Literal["mean", "sum"] = ..., *, return_grad: Literal[True], grad_output: ArrayLike = ...,
+    out: None = ..., grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[np.floating[Any], Grads]: ...
+@overload
+def gaussian_nll_loss(
+    input: ArrayLike, target: ArrayLike, var: ArrayLike, full: bool = ..., eps: float = ...,
+    reduction: Literal["mean", "sum"] = ..., *, return_grad: Literal[False] = ...,
+    grad_output: ArrayLike = ..., out: FloatArray, grad_out: Optional[GradBuffers] = ...,
+    n_threads: Optional[int] = ...,
+) -> FloatArray: ...
+@overload
+def gaussian_nll_loss(
+    input: ArrayLike, target: ArrayLike, var: ArrayLike, full: bool = ..., eps: float = ...,
+    reduction: Literal["mean", "sum"] = ..., *, return_grad: Literal[True], grad_output: ArrayLike = ...,
+    out: FloatArray, grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, Grads]: ...
+@overload
+def gaussian_nll_loss(
+    input: ArrayLike, target: ArrayLike, var: ArrayLike, full: bool = ..., eps: float = ..., *,
+    reduction: Literal["none"], return_grad: Literal[False] = ..., grad_output: ArrayLike = ...,
+    out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
+) -> FloatArray: ...
+@overload
+def gaussian_nll_loss(
+    input: ArrayLike, target: ArrayLike, var: ArrayLike, full: bool = ..., eps: float = ..., *,
+    reduction: Literal["none"], return_grad: Literal[True], grad_output: ArrayLike = ...,
+    out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, Grads]: ...
+@overload
+def gaussian_nll_loss(
+    input: ArrayLike, target: ArrayLike, var: ArrayLike, full: bool, eps: float, reduction: Literal["none"],
+    *, return_grad: Literal[False] = ..., grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
+    grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
+) -> FloatArray: ...
+@overload
+def gaussian_nll_loss(
+    input: ArrayLike, target: ArrayLike, var: ArrayLike, full: bool, eps: float, reduction: Literal["none"],
+    *, return_grad: Literal[True], grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
+    grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, Grads]: ...
+@overload
+def gaussian_nll_loss(
+    input: ArrayLike, target: ArrayLike, var: ArrayLike, full: bool = ..., eps: float = ...,
+    reduction: Reduction = ..., *, return_grad: Literal[False] = ..., grad_output: ArrayLike = ...,
+    out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
+) -> Loss: ...
+@overload
+def gaussian_nll_loss(
+    input: ArrayLike, target: ArrayLike, var: ArrayLike, full: bool = ..., eps: float = ...,
+    reduction: Reduction = ..., *, return_grad: Literal[True], grad_output: ArrayLike = ...,
+    out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[Loss, Grads]: ...
+@overload
+def gaussian_nll_loss(
+    input: ArrayLike, target: ArrayLike, var: ArrayLike, full: bool = ..., eps: float = ...,
+    reduction: Reduction = ..., *, return_grad: bool = ..., grad_output: ArrayLike = ...,
+    out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
+) -> GradsResult: ...
+
+@overload
+def margin_ranking_loss(
+    input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin: float = ...,
+    reduction: Literal["mean", "sum"] = ..., *, return_grad: Literal[False] = ...,
+    grad_output: ArrayLike = ..., out: None = ..., grad_out: Optional[GradBuffers] = ...,
+    n_threads: Optional[int] = ...,
+) -> np.floating[Any]: ...
+@overload
+def margin_ranking_loss(
+    input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin: float = ...,
+    reduction: Literal["mean", "sum"] = ..., *, return_grad: Literal[True], grad_output: ArrayLike = ...,
+    out: None = ..., grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[np.floating[Any], Grads]: ...
+@overload
+def margin_ranking_loss(
+    input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin: float = ...,
+    reduction: Literal["mean", "sum"] = ..., *, return_grad: Literal[False] = ...,
+    grad_output: ArrayLike = ..., out: FloatArray, grad_out: Optional[GradBuffers] = ...,
+    n_threads: Optional[int] = ...,
+) -> FloatArray: ...
+@overload
+def margin_ranking_loss(
+    input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin: float = ...,
+    reduction: Literal["mean", "sum"] = ..., *, return_grad: Literal[True], grad_output: ArrayLike = ...,
+    out: FloatArray, grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, Grads]: ...
+@overload
+def margin_ranking_loss(
+    input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin: float = ..., *,
+    reduction: Literal["none"], return_grad: Literal[False] = ..., grad_output: ArrayLike = ...,
+    out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
+) -> FloatArray: ...
+@overload
+def margin_ranking_loss(
+    input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin: float = ..., *,
+    reduction: Literal["none"], return_grad: Literal[True], grad_output: ArrayLike = ...,
+    out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, Grads]: ...
+@overload
+def margin_ranking_loss(
+    input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin: float, reduction: Literal["none"], *,
+    return_grad: Literal[False] = ..., grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
+    grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
+) -> FloatArray: ...
+@overload
+def margin_ranking_loss(
+    input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin: float, reduction: Literal["none"], *,
+    return_grad: Literal[True], grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
+    grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, Grads]: ...
+@overload
+def margin_ranking_loss(
+    input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin: float = ..., reduction: Reduction = ...,
+    *, return_grad: Literal[False] = ..., grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
+    grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
+) -> Loss: ...
+@overload
+def margin_ranking_loss(
+    input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin: float = ..., reduction: Reduction = ...,
+    *, return_grad: Literal[True], grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
+    grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[Loss, Grads]: ...
+@overload
+def margin_ranking_loss(
+    input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin: float = ..., reduction: Reduction = ...,
+    *, return_grad: bool = ..., grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
+    grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
+) -> GradsResult: ...
 
 @overload
 def binary_cross_entropy(

@@ -6,9 +6,9 @@ from typing import List, Literal, Optional, Tuple, overload
 
 from numpy.typing import ArrayLike
 
-from .functional import FloatArray, Loss, LossResult, Reduction, SequenceReduction
+from .functional import FloatArray, GradBuffers, Grads, GradsResult, Loss, LossResult, Reduction, SequenceReduction
 
-__all__ = ['MSELoss', 'L1Loss', 'HuberLoss', 'SmoothL1Loss', 'KLDivLoss', 'PoissonNLLLoss', 'BCELoss', 'BCEWithLogitsLoss', 'SigmoidFocalLoss', 'SoftMarginLoss', 'HingeEmbeddingLoss', 'CrossEntropyLoss', 'NLLLoss', 'SequenceCrossEntropyLoss']
+__all__ = ['MSELoss', 'L1Loss', 'HuberLoss', 'SmoothL1Loss', 'KLDivLoss', 'PoissonNLLLoss', 'GaussianNLLLoss', 'MarginRankingLoss', 'BCELoss', 'BCEWithLogitsLoss', 'SigmoidFocalLoss', 'SoftMarginLoss', 'HingeEmbeddingLoss', 'CrossEntropyLoss', 'NLLLoss', 'SequenceCrossEntropyLoss']
 
 class _Loss:
     def __repr__(self) -> str: ...
@@ -167,6 +167,61 @@ class PoissonNLLLoss(_Loss):
         self, input: ArrayLike, target: ArrayLike, return_grad: bool = ..., *, grad_output: ArrayLike = ...,
         out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
     ) -> LossResult: ...
+    forward = __call__
+
+class GaussianNLLLoss(_Loss):
+    full: bool
+    eps: float
+    reduction: Reduction
+    n_threads: Optional[int]
+    def __init__(
+        self, full: bool = ..., eps: float = ..., reduction: Reduction = ..., n_threads: Optional[int] = ...,
+    ) -> None: ...
+    @overload
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, var: ArrayLike, return_grad: Literal[False] = ..., *,
+        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers] = ...,
+        n_threads: Optional[int] = ...,
+    ) -> Loss: ...
+    @overload
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, var: ArrayLike, return_grad: Literal[True], *,
+        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers] = ...,
+        n_threads: Optional[int] = ...,
+    ) -> Tuple[Loss, Grads]: ...
+    @overload
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, var: ArrayLike, return_grad: bool = ..., *,
+        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers] = ...,
+        n_threads: Optional[int] = ...,
+    ) -> GradsResult: ...
+    forward = __call__
+
+class MarginRankingLoss(_Loss):
+    margin: float
+    reduction: Reduction
+    n_threads: Optional[int]
+    def __init__(
+        self, margin: float = ..., reduction: Reduction = ..., n_threads: Optional[int] = ...,
+    ) -> None: ...
+    @overload
+    def __call__(
+        self, input1: ArrayLike, input2: ArrayLike, target: ArrayLike, return_grad: Literal[False] = ..., *,
+        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers] = ...,
+        n_threads: Optional[int] = ...,
+    ) -> Loss: ...
+    @overload
+    def __call__(
+        self, input1: ArrayLike, input2: ArrayLike, target: ArrayLike, return_grad: Literal[True], *,
+        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers] = ...,
+        n_threads: Optional[int] = ...,
+    ) -> Tuple[Loss, Grads]: ...
+    @overload
+    def __call__(
+        self, input1: ArrayLike, input2: ArrayLike, target: ArrayLike, return_grad: bool = ..., *,
+        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers] = ...,
+        n_threads: Optional[int] = ...,
+    ) -> GradsResult: ...
     forward = __call__
 
 class BCELoss(_Loss):

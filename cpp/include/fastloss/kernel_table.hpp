@@ -23,6 +23,7 @@
 // X(return type, function template, problem template): one row per family kernel.
 #define FASTLOSS_FOR_EACH_KERNEL(X)                 \
   X(KernelResult, softmax_ce_kernel, ClassProblem)  \
+  X(KernelResult, paired_loss_kernel, PairProblem)  \
   X(TargetSummary, summarize_targets, ClassProblem) \
   X(void, sgd_kernel, SgdProblem)                   \
   X(double, sum_squares_kernel, SumSquaresProblem)  \
@@ -37,6 +38,7 @@
 // math (whose float32 / float64 functions are the ones the kernels use).
 #define FASTLOSS_FOR_EACH_HALF_KERNEL(X)            \
   X(KernelResult, softmax_ce_kernel, ClassProblem)  \
+  X(KernelResult, paired_loss_kernel, PairProblem)  \
   X(TargetSummary, summarize_targets, ClassProblem) \
   X(void, sgd_kernel, SgdProblem)                   \
   X(double, sum_squares_kernel, SumSquaresProblem)

@@ -39,6 +39,29 @@ struct ElementwiseProblem {
   int n_threads = 0;               // <= 0: the default thread count
 };
 
+// The losses of two differentiable arrays (cpp/kernels/paired.cpp).
+enum class PairLoss : int { MarginRanking = 0, GaussianNll = 1 };
+
+// One such problem over C-contiguous a, b (input1 and input2, or input and target) laid out
+// (outer, mid, inner), and c (target, or var) laid out (outer, inner): broadcast along mid
+// (mid == 1: c has a's shape).
+template <class T>
+struct PairProblem {
+  PairLoss loss = PairLoss::MarginRanking;
+  const T* a = nullptr;
+  const T* b = nullptr;
+  const T* c = nullptr;
+  std::int64_t outer = 1, mid = 1, inner = 0;
+  std::int64_t c_count = 0;  // outer * inner
+  std::array<double, kMaxSettings> settings{};
+  T* loss_out = nullptr;           // per-element loss (Reduction::None), or nullptr
+  T* grad_a = nullptr;             // d(loss)/da times the upstream gradient, or nullptr
+  T* grad_second = nullptr;        // d(loss)/db (margin ranking) or d(loss)/dc (gaussian), of its shape
+  compute_t<T> grad_scale = 1;     // scalar upstream gradient (divided by n for mean)
+  const T* grad_output = nullptr;  // per-element upstream gradient (Reduction::None), or nullptr
+  int n_threads = 0;
+};
+
 struct KernelResult {
   double sum = 0.0;                 // sum of the per-element losses (unused for None)
   std::int64_t first_invalid = -1;  // first element whose input/target is out of the domain

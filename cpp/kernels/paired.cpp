@@ -1,0 +1,264 @@
+// Losses with two differentiable arrays: margin_ranking_loss (input1, input2) and
+// gaussian_nll_loss (input, var). Value and both gradients in one pass over memory.
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "fastloss/elementwise_driver.hpp"
+#include "fastloss/kernel_table.hpp"
+#include "fastloss/vecmath.hpp"
+
+namespace fastloss {
+namespace FASTLOSS_ISA_NS {
+namespace {
+
+// A definition ("Op", a template over the compute type T):
+//   eval(s, a, b, c, loss, d_a, d_second)   one element's loss, d(loss)/da and d(loss)/d(second)
+//   kSecond       which operand `second` is: 1 (b, of the input's shape) or 2 (c, which may be
+//                 broadcast along one axis: its gradient is then summed along that axis)
+//   in_domain(c)  c's domain (checked for every element before anything is written)
+
+// torch.nn.MarginRankingLoss: max(0, margin - y (a - b)). The clamp passes the gradient where
+// margin - y (a - b) >= 0 (torch's clamp_min); a NaN anywhere gives a NaN loss and gradients
+// (torch's gradients are 0 there).
+template <class T>
+struct MarginRanking {
+  static constexpr int kSecond = 1;
+  static constexpr int kWorkPerElement = 1;
+  struct Params {
+    T margin;
+    explicit Params(const std::array<double, kMaxSettings>& s) : margin(static_cast<T>(s[0])) {}
+  };
+  static bool in_domain(T) { return true; }
+  FASTLOSS_FORCE_INLINE static void eval(const Params& s, T a, T b, T y, T& loss, T& da, T& db) {
+    const T z = s.margin - y * (a - b);
+    loss = z < T(0) ? T(0) : z;  // NaN stays NaN
+    // Each a select of its own: -g would give -0 where torch gives 0.
+    da = z < T(0) ? T(0) : (z != z ? z : -y);
+    db = z < T(0) ? T(0) : (z != z ? z : y);
+  }
+};
+
+// torch.nn.GaussianNLLLoss: 0.5 (log v + (x - t)^2 / v) with v = max(var, eps), plus
+// 0.5 log(2 pi) when full. torch clamps a copy of var outside autograd, so the gradient reaches
+// var as if unclamped, evaluated at v: d/dvar = 0.5 (1 / v - (x - t)^2 / v^2).
+template <class T>
+struct GaussianNll {
+  static constexpr int kSecond = 2;
+  static constexpr int kWorkPerElement = 4;  // a log and a division
+  struct Params {
+    T full, eps;  // full as 1 or 0 (see ElementwiseLossDefaults' note on flags)
+    explicit Params(const std::array<double, kMaxSettings>& s)
+        : full(static_cast<T>(s[0] != 0.0)), eps(static_cast<T>(s[1])) {}
+  };
+  static bool in_domain(T var) { return !(var < T(0)); }  // NaN passes (and propagates), as in torch
+  FASTLOSS_FORCE_INLINE static void eval(const Params& s, T x, T t, T var, T& loss, T& dx, T& dvar) {
+    const T v = var < s.eps ? s.eps : var;  // NaN stays NaN
+    const T inv = T(1) / v;
+    const T d = x - t;
+    const T d_inv = d * inv;
+    loss = T(0.5) * (vecmath::log(v) + d * d_inv) + s.full * T(0.91893853320467274178);  // 0.5 log(2 pi)
+    dx = d_inv;
+    dvar = T(0.5) * (inv - d_inv * d_inv);
+  }
+};
+
+// Loss and both derivatives of n elements, times the upstream gradient (go[k], or `scale`);
+// kScalarC: c is one value for the whole tile.
+template <class Op, bool kGrad, bool kGradArray, bool kScalarC, class C>
+inline void eval_pair_tile(const typename Op::Params& s, std::int64_t n, const C* __restrict a, const C* __restrict b,
+                           const C* __restrict c, const C* __restrict go, C scale, C* __restrict loss,
+                           C* __restrict d_a, C* __restrict d_second) {
+  const C c0 = c[0];
+#pragma omp simd
+  for (std::int64_t k = 0; k < n; ++k) {
+    C loss_k, da_k, ds_k;
+    Op::eval(s, a[k], b[k], kScalarC ? c0 : c[k], loss_k, da_k, ds_k);
+    loss[k] = loss_k;
+    if constexpr (kGrad) {
+      const C g = kGradArray ? go[k] : scale;
+      d_a[k] = g * da_k;
+      d_second[k] = g * ds_k;
+    }
+  }
+}
+
+// A tile of storage type T in the compute type: half data is widened into `buf`, float data is
+// read where it lies.
+template <class T>
+FASTLOSS_FORCE_INLINE const compute_t<T>* load_tile(const T* src, std::int64_t n, compute_t<T>* buf) {
+  if constexpr (is_half<T>::value) {
+    half::widen(src, buf, n);
+    return buf;
+  } else {
+    (void)n;
+    (void)buf;
+    return src;
+  }
+}
+
+// dst[0, n) = src in storage type T (rounded once for half types).
+template <class T>
+FASTLOSS_FORCE_INLINE void store_tile(const compute_t<T>* src, std::int64_t n, T* dst) {
+  if constexpr (is_half<T>::value) {
+    half::narrow(src, dst, n);
+  } else {
+    std::memcpy(dst, src, static_cast<std::size_t>(n) * sizeof(T));
+  }
+}
+
+// The first index of c outside Op's domain, or -1.
+template <class Op, class T>
+std::int64_t first_invalid_c(const PairProblem<T>& p) {
+  using C = compute_t<T>;
+  std::atomic<std::int64_t> first{std::numeric_limits<std::int64_t>::max()};
+  blocked_for(p.c_count, p.n_threads, [&](std::int64_t lo, std::int64_t hi) {
+    C buf[half::kHalfTile];
+    for (std::int64_t i0 = lo; i0 < hi; i0 += half::kHalfTile) {
+      const std::int64_t n = std::min(hi - i0, half::kHalfTile);
+      const C* c = load_tile(p.c + i0, n, buf);
+      int bad = 0;
+#pragma omp simd reduction(| : bad)
+      for (std::int64_t k = 0; k < n; ++k) bad |= Op::in_domain(c[k]) ? 0 : 1;
+      if (!bad) continue;
+      for (std::int64_t k = 0; k < n; ++k) {
+        if (!Op::in_domain(c[k])) {
+          detail::lower_to(first, i0 + k);
+          return;
+        }
+      }
+    }
+  });
+  const std::int64_t bad = first.load();
+  return bad == std::numeric_limits<std::int64_t>::max() ? -1 : bad;
+}
+
+constexpr std::int64_t kTile = half::kHalfTile;
+
+// The pass. The elements are laid out (outer, mid, inner) and c is (outer, inner): broadcast
+// along mid (mid == 1: c has the input's shape). Work items, each owning its outputs:
+//   rows    (inner == 1 < mid): item o is row o, whose c is one value and whose gradient for c
+//           is the sum over the row;
+//   columns (otherwise): item (o, j) is the inner chunk [j kTile, (j + 1) kTile) of slab o,
+//           for every m; c's gradient for the chunk is summed over m in L1.
+// Each item computes its tiles in the compute type in L1 and then stores them, so grad_out may
+// be an input (every tile is read whole before its gradients are written). Items are summed in
+// blocks that depend only on the shape: bitwise the same result for any thread count.
+template <class Op, class T, bool kOut, bool kGrad, bool kGradArray>
+KernelResult run_pair_pass(const PairProblem<T>& p) {
+  using C = compute_t<T>;
+  const typename Op::Params settings(p.settings);
+  const bool rows = p.inner == 1 && p.mid > 1;
+  const std::int64_t chunks = rows ? 1 : (p.inner + kTile - 1) / kTile;
+  const std::int64_t items = p.outer * chunks;
+  const std::int64_t per_item = rows ? p.mid : p.mid * std::min(p.inner, kTile);
+  const C scale = p.grad_scale;
+
+  auto tile = [&](std::int64_t e, std::int64_t c_at, std::int64_t n, bool scalar_c, detail::BlockSum<C>& acc,
+                  C* d_second) {
+    C a_buf[kTile], b_buf[kTile], c_buf[kTile], go_buf[kTile], loss[kTile], d_a[kTile];
+    const C* a = load_tile(p.a + e, n, a_buf);
+    const C* b = load_tile(p.b + e, n, b_buf);
+    const C* c = load_tile(p.c + c_at, scalar_c ? 1 : n, c_buf);
+    const C* go = kGradArray ? load_tile(p.grad_output + e, n, go_buf) : nullptr;
+    if (scalar_c) {
+      eval_pair_tile<Op, kGrad, kGradArray, true>(settings, n, a, b, c, go, scale, loss, d_a, d_second);
+    } else {
+      eval_pair_tile<Op, kGrad, kGradArray, false>(settings, n, a, b, c, go, scale, loss, d_a, d_second);
+    }
+    if constexpr (kOut) {
+      store_tile(loss, n, p.loss_out + e);
+    } else {
+      acc.add(loss, n);
+    }
+    if constexpr (kGrad) store_tile(d_a, n, p.grad_a + e);
+  };
+
+  auto block = [&](std::int64_t lo, std::int64_t hi) -> double {
+    detail::BlockSum<C> acc;
+    C d_second[kTile];
+    for (std::int64_t item = lo; item < hi; ++item) {
+      if (rows) {  // one c value per row
+        detail::BlockSum<C> row_sum;
+        for (std::int64_t m0 = 0; m0 < p.mid; m0 += kTile) {
+          const std::int64_t n = std::min(p.mid - m0, kTile);
+          tile(item * p.mid + m0, item, n, true, acc, d_second);
+          if constexpr (kGrad) row_sum.add(d_second, n);
+        }
+        if constexpr (kGrad) {
+          const C total = static_cast<C>(row_sum.total());
+          store_tile(&total, 1, p.grad_second + item);
+        }
+        continue;
+      }
+      const std::int64_t o = item / chunks, i0 = (item % chunks) * kTile, n = std::min(p.inner - i0, kTile);
+      const std::int64_t c_at = o * p.inner + i0;
+      double column_sum[kTile] = {};
+      for (std::int64_t m = 0; m < p.mid; ++m) {
+        const std::int64_t e = (o * p.mid + m) * p.inner + i0;
+        tile(e, c_at, n, false, acc, d_second);
+        if constexpr (kGrad) {
+          if (p.mid == 1) {
+            store_tile(d_second, n, p.grad_second + (Op::kSecond == 1 ? e : c_at));
+          } else {
+#pragma omp simd
+            for (std::int64_t k = 0; k < n; ++k) column_sum[k] += d_second[k];
+          }
+        }
+      }
+      if constexpr (kGrad) {
+        if (p.mid > 1) {
+          C total[kTile];
+          for (std::int64_t k = 0; k < n; ++k) total[k] = static_cast<C>(column_sum[k]);
+          store_tile(total, n, p.grad_second + c_at);
+        }
+      }
+    }
+    return acc.total();
+  };
+
+  KernelResult result;
+  const std::int64_t n = p.outer * p.mid * p.inner;
+  const std::int64_t items_per_block = std::max<std::int64_t>(1, kBlockSize / std::max<std::int64_t>(per_item, 1));
+  const std::int64_t cost = n * (Op::kWorkPerElement + (is_half<T>::value ? 1 : 0));
+  result.sum = blocked_sum(items, p.n_threads, block, items_per_block, cost);
+  return result;
+}
+
+template <class Op, class T>
+KernelResult run_pair_loss(const PairProblem<T>& p) {
+  const std::int64_t bad = first_invalid_c<Op>(p);
+  if (bad >= 0) {
+    KernelResult r;
+    r.first_invalid = bad;
+    return r;
+  }
+  const bool out = p.loss_out != nullptr, grad = p.grad_a != nullptr, garr = p.grad_output != nullptr;
+  if (out) {
+    if (!grad) return run_pair_pass<Op, T, true, false, false>(p);
+    if (garr) return run_pair_pass<Op, T, true, true, true>(p);
+    return run_pair_pass<Op, T, true, true, false>(p);
+  }
+  if (grad) return run_pair_pass<Op, T, false, true, false>(p);
+  return run_pair_pass<Op, T, false, false, false>(p);
+}
+
+}  // namespace
+
+template <class T>
+KernelResult paired_loss_kernel(const PairProblem<T>& p) {
+  using C = compute_t<T>;
+  switch (p.loss) {
+    case PairLoss::MarginRanking: return run_pair_loss<MarginRanking<C>>(p);
+    case PairLoss::GaussianNll: return run_pair_loss<GaussianNll<C>>(p);
+  }
+  return {};
+}
+
+FASTLOSS_INSTANTIATE_KERNEL(KernelResult, paired_loss_kernel, PairProblem)
+FASTLOSS_INSTANTIATE_HALF_KERNEL(KernelResult, paired_loss_kernel, PairProblem)
+
+}  // namespace FASTLOSS_ISA_NS
+}  // namespace fastloss
