@@ -215,6 +215,103 @@ def elementwise_case(
     )
 
 
+# ------------------------------------------- two differentiable arrays (tuple gradients)
+# Every peer's result is flattened to (loss, grad_1, grad_2), so the results check compares
+# both gradients. The second differentiable array is argument `second` (input2; var).
+def margin_inputs(shape: Shape, rng: np.random.Generator) -> Inputs:
+    x1, x2 = rng.standard_normal(shape, dtype=np.float32), rng.standard_normal(shape, dtype=np.float32)
+    y = np.where(rng.random(shape, dtype=np.float32) < 0.5, np.float32(-1), np.float32(1))
+    return Inputs((x1, x2, y), {})
+
+
+def gaussian_inputs(shape: Shape, rng: np.random.Generator) -> Inputs:
+    """Means, observations and one variance per element (heteroscedastic)."""
+    x, t = rng.standard_normal(shape, dtype=np.float32), rng.standard_normal(shape, dtype=np.float32)
+    return Inputs((x, t, rng.uniform(0.5, 2.0, shape).astype(np.float32)), {})
+
+
+def _flat(result: Any) -> Tuple[Any, ...]:
+    loss, grads = result
+    return (loss, *grads)
+
+
+def _paired_peers(fn: Callable[..., Any], np_expr: Callable[..., Any], second: int) -> Dict[str, PeerBuilder]:
+    def plain(inp: Inputs, threads: int) -> Run:
+        return lambda: _flat(fn(*inp.args, return_grad=True, n_threads=threads))
+
+    def grad_out(inp: Inputs, threads: int) -> Run:
+        bufs = (np.zeros_like(inp.args[0]), np.zeros_like(inp.args[second]))  # pages touched now
+        return lambda: _flat(fn(*inp.args, return_grad=True, grad_out=bufs, n_threads=threads))
+
+    def numpy(inp: Inputs, threads: int) -> Run:
+        return lambda: _flat(np_expr(*inp.args))
+
+    return {"fastloss": plain, "fastloss grad_out=": grad_out, "numpy": numpy}
+
+
+def _torch_paired_peer(loss: Callable[..., Any], second: int) -> PeerBuilder:
+    def build(inp: Inputs, threads: int) -> Optional[Run]:
+        if torch is None:
+            return None
+        args = [torch.from_numpy(a) for a in inp.args]
+        for i in (0, second):
+            args[i].requires_grad_()
+
+        def run() -> Any:
+            args[0].grad = args[second].grad = None
+            value = loss(*args)
+            value.backward()
+            return value, args[0].grad, args[second].grad
+
+        return run
+
+    return build
+
+
+def _jax_paired_peer(loss: Callable[..., Any], second: int) -> PeerBuilder:
+    def build(inp: Inputs, threads: int) -> Optional[Run]:
+        if jax is None:
+            return None
+        f = jax.jit(jax.value_and_grad(loss, argnums=(0, second)))
+        args = [jax.device_put(a) for a in inp.args]
+        return lambda: _flat(jax.block_until_ready(f(*args)))
+
+    return build
+
+
+def paired_cases() -> List[Case]:
+    """margin_ranking_loss and gaussian_nll_loss (float32, reduction 'mean', margin 0, eps 1e-6)."""
+    specs = (
+        ("margin_ranking", "margin_ranking_loss", margin_inputs, ref.margin_ranking_loss, 1),
+        ("gaussian_nll", "gaussian_nll_loss", gaussian_inputs, ref.gaussian_nll_loss, 2),
+    )
+    jax_losses: Dict[str, Callable[..., Any]] = {}
+    if jnp is not None:
+        jax_losses = {
+            "margin_ranking": lambda a, b, y: jnp.mean(jnp.maximum(0.0, -y * (a - b))),
+            "gaussian_nll": lambda x, t, v: jnp.mean(0.5 * (jnp.log(jnp.maximum(v, 1e-6)) + (x - t) ** 2 / v)),
+        }
+    cases = []
+    for name, fl_name, make_inputs, np_expr, second in specs:
+        peers = _paired_peers(getattr(fl, fl_name), np_expr, second)
+        if torch is not None:
+            peers["torch"] = _torch_paired_peer(getattr(torch.nn.functional, fl_name), second)
+        if jax is not None:
+            peers["jax"] = _jax_paired_peer(jax_losses[name], second)
+        cases.append(
+            Case(
+                name=name,
+                description=f"fl.{fl_name}: value + both gradients, reduction='mean', float32",
+                sizes=ELEMENTWISE_SIZES,
+                quick_sizes=ELEMENTWISE_QUICK,
+                make_inputs=make_inputs,
+                bytes_per_element=20,  # read three arrays (12), write two gradients (8)
+                peers=peers,
+            )
+        )
+    return cases
+
+
 # ------------------------------------------------------------- half precision
 HALF_SPECS = (("mse", "mse_loss"), ("l1", "l1_loss"))
 
@@ -517,6 +614,7 @@ def build_cases() -> Tuple[List[Case], List[str]]:
             skipped.append(f"{spec[0]}: fastloss has no {spec[1]} yet; skipped")
         else:
             cases.append(case)
+    cases += paired_cases()
     for name, fl_name in HALF_SPECS:
         for dtype_name in ("float16", "bfloat16"):
             case = half_case(name, fl_name, dtype_name)
