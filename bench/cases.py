@@ -279,33 +279,97 @@ def _jax_paired_peer(loss: Callable[..., Any], second: int) -> PeerBuilder:
     return build
 
 
+def cosine_inputs(shape: Shape, rng: np.random.Generator) -> Inputs:
+    """(N, D) pairs of rows and one +-1 label per row."""
+    a, b = rng.standard_normal(shape, dtype=np.float32), rng.standard_normal(shape, dtype=np.float32)
+    y = np.where(rng.random(shape[:-1], dtype=np.float32) < 0.5, np.float32(-1), np.float32(1))
+    return Inputs((a, b, y), {})
+
+
+ROW_SIZES: List[Shape] = [(256, 512), (4096, 512), (16384, 512)]
+CLASS_ROW_SIZES: List[Shape] = [(256, 1000), (4096, 1000), (16384, 1000)]
+
+
 def paired_cases() -> List[Case]:
-    """margin_ranking_loss and gaussian_nll_loss (float32, reduction 'mean', margin 0, eps 1e-6)."""
+    """margin_ranking_loss, gaussian_nll_loss, cosine_embedding_loss (float32, reduction 'mean',
+    margin 0, eps 1e-6)."""
     specs = (
         ("margin_ranking", "margin_ranking_loss", margin_inputs, ref.margin_ranking_loss, 1),
         ("gaussian_nll", "gaussian_nll_loss", gaussian_inputs, ref.gaussian_nll_loss, 2),
+        ("cosine_embedding", "cosine_embedding_loss", cosine_inputs, ref.cosine_embedding_loss, 1),
     )
     jax_losses: Dict[str, Callable[..., Any]] = {}
     if jnp is not None:
         jax_losses = {
             "margin_ranking": lambda a, b, y: jnp.mean(jnp.maximum(0.0, -y * (a - b))),
             "gaussian_nll": lambda x, t, v: jnp.mean(0.5 * (jnp.log(jnp.maximum(v, 1e-6)) + (x - t) ** 2 / v)),
-        }
+        }  # cosine_embedding: row-wise, torch only
     cases = []
     for name, fl_name, make_inputs, np_expr, second in specs:
         peers = _paired_peers(getattr(fl, fl_name), np_expr, second)
         if torch is not None:
             peers["torch"] = _torch_paired_peer(getattr(torch.nn.functional, fl_name), second)
-        if jax is not None:
+        if jax is not None and name in jax_losses:
             peers["jax"] = _jax_paired_peer(jax_losses[name], second)
+        rows = name == "cosine_embedding"
         cases.append(
             Case(
                 name=name,
                 description=f"fl.{fl_name}: value + both gradients, reduction='mean', float32",
-                sizes=ELEMENTWISE_SIZES,
-                quick_sizes=ELEMENTWISE_QUICK,
+                sizes=ROW_SIZES if rows else ELEMENTWISE_SIZES,
+                quick_sizes=ROW_SIZES[1:2] if rows else ELEMENTWISE_QUICK,
                 make_inputs=make_inputs,
-                bytes_per_element=20,  # read three arrays (12), write two gradients (8)
+                bytes_per_element=16 if rows else 20,  # read the arrays, write two gradients
+                peers=peers,
+            )
+        )
+    return cases
+
+
+# ---------------------------------------------------------------- one loss per row
+def multilabel_inputs(shape: Shape, rng: np.random.Generator) -> Inputs:
+    """Logits and 0/1 labels (about 1 in 10 classes on) of the same shape."""
+    return Inputs((rng.standard_normal(shape, dtype=np.float32), (rng.random(shape) < 0.1).astype(np.float32)), {})
+
+
+def class_row_inputs(shape: Shape, rng: np.random.Generator) -> Inputs:
+    """Scores and one int64 class per row."""
+    return Inputs((rng.standard_normal(shape, dtype=np.float32), rng.integers(0, shape[-1], shape[:-1])), {})
+
+
+def class_list_inputs(shape: Shape, rng: np.random.Generator) -> Inputs:
+    """Scores and per row 3 distinct int64 target classes, then -1 (multilabel_margin_loss)."""
+    x = rng.standard_normal(shape, dtype=np.float32)
+    targets = np.full(shape, -1, dtype=np.int64)
+    targets[:, :3] = np.argsort(rng.random(shape), axis=1)[:, :3]
+    return Inputs((x, targets), {})
+
+
+def row_cases() -> List[Case]:
+    """The losses of one value per row (float32, reduction 'mean', default settings)."""
+    specs = (
+        ("multilabel_soft_margin", multilabel_inputs, ROW_SIZES, 12),  # read x, y; write grad
+        ("multi_margin", class_row_inputs, CLASS_ROW_SIZES, 8),  # read x; write grad
+        ("multilabel_margin", class_list_inputs, CLASS_ROW_SIZES, 16),  # read x, int64 targets; write grad
+    )
+    cases = []
+    for name, make_inputs, sizes, bytes_per_element in specs:
+        fn = getattr(fl, f"{name}_loss")
+        peers: Dict[str, PeerBuilder] = {
+            "fastloss": fastloss_peer(fn),
+            "fastloss grad_out=": fastloss_grad_out_peer(fn),
+            "numpy": numpy_peer(getattr(ref, f"{name}_loss")),
+        }
+        if torch is not None:
+            peers["torch"] = torch_peer(getattr(torch.nn.functional, f"{name}_loss"))
+        cases.append(
+            Case(
+                name=name,
+                description=f"fl.{name}_loss: value+grad, reduction='mean', float32",
+                sizes=sizes,
+                quick_sizes=sizes[1:2],
+                make_inputs=make_inputs,
+                bytes_per_element=bytes_per_element,
                 peers=peers,
             )
         )
@@ -614,7 +678,7 @@ def build_cases() -> Tuple[List[Case], List[str]]:
             skipped.append(f"{spec[0]}: fastloss has no {spec[1]} yet; skipped")
         else:
             cases.append(case)
-    cases += paired_cases()
+    cases += paired_cases() + row_cases()
     for name, fl_name in HALF_SPECS:
         for dtype_name in ("float16", "bfloat16"):
             case = half_case(name, fl_name, dtype_name)

@@ -42,6 +42,10 @@ __all__ = [
     "bce_elementwise",
     "gaussian_nll_loss",
     "margin_ranking_loss",
+    "cosine_embedding_loss",
+    "multilabel_soft_margin_loss",
+    "multi_margin_loss",
+    "multilabel_margin_loss",
     "sigmoid",
     "bce_with_logits_elementwise",
     "reduce",
@@ -96,6 +100,10 @@ bce_elementwise = _in_float64(_formulas.bce_elementwise)  # torch's binary_cross
 sigmoid = _in_float64(_formulas.sigmoid)
 gaussian_nll_loss = _in_float64(_formulas.gaussian_nll_loss)  # (loss, (d/d input, d/d var))
 margin_ranking_loss = _in_float64(_formulas.margin_ranking_loss)  # (loss, (d/d input1, d/d input2))
+cosine_embedding_loss = _in_float64(_formulas.cosine_embedding_loss)  # (loss, (d/d input1, d/d input2))
+multilabel_soft_margin_loss = _in_float64(_formulas.multilabel_soft_margin_loss)  # per-row losses
+multi_margin_loss = _in_float64(_formulas.multi_margin_loss)
+multilabel_margin_loss = _in_float64(_formulas.multilabel_margin_loss)
 bce_with_logits_elementwise = _in_float64(_formulas.bce_with_logits_elementwise)
 reduce = _in_float64(_formulas.reduce)  # (reduced loss, grad_output * d(reduced loss)/d input)
 log_softmax = _in_float64(_formulas.log_softmax)

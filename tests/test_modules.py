@@ -25,9 +25,13 @@ INIT = {
     "PoissonNLLLoss": "(log_input=True, full=False, eps=1e-08, reduction='mean', n_threads=None)",
     "GaussianNLLLoss": "(full=False, eps=1e-06, reduction='mean', n_threads=None)",
     "MarginRankingLoss": "(margin=0.0, reduction='mean', n_threads=None)",
+    "CosineEmbeddingLoss": "(margin=0.0, reduction='mean', n_threads=None)",
     "SigmoidFocalLoss": "(alpha=0.25, gamma=2.0, reduction='none', n_threads=None)",
     "SoftMarginLoss": "(reduction='mean', n_threads=None)",
     "HingeEmbeddingLoss": "(margin=1.0, reduction='mean', n_threads=None)",
+    "MultiLabelSoftMarginLoss": "(weight=None, reduction='mean', n_threads=None)",
+    "MultiMarginLoss": "(p=1, margin=1.0, weight=None, reduction='mean', n_threads=None)",
+    "MultiLabelMarginLoss": "(reduction='mean', n_threads=None)",
     "BCELoss": "(weight=None, reduction='mean', n_threads=None)",
     "BCEWithLogitsLoss": "(weight=None, reduction='mean', pos_weight=None, n_threads=None)",
     "CrossEntropyLoss": "(weight=None, ignore_index=-100, reduction='mean', label_smoothing=0.0, n_threads=None)",
@@ -46,6 +50,7 @@ def test_signatures(name: str) -> None:
         "SequenceCrossEntropyLoss": "logits, targets",
         "GaussianNLLLoss": "input, target, var",
         "MarginRankingLoss": "input1, input2, target",
+        "CosineEmbeddingLoss": "input1, input2, target",
     }.get(name, "input, target")
     per_call = "lengths=None, " if name.startswith("Sequence") else ""
     want = f"({arrays}, {COMMON})".replace("*, ", f"*, {per_call}")

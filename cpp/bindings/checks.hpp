@@ -13,6 +13,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "fastloss/dispatch.hpp"
 #include "fastloss/kernel_table.hpp"
 
 namespace fastloss::bindings {
@@ -311,6 +312,27 @@ inline bool same_view(const py::array& a, const py::array& b) {
     if (a.shape(d) != b.shape(d) || a.strides(d) != b.strides(d)) return false;
   }
   return true;
+}
+
+// A per-class or per-row operand in the kernels' compute type (ClassProblem, RowProblem): float32 and
+// float64 where it lies, a half type's values widened to float32 into `buf` (C or rows values,
+// small next to the logits).
+template <class T>
+const compute_t<T>* in_compute_type(const T* src, std::int64_t n, std::vector<float>& buf) {
+  if constexpr (is_half<T>::value) {
+    if (!src) return nullptr;
+    buf.resize(static_cast<std::size_t>(n));
+    HalfConvertProblem cp;
+    cp.src = src;
+    cp.dst = buf.data();
+    cp.n = n;
+    cp.conversion = std::is_same_v<T, float16_t> ? HalfConversion::Float16ToFloat : HalfConversion::Bfloat16ToFloat;
+    half_convert_kernel(cp);
+    return buf.data();
+  } else {
+    (void)n, (void)buf;
+    return src;
+  }
 }
 
 // The aliasing rule: an output may not share memory (by byte range, as np.may_share_memory

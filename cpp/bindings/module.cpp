@@ -12,6 +12,7 @@ namespace py = pybind11;
 namespace fastloss::bindings {
 void register_elementwise(py::module_& m);
 void register_paired(py::module_& m);
+void register_rows(py::module_& m);
 void register_softmax_ce(py::module_& m);
 void register_optim(py::module_& m);
 void register_mathfuncs(py::module_& m);
@@ -21,6 +22,7 @@ PYBIND11_MODULE(_core, m) {
   m.doc() = "fastloss native kernels (private: use the functions in fastloss)";
   fastloss::bindings::register_elementwise(m);
   fastloss::bindings::register_paired(m);
+  fastloss::bindings::register_rows(m);
   fastloss::bindings::register_softmax_ce(m);
   fastloss::bindings::register_optim(m);
   fastloss::bindings::register_mathfuncs(m);

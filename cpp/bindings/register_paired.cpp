@@ -19,11 +19,13 @@ struct PairLossInfo {
   int second;                         // the second differentiable array: 1 or 2
   int settings;                       // how many scalar settings it reads
   bool broadcast_c;                   // the third array may be broadcast along one axis (var)
+  bool row_loss;                      // one loss per row of the last axis (cosine embedding)
 };
 
 constexpr PairLossInfo kPairLosses[] = {
-    {"margin_ranking_loss", PairLoss::MarginRanking, {"input1", "input2", "target"}, 1, 1, false},
-    {"gaussian_nll_loss", PairLoss::GaussianNll, {"input", "target", "var"}, 2, 2, true},
+    {"margin_ranking_loss", PairLoss::MarginRanking, {"input1", "input2", "target"}, 1, 1, false, false},
+    {"gaussian_nll_loss", PairLoss::GaussianNll, {"input", "target", "var"}, 2, 2, true, false},
+    {"cosine_embedding_loss", PairLoss::CosineEmbedding, {"input1", "input2", "target"}, 1, 1, false, true},
 };
 
 // a's elements as (outer, mid, inner), c's as (outer, inner).
@@ -78,6 +80,22 @@ Layout c_layout(const PairLossInfo& info, const std::vector<std::int64_t>& shape
   return {outer, shape[axis], inner};
 }
 
+// A row loss's layout: input (D,) or (N, D), as torch; the target one label per row, (N,) or ().
+Layout row_layout(const PairLossInfo& info, const std::vector<std::int64_t>& shape,
+                  const std::vector<std::int64_t>& c_shape) {
+  if (shape.empty() || shape.size() > 2) {
+    throw py::value_error(std::string(info.name) + ": " + info.arrays[0] + " must be (D,) or (N, D); got shape " +
+                          shape_str(shape));
+  }
+  const std::vector<std::int64_t> rows(shape.begin(), shape.end() - 1);
+  if (c_shape != rows) {
+    throw py::value_error(std::string(info.name) + ": " + info.arrays[2] + " shape " + shape_str(c_shape) +
+                          " must be " + shape_str(rows) + ", one label per row of " + info.arrays[0] + " shape " +
+                          shape_str(shape));
+  }
+  return {element_count(rows), shape.back(), 1};
+}
+
 template <class T>
 py::tuple run_pair(const PairLossInfo& info, const PairCall& c) {
   const char* fn = info.name;
@@ -93,7 +111,7 @@ py::tuple run_pair(const PairLossInfo& info, const PairCall& c) {
   p.b = static_cast<const T*>(c.b.data());
   require_input_dtype<T>(fn, info.arrays[2], c.c);
   const auto c_shape = shape_of(c.c);
-  const Layout layout = c_layout(info, shape, c_shape);
+  const Layout layout = info.row_loss ? row_layout(info, shape, c_shape) : c_layout(info, shape, c_shape);
   p.outer = layout.outer, p.mid = layout.mid, p.inner = layout.inner;
   p.c = static_cast<const T*>(c.c.data());
   p.c_count = element_count(c_shape);
@@ -102,7 +120,8 @@ py::tuple run_pair(const PairLossInfo& info, const PairCall& c) {
   const std::int64_t n = element_count(shape);
 
   const bool per_element = c.reduction == Reduction::None;
-  const std::vector<std::int64_t> loss_shape = per_element ? shape : std::vector<std::int64_t>{};
+  std::vector<std::int64_t> loss_shape;  // the per-element (per-row) loss for "none"
+  if (per_element) loss_shape = info.row_loss ? c_shape : shape;
   py::object loss_obj = c.out;
   T* loss_buf = per_element ? output_or_new<T>(fn, "out", c.out, loss_shape, loss_obj)
                             : output_buffer<T>(fn, "out", c.out, loss_shape);
@@ -117,7 +136,7 @@ py::tuple run_pair(const PairLossInfo& info, const PairCall& c) {
     p.grad_second = output_or_new<T>(fn, name_s.c_str(), c.grad_out[1], info.second == 1 ? shape : c_shape, gs);
     p.grad_output = grad_output_array<T>(fn, c.grad_output, per_element, loss_shape, c.a);
     if (!p.grad_output) {
-      const double denom = c.reduction == Reduction::Mean ? static_cast<double>(n) : 1.0;
+      const double denom = c.reduction == Reduction::Mean ? static_cast<double>(info.row_loss ? p.outer : n) : 1.0;
       p.grad_scale = static_cast<compute_t<T>>(c.grad_output.cast<double>() / denom);
     }
     grads = py::make_tuple(ga, gs);
@@ -135,7 +154,8 @@ py::tuple run_pair(const PairLossInfo& info, const PairCall& c) {
                           index_str(r.first_invalid, c_shape));
   }
   if (!per_element) {
-    const double value = c.reduction == Reduction::Mean ? r.sum / static_cast<double>(n) : r.sum;
+    const double count = static_cast<double>(info.row_loss ? p.outer : n);
+    const double value = c.reduction == Reduction::Mean ? r.sum / count : r.sum;
     if (loss_buf) *loss_buf = baseline::half::from_double<T>(value);
     else loss_obj = numpy_scalar<T>(value);
   }

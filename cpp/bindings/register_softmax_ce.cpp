@@ -43,27 +43,6 @@ const T* class_weight(const ClassCall& c, const RowLayout& lay) {
   return static_cast<const T*>(w.data());
 }
 
-// A per-class or per-row operand in the kernels' compute type (ClassProblem): float32 and
-// float64 where it lies, a half type's values widened to float32 into `buf` (C or rows values,
-// small next to the logits).
-template <class T>
-const compute_t<T>* in_compute_type(const T* src, std::int64_t n, std::vector<float>& buf) {
-  if constexpr (is_half<T>::value) {
-    if (!src) return nullptr;
-    buf.resize(static_cast<std::size_t>(n));
-    HalfConvertProblem cp;
-    cp.src = src;
-    cp.dst = buf.data();
-    cp.n = n;
-    cp.conversion = std::is_same_v<T, float16_t> ? HalfConversion::Float16ToFloat : HalfConversion::Bfloat16ToFloat;
-    half_convert_kernel(cp);
-    return buf.data();
-  } else {
-    (void)n, (void)buf;
-    return src;
-  }
-}
-
 // The sequence lengths: int64 (B,), each in [0, T].
 const std::int64_t* sequence_lengths(const ClassCall& c, const RowLayout& lay) {
   if (c.lengths.is_none()) return nullptr;

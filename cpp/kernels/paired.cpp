@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <vector>
 
 #include "fastloss/elementwise_driver.hpp"
 #include "fastloss/kernel_table.hpp"
@@ -14,18 +15,21 @@ namespace fastloss {
 namespace FASTLOSS_ISA_NS {
 namespace {
 
-// A definition ("Op", a template over the compute type T):
+// A definition ("Op", a template over the compute type T), elementwise:
 //   eval(s, a, b, c, loss, d_a, d_second)   one element's loss, d(loss)/da and d(loss)/d(second)
 //   kSecond       which operand `second` is: 1 (b, of the input's shape) or 2 (c, which may be
 //                 broadcast along one axis: its gradient is then summed along that axis)
 //   in_domain(c)  c's domain (checked for every element before anything is written)
+// or row-wise (kRowwise): a and b are (rows, d), c one value per row, and
+//   row(s, a, b, c, d, g, d_a, d_b)   returns the row's loss and writes g times its gradients
 
 // torch.nn.MarginRankingLoss: max(0, margin - y (a - b)). The clamp passes the gradient where
 // margin - y (a - b) >= 0 (torch's clamp_min); a NaN anywhere gives a NaN loss and gradients
-// (torch's gradients are 0 there).
+// (torch's are 0 at a NaN a or b).
 template <class T>
 struct MarginRanking {
   static constexpr int kSecond = 1;
+  static constexpr bool kRowwise = false;
   static constexpr int kWorkPerElement = 1;
   struct Params {
     T margin;
@@ -47,6 +51,7 @@ struct MarginRanking {
 template <class T>
 struct GaussianNll {
   static constexpr int kSecond = 2;
+  static constexpr bool kRowwise = false;
   static constexpr int kWorkPerElement = 4;  // a log and a division
   struct Params {
     T full, eps;  // full as 1 or 0 (see ElementwiseLossDefaults' note on flags)
@@ -67,6 +72,44 @@ struct GaussianNll {
 
 // Loss and both derivatives of n elements, times the upstream gradient (go[k], or `scale`);
 // kScalarC: c is one value for the whole tile.
+// torch.nn.CosineEmbeddingLoss, per row: cos = a.b / sqrt((|a|^2 + 1e-12)(|b|^2 + 1e-12)) (torch's
+// EPSILON); 1 - cos where y == 1, max(0, cos - margin) where y == -1, 0 for any other label. The
+// clamp passes the gradient where cos - margin >= 0 (torch's clamp_min). Sums in float64.
+template <class T>
+struct CosineEmbedding {
+  static constexpr int kSecond = 1;
+  static constexpr bool kRowwise = true;
+  static constexpr int kWorkPerElement = 2;
+  struct Params {
+    T margin;
+    explicit Params(const std::array<double, kMaxSettings>& s) : margin(static_cast<T>(s[0])) {}
+  };
+  static bool in_domain(T) { return true; }
+  static double row(const Params& s, const T* a, const T* b, T y, std::int64_t d, T g, T* ga, T* gb) {
+    double dot = 0.0, aa = 0.0, bb = 0.0;
+#pragma omp simd reduction(+ : dot, aa, bb)
+    for (std::int64_t k = 0; k < d; ++k) {
+      dot += static_cast<double>(a[k]) * static_cast<double>(b[k]);
+      aa += static_cast<double>(a[k]) * static_cast<double>(a[k]);
+      bb += static_cast<double>(b[k]) * static_cast<double>(b[k]);
+    }
+    const double m1 = aa + 1e-12, m2 = bb + 1e-12, denom = std::sqrt(m1 * m2), cos = dot / denom;
+    const double z = cos - static_cast<double>(s.margin);
+    const double loss = y == T(1) ? 1.0 - cos : (y == T(-1) ? (z < 0.0 ? 0.0 : z) : 0.0);
+    const double d_cos = y == T(1) ? -1.0 : (y == T(-1) && z >= 0.0 ? 1.0 : 0.0);
+    // d cos / da = b / denom - cos a / |a|^2, and symmetrically for b.
+    const T u = static_cast<T>(static_cast<double>(g) * d_cos / denom);
+    const T va = static_cast<T>(static_cast<double>(g) * d_cos * cos / m1);
+    const T vb = static_cast<T>(static_cast<double>(g) * d_cos * cos / m2);
+#pragma omp simd
+    for (std::int64_t k = 0; k < d; ++k) {
+      ga[k] = u * b[k] - va * a[k];
+      gb[k] = u * a[k] - vb * b[k];
+    }
+    return loss;
+  }
+};
+
 template <class Op, bool kGrad, bool kGradArray, bool kScalarC, class C>
 inline void eval_pair_tile(const typename Op::Params& s, std::int64_t n, const C* __restrict a, const C* __restrict b,
                            const C* __restrict c, const C* __restrict go, C scale, C* __restrict loss,
@@ -209,7 +252,7 @@ KernelResult run_pair_pass(const PairProblem<T>& p) {
         }
       }
       if constexpr (kGrad) {
-        if (p.mid > 1) {
+        if (p.mid != 1) {  // mid == 0: var shared along an empty axis gets a zero gradient
           C total[kTile];
           for (std::int64_t k = 0; k < n; ++k) total[k] = static_cast<C>(column_sum[k]);
           store_tile(total, n, p.grad_second + c_at);
@@ -227,8 +270,38 @@ KernelResult run_pair_pass(const PairProblem<T>& p) {
   return result;
 }
 
+// A row-wise Op over p.outer rows of p.mid values (c: one per row). Each row's gradients are
+// computed in scratch rows and then stored, so grad_out may be an input.
 template <class Op, class T>
-KernelResult run_pair_loss(const PairProblem<T>& p) {
+KernelResult run_pair_rows(const PairProblem<T>& p) {
+  using C = compute_t<T>;
+  const typename Op::Params settings(p.settings);
+  const std::int64_t d = p.mid;
+  auto block = [&](std::int64_t lo, std::int64_t hi) -> double {
+    std::vector<C> buf(static_cast<std::size_t>(4 * d + 1));
+    C *a_buf = buf.data(), *b_buf = a_buf + d, *ga = b_buf + d, *gb = ga + d;
+    double sum = 0.0;
+    for (std::int64_t r = lo; r < hi; ++r) {
+      const C* a = load_tile(p.a + r * d, d, a_buf);
+      const C* b = load_tile(p.b + r * d, d, b_buf);
+      const C g = p.grad_output ? half::to_compute(p.grad_output[r]) : p.grad_scale;
+      const double loss = Op::row(settings, a, b, half::to_compute(p.c[r]), d, g, ga, gb);
+      if (p.loss_out) p.loss_out[r] = half::from_double<T>(loss);
+      else sum += loss;
+      if (!p.grad_a) continue;
+      store_tile(ga, d, p.grad_a + r * d);
+      store_tile(gb, d, p.grad_second + r * d);
+    }
+    return sum;
+  };
+  KernelResult result;
+  const std::int64_t rows_per_block = std::max<std::int64_t>(1, kBlockSize / std::max<std::int64_t>(d, 1));
+  result.sum = blocked_sum(p.outer, p.n_threads, block, rows_per_block, p.outer * d * Op::kWorkPerElement);
+  return result;
+}
+
+template <class Op, class T>
+KernelResult run_pair_elements(const PairProblem<T>& p) {
   const std::int64_t bad = first_invalid_c<Op>(p);
   if (bad >= 0) {
     KernelResult r;
@@ -245,6 +318,15 @@ KernelResult run_pair_loss(const PairProblem<T>& p) {
   return run_pair_pass<Op, T, false, false, false>(p);
 }
 
+template <class Op, class T>
+KernelResult run_pair_loss(const PairProblem<T>& p) {
+  if constexpr (Op::kRowwise) {
+    return run_pair_rows<Op>(p);
+  } else {
+    return run_pair_elements<Op>(p);
+  }
+}
+
 }  // namespace
 
 template <class T>
@@ -253,6 +335,7 @@ KernelResult paired_loss_kernel(const PairProblem<T>& p) {
   switch (p.loss) {
     case PairLoss::MarginRanking: return run_pair_loss<MarginRanking<C>>(p);
     case PairLoss::GaussianNll: return run_pair_loss<GaussianNll<C>>(p);
+    case PairLoss::CosineEmbedding: return run_pair_loss<CosineEmbedding<C>>(p);
   }
   return {};
 }

@@ -62,6 +62,11 @@ def margin_ranking_loss(
     grad_output: Union[float, _Array], out: Optional[_Array],
     grad_out: Optional[Tuple[Optional[_Array], Optional[_Array]]], n_threads: int,
 ) -> Tuple[Union[np.floating[Any], _Array], Optional[Tuple[_Array, _Array]]]: ...
+def cosine_embedding_loss(
+    a: _Array, b: _Array, c: _Array, reduction: int, settings: Tuple[float, ...], return_grad: bool,
+    grad_output: Union[float, _Array], out: Optional[_Array],
+    grad_out: Optional[Tuple[Optional[_Array], Optional[_Array]]], n_threads: int,
+) -> Tuple[Union[np.floating[Any], _Array], Optional[Tuple[_Array, _Array]]]: ...
 def binary_cross_entropy(
     input: _Array, target: _Array, weight: Optional[_Array], pos_weight: Optional[_Array], reduction: int,
     settings: Tuple[float, ...], return_grad: bool, grad_output: Union[float, _Array], out: Optional[_Array],
@@ -86,6 +91,21 @@ def hinge_embedding_loss(
     input: _Array, target: _Array, weight: Optional[_Array], pos_weight: Optional[_Array], reduction: int,
     settings: Tuple[float, ...], return_grad: bool, grad_output: Union[float, _Array], out: Optional[_Array],
     grad_out: Optional[_Array], n_threads: int,
+) -> Tuple[Union[np.floating[Any], _Array], Optional[_Array]]: ...
+def multilabel_soft_margin_loss(
+    input: _Array, target: _Array, weight: Optional[_Array], reduction: int, settings: Tuple[float, ...],
+    return_grad: bool, grad_output: Union[float, _Array], out: Optional[_Array], grad_out: Optional[_Array],
+    n_threads: int,
+) -> Tuple[Union[np.floating[Any], _Array], Optional[_Array]]: ...
+def multi_margin_loss(
+    input: _Array, target: _Array, weight: Optional[_Array], reduction: int, settings: Tuple[float, ...],
+    return_grad: bool, grad_output: Union[float, _Array], out: Optional[_Array], grad_out: Optional[_Array],
+    n_threads: int,
+) -> Tuple[Union[np.floating[Any], _Array], Optional[_Array]]: ...
+def multilabel_margin_loss(
+    input: _Array, target: _Array, weight: Optional[_Array], reduction: int, settings: Tuple[float, ...],
+    return_grad: bool, grad_output: Union[float, _Array], out: Optional[_Array], grad_out: Optional[_Array],
+    n_threads: int,
 ) -> Tuple[Union[np.floating[Any], _Array], Optional[_Array]]: ...
 def cross_entropy(
     input: _Array, target: _Array, weight: Optional[_Array], ignore_index: int, reduction: int,

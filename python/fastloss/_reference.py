@@ -318,6 +318,114 @@ def _reduce_grads(
     return value, (g1, reduce(loss, g2, reduction, grad_output)[1])
 
 
+def cosine_embedding_loss(
+    x1: Any, x2: Any, y: Any, margin: float = 0.0, reduction: str = "mean", grad_output: Any = 1.0
+) -> Tuple[Any, Tuple[Array, Array]]:
+    """torch's cosine_embedding_loss: per row 1 - cos (y == 1), max(0, cos - margin) (y == -1), else
+    0, cos with torch's 1e-12 added to each squared norm; the clamp passes the gradient at 0."""
+    x1, x2 = _float(x1), _float(x2)
+    a, b = _rows(x1), _rows(x2)
+    yr = _float(y).reshape(-1)
+    m1, m2 = (a * a).sum(axis=1) + 1e-12, (b * b).sum(axis=1) + 1e-12
+    denom = np.sqrt(m1 * m2)
+    cos = (a * b).sum(axis=1) / denom
+    z = cos - margin
+    loss = np.where(yr == 1, 1 - cos, np.where(yr == -1, np.where(z < 0, 0.0, z), 0.0))
+    d_cos = np.where(yr == 1, -1.0, np.where((yr == -1) & (z >= 0), 1.0, 0.0))[:, None]
+    ga = d_cos * (b / denom[:, None] - cos[:, None] * a / m1[:, None])
+    gb = d_cos * (a / denom[:, None] - cos[:, None] * b / m2[:, None])
+    value, g1 = _reduce_rows_loss(loss, ga, x1.shape, reduction, grad_output)
+    return value, (g1, _reduce_rows_loss(loss, gb, x1.shape, reduction, grad_output)[1])
+
+
+def _rows(x: Array) -> Array:
+    return x.reshape(-1, x.shape[-1]) if x.ndim else x.reshape(1, 1)
+
+
+def _reduce_rows_loss(
+    loss: Array, grad: Array, shape: Tuple[int, ...], reduction: str, grad_output: Any
+) -> Tuple[Any, Array]:
+    """(per-row loss (R,), its gradient rows (R, C)) -> what a row loss returns: the loss reduced
+    over the rows (or of ``shape[:-1]``), the gradient of ``shape`` times grad_output."""
+    rows = loss.shape[0]
+    go = np.asarray(grad_output, dtype=np.float64)
+    if reduction == "none":
+        return loss.reshape(shape[:-1]), (grad * go.reshape(-1, 1) if go.ndim else grad * go).reshape(shape)
+    value = loss.sum()
+    if reduction == "mean":
+        value = value / rows if rows else np.float64(np.nan)
+        go = go / max(rows, 1)
+    return np.float64(value), (grad * go).reshape(shape)
+
+
+def multilabel_soft_margin_loss(
+    x: Any, y: Any, weight: Optional[Any] = None, reduction: str = "mean", grad_output: Any = 1.0
+) -> Tuple[Any, Array]:
+    """torch's multilabel_soft_margin_loss: -mean over the last axis of w (y log sigmoid(x) + (1 - y)
+    log sigmoid(-x)); gradient w (sigmoid(x) - y) / C."""
+    x, y = _float(x), _float(y)
+    w = np.ones(x.shape[-1]) if weight is None else _float(weight)
+    xr, yr = _rows(x), _rows(y)
+    c = xr.shape[1]
+    log_sig = -np.logaddexp(0.0, -xr)  # log sigmoid(x)
+    log_sig_neg = -np.logaddexp(0.0, xr)  # log sigmoid(-x)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        loss = -(w * (yr * log_sig + (1 - yr) * log_sig_neg)).sum(axis=1) / c
+        grad = w * (np.exp(log_sig) - yr) / c
+    return _reduce_rows_loss(loss, grad, x.shape, reduction, grad_output)
+
+
+def multi_margin_loss(
+    x: Any,
+    y: Any,
+    p: float = 1,
+    margin: float = 1.0,
+    weight: Optional[Any] = None,
+    reduction: str = "mean",
+    grad_output: Any = 1.0,
+) -> Tuple[Any, Array]:
+    """torch's multi_margin_loss: per row, sum over c != y of w_y max(0, margin - x_y + x_c)^p / C;
+    the gradient passes where margin - x_y + x_c > 0."""
+    x = _float(x)
+    xr = _rows(x)
+    rows, c = xr.shape
+    cls = np.asarray(y, dtype=np.int64).reshape(rows)
+    w = np.ones(c) if weight is None else _float(weight)
+    wy = w[cls][:, None]
+    z = margin - xr[np.arange(rows), cls][:, None] + xr
+    on = (z > 0) & (np.arange(c)[None, :] != cls[:, None])
+    loss = (wy * np.where(on, z**p, 0.0)).sum(axis=1) / c
+    grad = wy * np.where(on, p * z ** (p - 1), 0.0) / c
+    grad[np.arange(rows), cls] = -grad.sum(axis=1)
+    return _reduce_rows_loss(loss, grad, x.shape, reduction, grad_output)
+
+
+def multilabel_margin_loss(x: Any, y: Any, reduction: str = "mean", grad_output: Any = 1.0) -> Tuple[Any, Array]:
+    """torch's multilabel_margin_loss: a row's targets are its leading indices up to the first -1;
+    sum over each target j and non-target c of max(0, 1 - x_j + x_c), over C."""
+    x = _float(x)
+    xr = _rows(x)
+    rows, c = xr.shape
+    targets = np.asarray(y, dtype=np.int64).reshape(rows, c)
+    loss, grad = np.zeros(rows), np.zeros((rows, c))
+    for r in range(rows):
+        listed = []
+        for j in targets[r]:
+            if j < 0:
+                break
+            listed.append(j)
+        other = np.ones(c, dtype=bool)
+        other[listed] = False
+        for j in listed:
+            z = 1 - xr[r, j] + xr[r]
+            on = other & (z > 0)
+            loss[r] += np.where(on, z, 0.0).sum()
+            grad[r] += on
+            grad[r, j] -= on.sum()
+    with np.errstate(invalid="ignore"):
+        return _reduce_rows_loss(loss / c, grad / c, x.shape, reduction, grad_output)
+
+
 def binary_cross_entropy(
     x: Any, y: Any, weight: Optional[Any] = None, reduction: str = "mean", grad_output: Any = 1.0
 ) -> Tuple[Any, Array]:

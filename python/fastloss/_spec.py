@@ -51,6 +51,11 @@ SCALAR_REDUCTIONS = ("mean", "sum", "batchmean")
 KINDS = ("operand", "index", "real", "setting", "flag", "lengths", "reduction")
 
 
+_NUMBER = r"-?\d+(\.\d+)?"
+#: a comparison with a number (``"> 0"``), or membership in a tuple of numbers (``"in (1, 2)"``)
+_RULE = rf"(>|>=|<|<=) {_NUMBER}|in \({_NUMBER}(, {_NUMBER})*\)"
+
+
 @dataclass(frozen=True)
 class Param:
     """One loss-specific parameter of a public function (and of its class)."""
@@ -59,14 +64,14 @@ class Param:
     kind: str
     default: Any
     doc: str
-    #: ``"setting"`` only: comparisons the value must pass, e.g. ``("> 0",)``
+    #: ``"setting"`` only: comparisons the value must pass, e.g. ``("> 0",)`` or ``("in (1, 2)",)``
     rules: Tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"{self.name}: kind must be one of {KINDS}; got {self.kind!r}")
         for rule in self.rules:  # rendered into the check as `if not <name> <rule>:`
-            if self.kind != "setting" or not re.fullmatch(r"(>|>=|<|<=) -?\d+(\.\d+)?", rule):
+            if self.kind != "setting" or not re.fullmatch(_RULE, rule):
                 raise ValueError(f"{self.name}: a rule is a setting's comparison with a number; got {rule!r}")
 
 
@@ -131,6 +136,20 @@ PAIRED = Family(
     grad_type="Tuple[Optional[_Array], Optional[_Array]]",
     grad_result="Tuple[_Array, _Array]",
 )
+#: Losses of one value per row, the last axis holding the classes (multilabel_soft_margin_loss,
+#: multi_margin_loss, multilabel_margin_loss).
+ROWS = Family(
+    "rows",
+    (
+        ("input", "_Array"),
+        ("target", "_Array"),
+        ("weight", "Optional[_Array]"),
+        ("reduction", "int"),
+        ("settings", "Tuple[float, ...]"),
+    ),
+    {"weight": "None"},
+    "_as_operand({fn!r}, {name!r}, {t}, {x}.dtype, False)",
+)
 CLASS_AXIS = Family(
     "class-axis",
     (
@@ -187,6 +206,8 @@ class LossSpec:
     aliases: Tuple[str, ...] = ()
     #: the class constructor's parameter order when it differs from the function's
     init_order: Optional[Tuple[str, ...]] = None
+    #: normalises a target that is not an ndarray, instead of the family's (as target_check)
+    target_check: Optional[str] = None
 
     def param(self, name: str) -> Param:
         return next(p for p in self.params if p.name == name)
@@ -244,6 +265,10 @@ LABEL_SMOOTHING = Param(
 ELEMENTWISE_REDUCTION_DOC = (
     '``"mean"``: the mean over the ``N`` elements (``nan`` for an empty input); ``"sum"``: their sum; '
     '``"none"``: the per-element loss, of ``input``\'s shape.'
+)
+ROW_REDUCTION_DOC = (
+    '``"mean"``: the mean of the per-row losses over the rows (``nan`` for no rows); ``"sum"``: their sum; '
+    '``"none"``: the per-row loss, of ``input``\'s shape without its last axis.'
 )
 CLASS_REDUCTION_DOC = (
     '``"mean"``: the sum divided by the sum of ``weight[target]`` over the counted rows (by the row count '
@@ -525,7 +550,7 @@ array([0.125, 2.5  ])""",
         "``(loss, (grad_input1, grad_input2))``, the gradients ``-target`` and ``target`` where\n"
         "``margin - target (input1 - input2) >= 0`` (torch's clamp passes the gradient at 0), else 0. The\n"
         "three arrays must have the same shape (torch broadcasts arrays of the same number of dimensions).\n"
-        "A NaN gives a NaN loss and NaN gradients (torch's gradients are 0 there).",
+        "A NaN gives a NaN loss and NaN gradients (torch's are 0 at a NaN input1 or input2).",
         example=""">>> import numpy as np, fastloss as fl
 >>> loss, (g1, g2) = fl.margin_ranking_loss(np.array([1.0, 0.0]), np.array([0.0, 1.0]), np.array([1.0, 1.0]),
 ...                                          margin=0.5, reduction="none", return_grad=True)
@@ -539,6 +564,38 @@ array([0.125, 2.5  ])""",
             "dtype (other values are used as they are, as in torch).",
         ),
         array_loss_doc="the per-element loss, of ``input1``'s shape",
+        arrays=("input1", "input2", "target"),
+        grads=("input1", "input2"),
+    ),
+    LossSpec(
+        name="cosine_embedding_loss",
+        kernel="cosine_embedding_loss",
+        family=PAIRED,
+        params=(
+            Param("margin", "setting", 0.0, "Dissimilar pairs (``target == -1``) are penalised above this cosine."),
+            _reduction(ROW_REDUCTION_DOC),
+        ),
+        reductions=("none", "mean", "sum"),
+        cls="CosineEmbeddingLoss",
+        summary="Cosine embedding loss on pairs of rows; torch: ``F.cosine_embedding_loss`` / "
+        "``nn.CosineEmbeddingLoss``.",
+        details="Per row, with ``cos = a.b / sqrt((|a|**2 + 1e-12) (|b|**2 + 1e-12))`` (torch's epsilon):\n"
+        "``1 - cos`` where ``target == 1``, ``max(0, cos - margin)`` where ``target == -1``, 0 for any other\n"
+        "label. Differentiable in ``input1`` and ``input2``: with ``return_grad=True`` the result is\n"
+        "``(loss, (grad_input1, grad_input2))``; the clamp passes the gradient where ``cos - margin >= 0``.\n"
+        "Row sums in float64.",
+        example=""">>> import numpy as np, fastloss as fl
+>>> a, b = np.array([[1.0, 0.0], [1.0, 1.0]]), np.array([[0.0, 1.0], [1.0, 1.0]])
+>>> fl.cosine_embedding_loss(a, b, np.array([1.0, -1.0]), margin=0.5, reduction="none").round(6)
+array([1. , 0.5])""",
+        input_doc="The first vectors: a float32, float64, float16 or bfloat16 array of shape ``(D,)`` or ``(N, D)`` "
+        "(a list of Python numbers becomes float64).",
+        target_doc="The second vectors, of ``input1``'s shape and dtype.",
+        more_array_docs=(
+            "One label per row, ``1`` (similar) or ``-1`` (dissimilar), of shape ``()`` or ``(N,)`` and "
+            "``input1``'s dtype.",
+        ),
+        array_loss_doc="the per-row loss, of shape ``()`` or ``(N,)``",
         arrays=("input1", "input2", "target"),
         grads=("input1", "input2"),
     ),
@@ -672,6 +729,76 @@ array([0.3, 0.7])""",
         "scalar of Python numbers becomes float64).",
         target_doc="Labels, 1 or -1, of ``input``'s shape and dtype.",
         array_loss_doc="the per-element loss, of ``input``'s shape",
+    ),
+    LossSpec(
+        name="multilabel_soft_margin_loss",
+        kernel="multilabel_soft_margin_loss",
+        family=ROWS,
+        params=(
+            weight("One weight per class, shape ``(C,)``, of ``input``'s dtype."),
+            _reduction(ROW_REDUCTION_DOC),
+        ),
+        reductions=("none", "mean", "sum"),
+        cls="MultiLabelSoftMarginLoss",
+        summary="Multi-label one-versus-all logistic loss, averaged over the classes; torch: "
+        "``F.multilabel_soft_margin_loss`` / ``nn.MultiLabelSoftMarginLoss``.",
+        details="Per row: ``-mean_c w_c (y_c log sigmoid(x_c) + (1 - y_c) log sigmoid(-x_c))``, computed as\n"
+        "``y max(-x, 0) + (1 - y) max(x, 0) + log1p(exp(-|x|))`` (accurate for any logit). The gradient is\n"
+        "``w_c (sigmoid(x_c) - y_c) / C``. ``input`` of any rank >= 1, the classes on the last axis.",
+        example=""">>> import numpy as np, fastloss as fl
+>>> round(float(fl.multilabel_soft_margin_loss(np.zeros((1, 2)), np.array([[1.0, 0.0]]))), 6)
+0.693147""",
+        input_doc="Logits, the classes on the last axis: a float32, float64, float16 or bfloat16 array of shape "
+        "``(C,)``, ``(N, C)`` or ``(N, ..., C)`` (a list of Python numbers becomes float64).",
+        target_doc="Targets in [0, 1] (one 0/1 label per class, or soft labels) of ``input``'s shape and dtype.",
+        array_loss_doc="the per-row loss, of ``input``'s shape without its last axis",
+    ),
+    LossSpec(
+        name="multi_margin_loss",
+        kernel="multi_margin_loss",
+        family=ROWS,
+        params=(
+            Param("p", "setting", 1, "The power of the hinge: 1 or 2.", rules=("in (1, 2)",)),
+            Param("margin", "setting", 1.0, "The margin by which the target class should score above the others."),
+            weight("One weight per class, shape ``(C,)``, of ``input``'s dtype; a row is weighted by its class's."),
+            _reduction(ROW_REDUCTION_DOC),
+        ),
+        reductions=("none", "mean", "sum"),
+        cls="MultiMarginLoss",
+        summary="Multi-class hinge loss; torch: ``F.multi_margin_loss`` / ``nn.MultiMarginLoss``.",
+        details="Per row with class ``y``: ``sum_{c != y} w_y max(0, margin - x_y + x_c)**p / C``. The gradient\n"
+        "passes where ``margin - x_y + x_c > 0`` (torch's strict test): ``w_y p z**(p-1) / C`` at ``c``, minus\n"
+        "their sum at ``y``. A class outside ``[0, C)`` raises IndexError (value and index named).",
+        example=""">>> import numpy as np, fastloss as fl
+>>> round(float(fl.multi_margin_loss(np.array([[0.1, 0.2, 0.4, 0.8]]), np.array([3]))), 6)
+0.325""",
+        input_doc="Scores, the classes on the last axis: a float32, float64, float16 or bfloat16 array of shape "
+        "``(C,)`` or ``(N, C)`` (a list of Python numbers becomes float64).",
+        target_doc="The class of each row: integers (any integer dtype) of shape ``()`` or ``(N,)``.",
+        array_loss_doc="the per-row loss, of shape ``()`` or ``(N,)``",
+        target_check="_numeric_array({fn!r}, {name!r}, {t})",
+    ),
+    LossSpec(
+        name="multilabel_margin_loss",
+        kernel="multilabel_margin_loss",
+        family=ROWS,
+        params=(_reduction(ROW_REDUCTION_DOC),),
+        reductions=("none", "mean", "sum"),
+        cls="MultiLabelMarginLoss",
+        summary="Multi-label hinge loss over target classes; torch: ``F.multilabel_margin_loss`` / "
+        "``nn.MultiLabelMarginLoss``.",
+        details="A row's targets are its target row's leading class indices, up to the first ``-1``. Per row:\n"
+        "``sum_j sum_{c not a target} max(0, 1 - x_j + x_c) / C`` over its targets ``j`` (a repeated index\n"
+        "counts again, as in torch). The gradient passes where ``1 - x_j + x_c > 0``. A target value\n"
+        "outside ``[-1, C)`` raises IndexError (value and index named), also after the first ``-1``.",
+        example=""">>> import numpy as np, fastloss as fl
+>>> round(float(fl.multilabel_margin_loss(np.array([[0.1, 0.2, 0.4, 0.8]]), np.array([[3, 0, -1, 1]]))), 6)
+0.85""",
+        input_doc="Scores, the classes on the last axis: a float32, float64, float16 or bfloat16 array of shape "
+        "``(C,)`` or ``(N, C)`` (a list of Python numbers becomes float64).",
+        target_doc="Class indices of ``input``'s shape (any integer dtype): each row's targets, then ``-1``.",
+        array_loss_doc="the per-row loss, of shape ``()`` or ``(N,)``",
+        target_check="_numeric_array({fn!r}, {name!r}, {t})",
     ),
     LossSpec(
         name="cross_entropy",
@@ -888,7 +1015,7 @@ def render_function(spec: LossSpec) -> str:
     for p in scalars:
         body += _check_source(spec, p)
     for t in spec.arrays[1:]:
-        check = spec.family.target_check.format(fn=fn, x=x, t=t, name=t)
+        check = (spec.target_check or spec.family.target_check).format(fn=fn, x=x, t=t, name=t)
         body += [f"if type({t}) is not _ndarray:", f"    {t} = {check}"]
     for p in operands:
         body += _check_source(spec, p)

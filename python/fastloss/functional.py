@@ -174,6 +174,7 @@ _HELPERS: Dict[str, Any] = {
     "_flag_argument": _flag_argument,
     "_as_input": _as_input,
     "_as_operand": _as_operand,
+    "_numeric_array": _numeric_array,
     "_as_class_target": _as_class_target,
     "_as_lengths": _as_lengths,
     "_as_grad_output": _as_grad_output,

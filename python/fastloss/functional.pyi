@@ -18,7 +18,7 @@ GradsResult = Union[Loss, Tuple[Loss, Grads]]
 Reduction = Literal["mean", "sum", "none"]
 SequenceReduction = Literal["mean", "sum", "none", "batchmean", "sequence"]
 
-__all__ = ['mse_loss', 'l1_loss', 'mae_loss', 'huber_loss', 'smooth_l1_loss', 'kl_div', 'poisson_nll_loss', 'gaussian_nll_loss', 'margin_ranking_loss', 'binary_cross_entropy', 'binary_cross_entropy_with_logits', 'sigmoid_focal_loss', 'soft_margin_loss', 'hinge_embedding_loss', 'cross_entropy', 'nll_loss', 'sequence_cross_entropy']
+__all__ = ['mse_loss', 'l1_loss', 'mae_loss', 'huber_loss', 'smooth_l1_loss', 'kl_div', 'poisson_nll_loss', 'gaussian_nll_loss', 'margin_ranking_loss', 'cosine_embedding_loss', 'binary_cross_entropy', 'binary_cross_entropy_with_logits', 'sigmoid_focal_loss', 'soft_margin_loss', 'hinge_embedding_loss', 'multilabel_soft_margin_loss', 'multi_margin_loss', 'multilabel_margin_loss', 'cross_entropy', 'nll_loss', 'sequence_cross_entropy']
 
 # used by fastloss.optim
 def _thread_count(fn: str, n_threads: Optional[int]) -> int: ...
@@ -506,6 +506,75 @@ def margin_ranking_loss(
 ) -> GradsResult: ...
 
 @overload
+def cosine_embedding_loss(
+    input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin: float = ...,
+    reduction: Literal["mean", "sum"] = ..., *, return_grad: Literal[False] = ...,
+    grad_output: ArrayLike = ..., out: None = ..., grad_out: Optional[GradBuffers] = ...,
+    n_threads: Optional[int] = ...,
+) -> np.floating[Any]: ...
+@overload
+def cosine_embedding_loss(
+    input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin: float = ...,
+    reduction: Literal["mean", "sum"] = ..., *, return_grad: Literal[True], grad_output: ArrayLike = ...,
+    out: None = ..., grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[np.floating[Any], Grads]: ...
+@overload
+def cosine_embedding_loss(
+    input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin: float = ...,
+    reduction: Literal["mean", "sum"] = ..., *, return_grad: Literal[False] = ...,
+    grad_output: ArrayLike = ..., out: FloatArray, grad_out: Optional[GradBuffers] = ...,
+    n_threads: Optional[int] = ...,
+) -> FloatArray: ...
+@overload
+def cosine_embedding_loss(
+    input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin: float = ...,
+    reduction: Literal["mean", "sum"] = ..., *, return_grad: Literal[True], grad_output: ArrayLike = ...,
+    out: FloatArray, grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, Grads]: ...
+@overload
+def cosine_embedding_loss(
+    input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin: float = ..., *,
+    reduction: Literal["none"], return_grad: Literal[False] = ..., grad_output: ArrayLike = ...,
+    out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
+) -> FloatArray: ...
+@overload
+def cosine_embedding_loss(
+    input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin: float = ..., *,
+    reduction: Literal["none"], return_grad: Literal[True], grad_output: ArrayLike = ...,
+    out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, Grads]: ...
+@overload
+def cosine_embedding_loss(
+    input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin: float, reduction: Literal["none"], *,
+    return_grad: Literal[False] = ..., grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
+    grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
+) -> FloatArray: ...
+@overload
+def cosine_embedding_loss(
+    input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin: float, reduction: Literal["none"], *,
+    return_grad: Literal[True], grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
+    grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, Grads]: ...
+@overload
+def cosine_embedding_loss(
+    input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin: float = ..., reduction: Reduction = ...,
+    *, return_grad: Literal[False] = ..., grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
+    grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
+) -> Loss: ...
+@overload
+def cosine_embedding_loss(
+    input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin: float = ..., reduction: Reduction = ...,
+    *, return_grad: Literal[True], grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
+    grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[Loss, Grads]: ...
+@overload
+def cosine_embedding_loss(
+    input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin: float = ..., reduction: Reduction = ...,
+    *, return_grad: bool = ..., grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
+    grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
+) -> GradsResult: ...
+
+@overload
 def binary_cross_entropy(
     input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ...,
     reduction: Literal["mean", "sum"] = ..., *, return_grad: Literal[False] = ...,
@@ -834,6 +903,206 @@ def hinge_embedding_loss(
     input: ArrayLike, target: ArrayLike, margin: float = ..., reduction: Reduction = ..., *,
     return_grad: bool = ..., grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
     grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> LossResult: ...
+
+@overload
+def multilabel_soft_margin_loss(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ...,
+    reduction: Literal["mean", "sum"] = ..., *, return_grad: Literal[False] = ...,
+    grad_output: ArrayLike = ..., out: None = ..., grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
+) -> np.floating[Any]: ...
+@overload
+def multilabel_soft_margin_loss(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ...,
+    reduction: Literal["mean", "sum"] = ..., *, return_grad: Literal[True], grad_output: ArrayLike = ...,
+    out: None = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[np.floating[Any], FloatArray]: ...
+@overload
+def multilabel_soft_margin_loss(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ...,
+    reduction: Literal["mean", "sum"] = ..., *, return_grad: Literal[False] = ...,
+    grad_output: ArrayLike = ..., out: FloatArray, grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
+) -> FloatArray: ...
+@overload
+def multilabel_soft_margin_loss(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ...,
+    reduction: Literal["mean", "sum"] = ..., *, return_grad: Literal[True], grad_output: ArrayLike = ...,
+    out: FloatArray, grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, FloatArray]: ...
+@overload
+def multilabel_soft_margin_loss(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ..., *, reduction: Literal["none"],
+    return_grad: Literal[False] = ..., grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> FloatArray: ...
+@overload
+def multilabel_soft_margin_loss(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ..., *, reduction: Literal["none"],
+    return_grad: Literal[True], grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, FloatArray]: ...
+@overload
+def multilabel_soft_margin_loss(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike], reduction: Literal["none"], *,
+    return_grad: Literal[False] = ..., grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> FloatArray: ...
+@overload
+def multilabel_soft_margin_loss(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike], reduction: Literal["none"], *,
+    return_grad: Literal[True], grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, FloatArray]: ...
+@overload
+def multilabel_soft_margin_loss(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ..., reduction: Reduction = ..., *,
+    return_grad: Literal[False] = ..., grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Loss: ...
+@overload
+def multilabel_soft_margin_loss(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ..., reduction: Reduction = ..., *,
+    return_grad: Literal[True], grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[Loss, FloatArray]: ...
+@overload
+def multilabel_soft_margin_loss(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ..., reduction: Reduction = ..., *,
+    return_grad: bool = ..., grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> LossResult: ...
+
+@overload
+def multi_margin_loss(
+    input: ArrayLike, target: ArrayLike, p: float = ..., margin: float = ...,
+    weight: Optional[ArrayLike] = ..., reduction: Literal["mean", "sum"] = ..., *,
+    return_grad: Literal[False] = ..., grad_output: ArrayLike = ..., out: None = ...,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> np.floating[Any]: ...
+@overload
+def multi_margin_loss(
+    input: ArrayLike, target: ArrayLike, p: float = ..., margin: float = ...,
+    weight: Optional[ArrayLike] = ..., reduction: Literal["mean", "sum"] = ..., *, return_grad: Literal[True],
+    grad_output: ArrayLike = ..., out: None = ..., grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
+) -> Tuple[np.floating[Any], FloatArray]: ...
+@overload
+def multi_margin_loss(
+    input: ArrayLike, target: ArrayLike, p: float = ..., margin: float = ...,
+    weight: Optional[ArrayLike] = ..., reduction: Literal["mean", "sum"] = ..., *,
+    return_grad: Literal[False] = ..., grad_output: ArrayLike = ..., out: FloatArray,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> FloatArray: ...
+@overload
+def multi_margin_loss(
+    input: ArrayLike, target: ArrayLike, p: float = ..., margin: float = ...,
+    weight: Optional[ArrayLike] = ..., reduction: Literal["mean", "sum"] = ..., *, return_grad: Literal[True],
+    grad_output: ArrayLike = ..., out: FloatArray, grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, FloatArray]: ...
+@overload
+def multi_margin_loss(
+    input: ArrayLike, target: ArrayLike, p: float = ..., margin: float = ...,
+    weight: Optional[ArrayLike] = ..., *, reduction: Literal["none"], return_grad: Literal[False] = ...,
+    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
+) -> FloatArray: ...
+@overload
+def multi_margin_loss(
+    input: ArrayLike, target: ArrayLike, p: float = ..., margin: float = ...,
+    weight: Optional[ArrayLike] = ..., *, reduction: Literal["none"], return_grad: Literal[True],
+    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, FloatArray]: ...
+@overload
+def multi_margin_loss(
+    input: ArrayLike, target: ArrayLike, p: float, margin: float, weight: Optional[ArrayLike],
+    reduction: Literal["none"], *, return_grad: Literal[False] = ..., grad_output: ArrayLike = ...,
+    out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> FloatArray: ...
+@overload
+def multi_margin_loss(
+    input: ArrayLike, target: ArrayLike, p: float, margin: float, weight: Optional[ArrayLike],
+    reduction: Literal["none"], *, return_grad: Literal[True], grad_output: ArrayLike = ...,
+    out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, FloatArray]: ...
+@overload
+def multi_margin_loss(
+    input: ArrayLike, target: ArrayLike, p: float = ..., margin: float = ...,
+    weight: Optional[ArrayLike] = ..., reduction: Reduction = ..., *, return_grad: Literal[False] = ...,
+    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
+) -> Loss: ...
+@overload
+def multi_margin_loss(
+    input: ArrayLike, target: ArrayLike, p: float = ..., margin: float = ...,
+    weight: Optional[ArrayLike] = ..., reduction: Reduction = ..., *, return_grad: Literal[True],
+    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
+) -> Tuple[Loss, FloatArray]: ...
+@overload
+def multi_margin_loss(
+    input: ArrayLike, target: ArrayLike, p: float = ..., margin: float = ...,
+    weight: Optional[ArrayLike] = ..., reduction: Reduction = ..., *, return_grad: bool = ...,
+    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
+) -> LossResult: ...
+
+@overload
+def multilabel_margin_loss(
+    input: ArrayLike, target: ArrayLike, reduction: Literal["mean", "sum"] = ..., *,
+    return_grad: Literal[False] = ..., grad_output: ArrayLike = ..., out: None = ...,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> np.floating[Any]: ...
+@overload
+def multilabel_margin_loss(
+    input: ArrayLike, target: ArrayLike, reduction: Literal["mean", "sum"] = ..., *,
+    return_grad: Literal[True], grad_output: ArrayLike = ..., out: None = ...,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[np.floating[Any], FloatArray]: ...
+@overload
+def multilabel_margin_loss(
+    input: ArrayLike, target: ArrayLike, reduction: Literal["mean", "sum"] = ..., *,
+    return_grad: Literal[False] = ..., grad_output: ArrayLike = ..., out: FloatArray,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> FloatArray: ...
+@overload
+def multilabel_margin_loss(
+    input: ArrayLike, target: ArrayLike, reduction: Literal["mean", "sum"] = ..., *,
+    return_grad: Literal[True], grad_output: ArrayLike = ..., out: FloatArray,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, FloatArray]: ...
+@overload
+def multilabel_margin_loss(
+    input: ArrayLike, target: ArrayLike, reduction: Literal["none"], *, return_grad: Literal[False] = ...,
+    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
+) -> FloatArray: ...
+@overload
+def multilabel_margin_loss(
+    input: ArrayLike, target: ArrayLike, reduction: Literal["none"], *, return_grad: Literal[True],
+    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, FloatArray]: ...
+@overload
+def multilabel_margin_loss(
+    input: ArrayLike, target: ArrayLike, reduction: Reduction = ..., *, return_grad: Literal[False] = ...,
+    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
+) -> Loss: ...
+@overload
+def multilabel_margin_loss(
+    input: ArrayLike, target: ArrayLike, reduction: Reduction = ..., *, return_grad: Literal[True],
+    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
+) -> Tuple[Loss, FloatArray]: ...
+@overload
+def multilabel_margin_loss(
+    input: ArrayLike, target: ArrayLike, reduction: Reduction = ..., *, return_grad: bool = ...,
+    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
 ) -> LossResult: ...
 
 @overload

@@ -8,7 +8,7 @@ from numpy.typing import ArrayLike
 
 from .functional import FloatArray, GradBuffers, Grads, GradsResult, Loss, LossResult, Reduction, SequenceReduction
 
-__all__ = ['MSELoss', 'L1Loss', 'HuberLoss', 'SmoothL1Loss', 'KLDivLoss', 'PoissonNLLLoss', 'GaussianNLLLoss', 'MarginRankingLoss', 'BCELoss', 'BCEWithLogitsLoss', 'SigmoidFocalLoss', 'SoftMarginLoss', 'HingeEmbeddingLoss', 'CrossEntropyLoss', 'NLLLoss', 'SequenceCrossEntropyLoss']
+__all__ = ['MSELoss', 'L1Loss', 'HuberLoss', 'SmoothL1Loss', 'KLDivLoss', 'PoissonNLLLoss', 'GaussianNLLLoss', 'MarginRankingLoss', 'CosineEmbeddingLoss', 'BCELoss', 'BCEWithLogitsLoss', 'SigmoidFocalLoss', 'SoftMarginLoss', 'HingeEmbeddingLoss', 'MultiLabelSoftMarginLoss', 'MultiMarginLoss', 'MultiLabelMarginLoss', 'CrossEntropyLoss', 'NLLLoss', 'SequenceCrossEntropyLoss']
 
 class _Loss:
     def __repr__(self) -> str: ...
@@ -224,6 +224,33 @@ class MarginRankingLoss(_Loss):
     ) -> GradsResult: ...
     forward = __call__
 
+class CosineEmbeddingLoss(_Loss):
+    margin: float
+    reduction: Reduction
+    n_threads: Optional[int]
+    def __init__(
+        self, margin: float = ..., reduction: Reduction = ..., n_threads: Optional[int] = ...,
+    ) -> None: ...
+    @overload
+    def __call__(
+        self, input1: ArrayLike, input2: ArrayLike, target: ArrayLike, return_grad: Literal[False] = ..., *,
+        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers] = ...,
+        n_threads: Optional[int] = ...,
+    ) -> Loss: ...
+    @overload
+    def __call__(
+        self, input1: ArrayLike, input2: ArrayLike, target: ArrayLike, return_grad: Literal[True], *,
+        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers] = ...,
+        n_threads: Optional[int] = ...,
+    ) -> Tuple[Loss, Grads]: ...
+    @overload
+    def __call__(
+        self, input1: ArrayLike, input2: ArrayLike, target: ArrayLike, return_grad: bool = ..., *,
+        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers] = ...,
+        n_threads: Optional[int] = ...,
+    ) -> GradsResult: ...
+    forward = __call__
+
 class BCELoss(_Loss):
     weight: Optional[ArrayLike]
     reduction: Reduction
@@ -336,6 +363,84 @@ class HingeEmbeddingLoss(_Loss):
     def __init__(
         self, margin: float = ..., reduction: Reduction = ..., n_threads: Optional[int] = ...,
     ) -> None: ...
+    @overload
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, return_grad: Literal[False] = ..., *,
+        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+        n_threads: Optional[int] = ...,
+    ) -> Loss: ...
+    @overload
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, return_grad: Literal[True], *,
+        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+        n_threads: Optional[int] = ...,
+    ) -> Tuple[Loss, FloatArray]: ...
+    @overload
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, return_grad: bool = ..., *, grad_output: ArrayLike = ...,
+        out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+    ) -> LossResult: ...
+    forward = __call__
+
+class MultiLabelSoftMarginLoss(_Loss):
+    weight: Optional[ArrayLike]
+    reduction: Reduction
+    n_threads: Optional[int]
+    def __init__(
+        self, weight: Optional[ArrayLike] = ..., reduction: Reduction = ..., n_threads: Optional[int] = ...,
+    ) -> None: ...
+    @overload
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, return_grad: Literal[False] = ..., *,
+        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+        n_threads: Optional[int] = ...,
+    ) -> Loss: ...
+    @overload
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, return_grad: Literal[True], *,
+        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+        n_threads: Optional[int] = ...,
+    ) -> Tuple[Loss, FloatArray]: ...
+    @overload
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, return_grad: bool = ..., *, grad_output: ArrayLike = ...,
+        out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+    ) -> LossResult: ...
+    forward = __call__
+
+class MultiMarginLoss(_Loss):
+    p: float
+    margin: float
+    weight: Optional[ArrayLike]
+    reduction: Reduction
+    n_threads: Optional[int]
+    def __init__(
+        self, p: float = ..., margin: float = ..., weight: Optional[ArrayLike] = ...,
+        reduction: Reduction = ..., n_threads: Optional[int] = ...,
+    ) -> None: ...
+    @overload
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, return_grad: Literal[False] = ..., *,
+        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+        n_threads: Optional[int] = ...,
+    ) -> Loss: ...
+    @overload
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, return_grad: Literal[True], *,
+        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+        n_threads: Optional[int] = ...,
+    ) -> Tuple[Loss, FloatArray]: ...
+    @overload
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, return_grad: bool = ..., *, grad_output: ArrayLike = ...,
+        out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+    ) -> LossResult: ...
+    forward = __call__
+
+class MultiLabelMarginLoss(_Loss):
+    reduction: Reduction
+    n_threads: Optional[int]
+    def __init__(self, reduction: Reduction = ..., n_threads: Optional[int] = ...) -> None: ...
     @overload
     def __call__(
         self, input: ArrayLike, target: ArrayLike, return_grad: Literal[False] = ..., *,

@@ -24,6 +24,7 @@
 #define FASTLOSS_FOR_EACH_KERNEL(X)                 \
   X(KernelResult, softmax_ce_kernel, ClassProblem)  \
   X(KernelResult, paired_loss_kernel, PairProblem)  \
+  X(KernelResult, row_loss_kernel, RowProblem)      \
   X(TargetSummary, summarize_targets, ClassProblem) \
   X(void, sgd_kernel, SgdProblem)                   \
   X(double, sum_squares_kernel, SumSquaresProblem)  \
@@ -39,6 +40,7 @@
 #define FASTLOSS_FOR_EACH_HALF_KERNEL(X)            \
   X(KernelResult, softmax_ce_kernel, ClassProblem)  \
   X(KernelResult, paired_loss_kernel, PairProblem)  \
+  X(KernelResult, row_loss_kernel, RowProblem)      \
   X(TargetSummary, summarize_targets, ClassProblem) \
   X(void, sgd_kernel, SgdProblem)                   \
   X(double, sum_squares_kernel, SumSquaresProblem)

@@ -40,11 +40,12 @@ struct ElementwiseProblem {
 };
 
 // The losses of two differentiable arrays (cpp/kernels/paired.cpp).
-enum class PairLoss : int { MarginRanking = 0, GaussianNll = 1 };
+enum class PairLoss : int { MarginRanking = 0, GaussianNll = 1, CosineEmbedding = 2 };
 
 // One such problem over C-contiguous a, b (input1 and input2, or input and target) laid out
 // (outer, mid, inner), and c (target, or var) laid out (outer, inner): broadcast along mid
-// (mid == 1: c has a's shape).
+// (mid == 1: c has a's shape). A row-wise loss (cosine embedding) has outer rows of mid values,
+// inner == 1, and a loss and grad_output per row.
 template <class T>
 struct PairProblem {
   PairLoss loss = PairLoss::MarginRanking;
@@ -54,11 +55,11 @@ struct PairProblem {
   std::int64_t outer = 1, mid = 1, inner = 0;
   std::int64_t c_count = 0;  // outer * inner
   std::array<double, kMaxSettings> settings{};
-  T* loss_out = nullptr;           // per-element loss (Reduction::None), or nullptr
+  T* loss_out = nullptr;           // per-element (per-row) loss for Reduction::None, or nullptr
   T* grad_a = nullptr;             // d(loss)/da times the upstream gradient, or nullptr
   T* grad_second = nullptr;        // d(loss)/db (margin ranking) or d(loss)/dc (gaussian), of its shape
   compute_t<T> grad_scale = 1;     // scalar upstream gradient (divided by n for mean)
-  const T* grad_output = nullptr;  // per-element upstream gradient (Reduction::None), or nullptr
+  const T* grad_output = nullptr;  // per-element (per-row) upstream gradient (Reduction::None), or nullptr
   int n_threads = 0;
 };
 
@@ -127,6 +128,26 @@ struct ClassProblem {
   int n_threads = 0;
 
   std::int64_t rows() const { return outer * inner; }
+};
+
+// The losses of one value per row (cpp/kernels/rows.cpp).
+enum class RowLoss : int { MultilabelSoftMargin = 0, MultiMargin = 1, MultilabelMargin = 2 };
+
+// One such problem: C-contiguous input (rows, cols), the last axis being the classes.
+template <class T>
+struct RowProblem {
+  RowLoss loss = RowLoss::MultilabelSoftMargin;
+  const T* input = nullptr;
+  std::int64_t rows = 0, cols = 0;
+  const T* target_values = nullptr;             // float targets of the input's shape (multilabel soft margin)
+  ClassTargets target;                          // one class per row (multi margin), or (rows, cols) (multilabel margin)
+  const compute_t<T>* weight = nullptr;         // per class (cols,), or nullptr (in the compute type)
+  std::array<double, kMaxSettings> settings{};  // multi margin: p, margin
+  T* loss_out = nullptr;                        // per-row loss (Reduction::None), or nullptr
+  T* grad = nullptr;                            // the input's shape, or nullptr
+  compute_t<T> grad_scale = 1;                  // scalar upstream gradient (divided by rows for mean)
+  const T* grad_output = nullptr;               // per-row upstream gradient (Reduction::None), or nullptr
+  int n_threads = 0;
 };
 
 struct TargetSummary {
