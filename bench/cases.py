@@ -216,8 +216,8 @@ def elementwise_case(
 
 
 # ------------------------------------------- two differentiable arrays (tuple gradients)
-# Every peer's result is flattened to (loss, grad_1, grad_2), so the results check compares
-# both gradients. The second differentiable array is argument `second` (input2; var).
+# Every peer's result is flattened to (loss, grad_1, grad_2[, grad_3]), so the results check
+# compares every gradient; `grads` are the differentiable arguments' positions.
 def margin_inputs(shape: Shape, rng: np.random.Generator) -> Inputs:
     x1, x2 = rng.standard_normal(shape, dtype=np.float32), rng.standard_normal(shape, dtype=np.float32)
     y = np.where(rng.random(shape, dtype=np.float32) < 0.5, np.float32(-1), np.float32(1))
@@ -235,12 +235,14 @@ def _flat(result: Any) -> Tuple[Any, ...]:
     return (loss, *grads)
 
 
-def _paired_peers(fn: Callable[..., Any], np_expr: Callable[..., Any], second: int) -> Dict[str, PeerBuilder]:
+def _paired_peers(
+    fn: Callable[..., Any], np_expr: Callable[..., Any], grads: Tuple[int, ...]
+) -> Dict[str, PeerBuilder]:
     def plain(inp: Inputs, threads: int) -> Run:
         return lambda: _flat(fn(*inp.args, return_grad=True, n_threads=threads))
 
     def grad_out(inp: Inputs, threads: int) -> Run:
-        bufs = (np.zeros_like(inp.args[0]), np.zeros_like(inp.args[second]))  # pages touched now
+        bufs = tuple(np.zeros_like(inp.args[i]) for i in grads)  # pages touched now
         return lambda: _flat(fn(*inp.args, return_grad=True, grad_out=bufs, n_threads=threads))
 
     def numpy(inp: Inputs, threads: int) -> Run:
@@ -249,30 +251,31 @@ def _paired_peers(fn: Callable[..., Any], np_expr: Callable[..., Any], second: i
     return {"fastloss": plain, "fastloss grad_out=": grad_out, "numpy": numpy}
 
 
-def _torch_paired_peer(loss: Callable[..., Any], second: int) -> PeerBuilder:
+def _torch_paired_peer(loss: Callable[..., Any], grads: Tuple[int, ...]) -> PeerBuilder:
     def build(inp: Inputs, threads: int) -> Optional[Run]:
         if torch is None:
             return None
         args = [torch.from_numpy(a) for a in inp.args]
-        for i in (0, second):
+        for i in grads:
             args[i].requires_grad_()
 
         def run() -> Any:
-            args[0].grad = args[second].grad = None
+            for i in grads:
+                args[i].grad = None
             value = loss(*args)
             value.backward()
-            return value, args[0].grad, args[second].grad
+            return (value, *(args[i].grad for i in grads))
 
         return run
 
     return build
 
 
-def _jax_paired_peer(loss: Callable[..., Any], second: int) -> PeerBuilder:
+def _jax_paired_peer(loss: Callable[..., Any], grads: Tuple[int, ...]) -> PeerBuilder:
     def build(inp: Inputs, threads: int) -> Optional[Run]:
         if jax is None:
             return None
-        f = jax.jit(jax.value_and_grad(loss, argnums=(0, second)))
+        f = jax.jit(jax.value_and_grad(loss, argnums=grads))
         args = [jax.device_put(a) for a in inp.args]
         return lambda: _flat(jax.block_until_ready(f(*args)))
 
@@ -286,17 +289,29 @@ def cosine_inputs(shape: Shape, rng: np.random.Generator) -> Inputs:
     return Inputs((a, b, y), {})
 
 
+def triplet_inputs(shape: Shape, rng: np.random.Generator) -> Inputs:
+    """(N, D) anchors, positives near them and negatives."""
+    a = rng.standard_normal(shape, dtype=np.float32)
+    pos = a + np.float32(0.5) * rng.standard_normal(shape, dtype=np.float32)
+    return Inputs((a, pos, rng.standard_normal(shape, dtype=np.float32)), {})
+
+
 ROW_SIZES: List[Shape] = [(256, 512), (4096, 512), (16384, 512)]
 CLASS_ROW_SIZES: List[Shape] = [(256, 1000), (4096, 1000), (16384, 1000)]
+
+
+#: bytes per element of the minimal pass: read the arrays, write the gradients
+BYTES = {"margin_ranking": 20, "gaussian_nll": 20, "cosine_embedding": 16, "triplet_margin": 24}
 
 
 def paired_cases() -> List[Case]:
     """margin_ranking_loss, gaussian_nll_loss, cosine_embedding_loss (float32, reduction 'mean',
     margin 0, eps 1e-6)."""
     specs = (
-        ("margin_ranking", "margin_ranking_loss", margin_inputs, ref.margin_ranking_loss, 1),
-        ("gaussian_nll", "gaussian_nll_loss", gaussian_inputs, ref.gaussian_nll_loss, 2),
-        ("cosine_embedding", "cosine_embedding_loss", cosine_inputs, ref.cosine_embedding_loss, 1),
+        ("margin_ranking", "margin_ranking_loss", margin_inputs, ref.margin_ranking_loss, (0, 1)),
+        ("gaussian_nll", "gaussian_nll_loss", gaussian_inputs, ref.gaussian_nll_loss, (0, 2)),
+        ("cosine_embedding", "cosine_embedding_loss", cosine_inputs, ref.cosine_embedding_loss, (0, 1)),
+        ("triplet_margin", "triplet_margin_loss", triplet_inputs, ref.triplet_margin_loss, (0, 1, 2)),
     )
     jax_losses: Dict[str, Callable[..., Any]] = {}
     if jnp is not None:
@@ -305,13 +320,13 @@ def paired_cases() -> List[Case]:
             "gaussian_nll": lambda x, t, v: jnp.mean(0.5 * (jnp.log(jnp.maximum(v, 1e-6)) + (x - t) ** 2 / v)),
         }  # cosine_embedding: row-wise, torch only
     cases = []
-    for name, fl_name, make_inputs, np_expr, second in specs:
-        peers = _paired_peers(getattr(fl, fl_name), np_expr, second)
+    for name, fl_name, make_inputs, np_expr, grads in specs:
+        peers = _paired_peers(getattr(fl, fl_name), np_expr, grads)
         if torch is not None:
-            peers["torch"] = _torch_paired_peer(getattr(torch.nn.functional, fl_name), second)
+            peers["torch"] = _torch_paired_peer(getattr(torch.nn.functional, fl_name), grads)
         if jax is not None and name in jax_losses:
-            peers["jax"] = _jax_paired_peer(jax_losses[name], second)
-        rows = name == "cosine_embedding"
+            peers["jax"] = _jax_paired_peer(jax_losses[name], grads)
+        rows = name in ("cosine_embedding", "triplet_margin")
         cases.append(
             Case(
                 name=name,
@@ -319,7 +334,7 @@ def paired_cases() -> List[Case]:
                 sizes=ROW_SIZES if rows else ELEMENTWISE_SIZES,
                 quick_sizes=ROW_SIZES[1:2] if rows else ELEMENTWISE_QUICK,
                 make_inputs=make_inputs,
-                bytes_per_element=16 if rows else 20,  # read the arrays, write two gradients
+                bytes_per_element=BYTES[name],
                 peers=peers,
             )
         )

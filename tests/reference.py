@@ -43,6 +43,7 @@ __all__ = [
     "gaussian_nll_loss",
     "margin_ranking_loss",
     "cosine_embedding_loss",
+    "triplet_margin_loss",
     "multilabel_soft_margin_loss",
     "multi_margin_loss",
     "multilabel_margin_loss",
@@ -100,6 +101,7 @@ bce_elementwise = _in_float64(_formulas.bce_elementwise)  # torch's binary_cross
 sigmoid = _in_float64(_formulas.sigmoid)
 gaussian_nll_loss = _in_float64(_formulas.gaussian_nll_loss)  # (loss, (d/d input, d/d var))
 margin_ranking_loss = _in_float64(_formulas.margin_ranking_loss)  # (loss, (d/d input1, d/d input2))
+triplet_margin_loss = _in_float64(_formulas.triplet_margin_loss)  # (loss, (d/d anchor, d/d pos, d/d neg))
 cosine_embedding_loss = _in_float64(_formulas.cosine_embedding_loss)  # (loss, (d/d input1, d/d input2))
 multilabel_soft_margin_loss = _in_float64(_formulas.multilabel_soft_margin_loss)  # per-row losses
 multi_margin_loss = _in_float64(_formulas.multi_margin_loss)

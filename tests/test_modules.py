@@ -26,6 +26,7 @@ INIT = {
     "GaussianNLLLoss": "(full=False, eps=1e-06, reduction='mean', n_threads=None)",
     "MarginRankingLoss": "(margin=0.0, reduction='mean', n_threads=None)",
     "CosineEmbeddingLoss": "(margin=0.0, reduction='mean', n_threads=None)",
+    "TripletMarginLoss": "(margin=1.0, p=2.0, eps=1e-06, swap=False, reduction='mean', n_threads=None)",
     "SigmoidFocalLoss": "(alpha=0.25, gamma=2.0, reduction='none', n_threads=None)",
     "SoftMarginLoss": "(reduction='mean', n_threads=None)",
     "HingeEmbeddingLoss": "(margin=1.0, reduction='mean', n_threads=None)",
@@ -51,6 +52,7 @@ def test_signatures(name: str) -> None:
         "GaussianNLLLoss": "input, target, var",
         "MarginRankingLoss": "input1, input2, target",
         "CosineEmbeddingLoss": "input1, input2, target",
+        "TripletMarginLoss": "anchor, positive, negative",
     }.get(name, "input, target")
     per_call = "lengths=None, " if name.startswith("Sequence") else ""
     want = f"({arrays}, {COMMON})".replace("*, ", f"*, {per_call}")

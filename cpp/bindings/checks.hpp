@@ -335,17 +335,21 @@ const compute_t<T>* in_compute_type(const T* src, std::int64_t n, std::vector<fl
   }
 }
 
+// An output that may be the very same view as an input: args[out] and args[in].
+struct AliasPair {
+  int in, out;
+};
+
 // The aliasing rule: an output may not share memory (by byte range, as np.may_share_memory
-// judges) with an input or with another output, with one exception: `args[alias_out]` may be
-// the very same view as `args[alias_in]` (grad_out=input: the gradient overwrites the input;
-// the kernels read each part of the input before they write its gradient), and likewise
-// `args[alias_out2]` and `args[alias_in2]` (a loss with a second gradient). Inputs may overlap
+// judges) with an input or with another output, with one exception: for each of `aliases`,
+// args[out] may be the very same view as args[in] (grad_out=input: the gradient overwrites the
+// input; the kernels read each part of the input before they write its gradient). Inputs may overlap
 // each other. ValueError naming both arguments, raised before anything is written. A loss call
 // has a handful of arrays: compared pairwise on the stack (this runs on every call; heap
 // vectors cost a tiny call a quarter of its time). A long list (an optimizer step over
 // thousands of params) is sorted by address and swept: n log n.
-inline void check_no_overlap(const char* fn, const ArrayArg* args, std::size_t count, int alias_in = -1,
-                             int alias_out = -1, int alias_in2 = -1, int alias_out2 = -1) {
+inline void check_no_overlap(const char* fn, const ArrayArg* args, std::size_t count,
+                             std::initializer_list<AliasPair> aliases = {}) {
   struct Entry {
     ByteSpan span;
     int arg;
@@ -368,11 +372,10 @@ inline void check_no_overlap(const char* fn, const ArrayArg* args, std::size_t c
     if (e1.span.hi <= e2.span.lo || e2.span.hi <= e1.span.lo) return;
     const ArrayArg &a = args[static_cast<std::size_t>(e1.arg)], &b = args[static_cast<std::size_t>(e2.arg)];
     if (!a.output && !b.output) return;
-    const auto is_pair = [&](int in, int out) {
-      return (e1.arg == in && e2.arg == out) || (e1.arg == out && e2.arg == in);
-    };
-    const bool alias_pair =
-        (alias_in >= 0 && is_pair(alias_in, alias_out)) || (alias_in2 >= 0 && is_pair(alias_in2, alias_out2));
+    bool alias_pair = false;
+    for (const AliasPair& pair : aliases) {
+      alias_pair = alias_pair || (e1.arg == pair.in && e2.arg == pair.out) || (e1.arg == pair.out && e2.arg == pair.in);
+    }
     if (alias_pair && same_view(py::reinterpret_borrow<py::array>(a.obj), py::reinterpret_borrow<py::array>(b.obj))) {
       return;
     }
@@ -399,9 +402,9 @@ inline void check_no_overlap(const char* fn, const ArrayArg* args, std::size_t c
   }
 }
 
-inline void check_no_overlap(const char* fn, std::initializer_list<ArrayArg> args, int alias_in = -1,
-                             int alias_out = -1, int alias_in2 = -1, int alias_out2 = -1) {
-  check_no_overlap(fn, args.begin(), args.size(), alias_in, alias_out, alias_in2, alias_out2);
+inline void check_no_overlap(const char* fn, std::initializer_list<ArrayArg> args,
+                             std::initializer_list<AliasPair> aliases = {}) {
+  check_no_overlap(fn, args.begin(), args.size(), aliases);
 }
 
 }  // namespace fastloss::bindings

@@ -126,7 +126,7 @@ void def_elementwise(py::module_& m, std::size_t index) {
                           {"grad_output", grad_output},
                           {"out", out, true},
                           {"grad_out", grad_out, true}},
-                         0, 6);
+                         {{0, 6}});
         const ElementwiseCall call{
             c_contiguous(std::move(input)),
             c_contiguous(std::move(target)),

@@ -1,9 +1,10 @@
-// Bindings of the losses with two differentiable arrays (cpp/kernels/paired.cpp): one
-// `_core.<name>` per row of kPairLosses, all sharing this code. Each takes (a, b, c, reduction,
-// settings, return_grad, grad_output, out, grad_out, n_threads), grad_out being None or a pair
-// of buffers (None or array each), and returns (loss, None) or (loss, (grad_1, grad_2)) with
-// the gradients in argument order.
+// Bindings of the losses of three arrays with two or three gradients (cpp/kernels/paired.cpp):
+// one `_core.<name>` per row of kPairLosses, all sharing this code. Each takes (a, b, c,
+// reduction, settings, return_grad, grad_output, out, grad_out, n_threads), grad_out being None
+// or a tuple of buffers (None or array each), one per gradient, and returns (loss, None) or
+// (loss, (grad_1, grad_2[, grad_3])) with the gradients in argument order.
 #include <array>
+#include <cmath>
 #include <string>
 
 #include "checks.hpp"
@@ -20,12 +21,14 @@ struct PairLossInfo {
   int settings;                       // how many scalar settings it reads
   bool broadcast_c;                   // the third array may be broadcast along one axis (var)
   bool row_loss;                      // one loss per row of the last axis (cosine embedding)
+  int grads;                          // 2, or 3: every array (triplet margin)
 };
 
 constexpr PairLossInfo kPairLosses[] = {
-    {"margin_ranking_loss", PairLoss::MarginRanking, {"input1", "input2", "target"}, 1, 1, false, false},
-    {"gaussian_nll_loss", PairLoss::GaussianNll, {"input", "target", "var"}, 2, 2, true, false},
-    {"cosine_embedding_loss", PairLoss::CosineEmbedding, {"input1", "input2", "target"}, 1, 1, false, true},
+    {"margin_ranking_loss", PairLoss::MarginRanking, {"input1", "input2", "target"}, 1, 1, false, false, 2},
+    {"gaussian_nll_loss", PairLoss::GaussianNll, {"input", "target", "var"}, 2, 2, true, false, 2},
+    {"cosine_embedding_loss", PairLoss::CosineEmbedding, {"input1", "input2", "target"}, 1, 1, false, true, 2},
+    {"triplet_margin_loss", PairLoss::TripletMargin, {"anchor", "positive", "negative"}, 1, 4, false, true, 3},
 };
 
 // a's elements as (outer, mid, inner), c's as (outer, inner).
@@ -40,7 +43,7 @@ struct PairCall {
   bool return_grad;
   py::object grad_output;
   py::object out;
-  std::array<py::object, 2> grad_out;  // None or arrays
+  std::array<py::object, 3> grad_out;  // None or arrays
   int n_threads;
 };
 
@@ -80,7 +83,8 @@ Layout c_layout(const PairLossInfo& info, const std::vector<std::int64_t>& shape
   return {outer, shape[axis], inner};
 }
 
-// A row loss's layout: input (D,) or (N, D), as torch; the target one label per row, (N,) or ().
+// A row loss's layout: input (D,) or (N, D), as torch; the target one label per row, (N,) or ()
+// (triplet margin: the third array has the input's shape).
 Layout row_layout(const PairLossInfo& info, const std::vector<std::int64_t>& shape,
                   const std::vector<std::int64_t>& c_shape) {
   if (shape.empty() || shape.size() > 2) {
@@ -88,12 +92,21 @@ Layout row_layout(const PairLossInfo& info, const std::vector<std::int64_t>& sha
                           shape_str(shape));
   }
   const std::vector<std::int64_t> rows(shape.begin(), shape.end() - 1);
-  if (c_shape != rows) {
+  if (info.grads == 3 && c_shape != shape) {
+    throw py::value_error(std::string(info.name) + ": " + info.arrays[2] + " shape " + shape_str(c_shape) +
+                          " must equal " + info.arrays[0] + " shape " + shape_str(shape));
+  }
+  if (info.grads == 2 && c_shape != rows) {
     throw py::value_error(std::string(info.name) + ": " + info.arrays[2] + " shape " + shape_str(c_shape) +
                           " must be " + shape_str(rows) + ", one label per row of " + info.arrays[0] + " shape " +
                           shape_str(shape));
   }
   return {element_count(rows), shape.back(), 1};
+}
+
+// "grad_out[1] (input2)": the k-th gradient buffer, named with its array.
+std::string grad_out_name(const PairLossInfo& info, int k) {
+  return "grad_out[" + std::to_string(k) + "] (" + info.arrays[k == 1 ? info.second : k] + ")";
 }
 
 template <class T>
@@ -121,7 +134,7 @@ py::tuple run_pair(const PairLossInfo& info, const PairCall& c) {
 
   const bool per_element = c.reduction == Reduction::None;
   std::vector<std::int64_t> loss_shape;  // the per-element (per-row) loss for "none"
-  if (per_element) loss_shape = info.row_loss ? c_shape : shape;
+  if (per_element) loss_shape = info.row_loss ? std::vector<std::int64_t>(shape.begin(), shape.end() - 1) : shape;
   py::object loss_obj = c.out;
   T* loss_buf = per_element ? output_or_new<T>(fn, "out", c.out, loss_shape, loss_obj)
                             : output_buffer<T>(fn, "out", c.out, loss_shape);
@@ -129,17 +142,18 @@ py::tuple run_pair(const PairLossInfo& info, const PairCall& c) {
 
   py::object grads = py::none();
   if (c.return_grad) {
-    const std::string name_a = std::string("grad_out[0] (") + info.arrays[0] + ")";
-    const std::string name_s = std::string("grad_out[1] (") + info.arrays[info.second] + ")";
-    py::object ga, gs;
-    p.grad_a = output_or_new<T>(fn, name_a.c_str(), c.grad_out[0], shape, ga);
-    p.grad_second = output_or_new<T>(fn, name_s.c_str(), c.grad_out[1], info.second == 1 ? shape : c_shape, gs);
+    py::object ga, gs, gt;
+    p.grad_a = output_or_new<T>(fn, grad_out_name(info, 0).c_str(), c.grad_out[0], shape, ga);
+    p.grad_second =
+        output_or_new<T>(fn, grad_out_name(info, 1).c_str(), c.grad_out[1], info.second == 1 ? shape : c_shape, gs);
+    if (info.grads == 3) p.grad_third = output_or_new<T>(fn, grad_out_name(info, 2).c_str(), c.grad_out[2], shape, gt);
     p.grad_output = grad_output_array<T>(fn, c.grad_output, per_element, loss_shape, c.a);
     if (!p.grad_output) {
       const double denom = c.reduction == Reduction::Mean ? static_cast<double>(info.row_loss ? p.outer : n) : 1.0;
       p.grad_scale = static_cast<compute_t<T>>(c.grad_output.cast<double>() / denom);
     }
-    grads = py::make_tuple(ga, gs);
+    if (info.grads == 3) grads = py::make_tuple(ga, gs, gt);
+    else grads = py::make_tuple(ga, gs);
   }
 
   KernelResult r;
@@ -162,16 +176,20 @@ py::tuple run_pair(const PairLossInfo& info, const PairCall& c) {
   return py::make_tuple(loss_obj, grads);
 }
 
-// grad_out: None, or a tuple or list of two entries, each None or a buffer.
-std::array<py::object, 2> grad_out_pair(const char* fn, const py::object& grad_out) {
-  if (grad_out.is_none()) return {py::none(), py::none()};
-  if ((py::isinstance<py::tuple>(grad_out) || py::isinstance<py::list>(grad_out)) && py::len(grad_out) == 2) {
-    const auto seq = py::reinterpret_borrow<py::sequence>(grad_out);
-    return {seq[0], seq[1]};
+// grad_out: None, or a tuple or list of one entry per gradient, each None or a buffer.
+std::array<py::object, 3> grad_out_buffers(const PairLossInfo& info, const py::object& grad_out) {
+  std::array<py::object, 3> bufs{py::none(), py::none(), py::none()};
+  if (grad_out.is_none()) return bufs;
+  const bool sequence = py::isinstance<py::tuple>(grad_out) || py::isinstance<py::list>(grad_out);
+  if (!sequence || static_cast<int>(py::len(grad_out)) != info.grads) {
+    throw py::value_error(std::string(info.name) + ": grad_out must be None or a tuple of " +
+                          std::to_string(info.grads) + " buffers (each an array or None); got " +
+                          py::str(py::type::of(grad_out).attr("__name__")).cast<std::string>() +
+                          (sequence ? " of " + std::to_string(py::len(grad_out)) : std::string()));
   }
-  throw py::value_error(std::string(fn) +
-                        ": grad_out must be None or a tuple of 2 buffers (each an array or None); got " +
-                        py::str(py::type::of(grad_out).attr("__name__")).cast<std::string>());
+  const auto seq = py::reinterpret_borrow<py::sequence>(grad_out);
+  for (int k = 0; k < info.grads; ++k) bufs[static_cast<std::size_t>(k)] = seq[static_cast<std::size_t>(k)];
+  return bufs;
 }
 
 void def_pair(py::module_& m, const PairLossInfo& info) {
@@ -185,9 +203,8 @@ void def_pair(py::module_& m, const PairLossInfo& info) {
                                 std::to_string(settings.size()));
         }
         check_grad_out_needs_grad(fn, return_grad, grad_out);
-        const auto grad_bufs = grad_out_pair(fn, grad_out);
-        const std::string g0 = std::string("grad_out[0] (") + info.arrays[0] + ")";
-        const std::string g1 = std::string("grad_out[1] (") + info.arrays[info.second] + ")";
+        const auto grad_bufs = grad_out_buffers(info, grad_out);
+        const std::string g0 = grad_out_name(info, 0), g1 = grad_out_name(info, 1), g2 = grad_out_name(info, 2);
         check_no_overlap(fn,
                          {{info.arrays[0], a},
                           {info.arrays[1], b},
@@ -195,8 +212,9 @@ void def_pair(py::module_& m, const PairLossInfo& info) {
                           {"grad_output", grad_output},
                           {"out", out, true},
                           {g0.c_str(), grad_bufs[0], true},
-                          {g1.c_str(), grad_bufs[1], true}},
-                         0, 5, info.second, 6);
+                          {g1.c_str(), grad_bufs[1], true},
+                          {g2.c_str(), grad_bufs[2], true}},
+                         {{0, 5}, {info.second, 6}, {2, 7}});
         PairCall call{c_contiguous(std::move(a)),
                       c_contiguous(std::move(b)),
                       c_contiguous(std::move(c)),
@@ -208,6 +226,10 @@ void def_pair(py::module_& m, const PairLossInfo& info) {
                       grad_bufs,
                       n_threads};
         for (std::size_t i = 0; i < settings.size(); ++i) call.settings[i] = settings[i].cast<double>();
+        if (info.loss == PairLoss::TripletMargin && !(call.settings[1] > 0.0 && std::isfinite(call.settings[1]))) {
+          throw py::value_error(std::string(fn) + ": p must be a positive finite number; got " +
+                                py::repr(py::float_(call.settings[1])).cast<std::string>());
+        }
         return visit_float<true>(fn, info.arrays[0], call.a, [&](auto t) { return run_pair<decltype(t)>(info, call); });
       },
       py::arg("a"), py::arg("b"), py::arg("c"), py::arg("reduction"), py::arg("settings"), py::arg("return_grad"),

@@ -138,7 +138,7 @@ void def_rows(py::module_& m, const RowLossInfo& info) {
                           {"grad_output", grad_output},
                           {"out", out, true},
                           {"grad_out", grad_out, true}},
-                         0, 5);
+                         {{0, 5}});
         RowCall call{c_contiguous(std::move(input)),
                      c_contiguous(std::move(target)),
                      c_contiguous_if_array(std::move(weight)),

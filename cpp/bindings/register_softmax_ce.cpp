@@ -263,7 +263,7 @@ void register_softmax_ce(py::module_& m) {
                           {"grad_output", grad_output},
                           {"out", out, true},
                           {"grad_out", grad_out, true}},
-                         0, 5);
+                         {{0, 5}});
         return class_axis_loss(ClassCall{fn, c_contiguous(std::move(input)), c_contiguous(std::move(target)),
                                          c_contiguous_if_array(std::move(weight)), ignore_index, reduction,
                                          label_smoothing, log_probs, py::none(), return_grad,
@@ -286,7 +286,7 @@ void register_softmax_ce(py::module_& m) {
                           {"grad_output", grad_output},
                           {"out", out, true},
                           {"grad_out", grad_out, true}},
-                         0, 6);
+                         {{0, 6}});
         return sequence_loss(
             ClassCall{"sequence_cross_entropy", c_contiguous(std::move(logits)), c_contiguous(std::move(targets)),
                       c_contiguous_if_array(std::move(weight)), ignore_index, reduction, label_smoothing, false,

@@ -20,8 +20,10 @@ namespace {
 //   kSecond       which operand `second` is: 1 (b, of the input's shape) or 2 (c, which may be
 //                 broadcast along one axis: its gradient is then summed along that axis)
 //   in_domain(c)  c's domain (checked for every element before anything is written)
-// or row-wise (kRowwise): a and b are (rows, d), c one value per row, and
-//   row(s, a, b, c, d, g, d_a, d_b)   returns the row's loss and writes g times its gradients
+// or row-wise (kRowwise): a and b are (rows, d), c one value per row (or, with kThirdRow, a third
+// (rows, d) array), and
+//   row(s, a, b, c, d, g, d_a, d_b, d_c, scratch)   returns the row's loss and writes g times its
+//                                                   gradients (d_c with kThirdRow; scratch: 3 d)
 
 // torch.nn.MarginRankingLoss: max(0, margin - y (a - b)). The clamp passes the gradient where
 // margin - y (a - b) >= 0 (torch's clamp_min); a NaN anywhere gives a NaN loss and gradients
@@ -79,13 +81,16 @@ template <class T>
 struct CosineEmbedding {
   static constexpr int kSecond = 1;
   static constexpr bool kRowwise = true;
+  static constexpr bool kThirdRow = false;
   static constexpr int kWorkPerElement = 2;
   struct Params {
     T margin;
     explicit Params(const std::array<double, kMaxSettings>& s) : margin(static_cast<T>(s[0])) {}
   };
   static bool in_domain(T) { return true; }
-  static double row(const Params& s, const T* a, const T* b, T y, std::int64_t d, T g, T* ga, T* gb) {
+  static double row(const Params& s, const T* a, const T* b, const T* label, std::int64_t d, T g, T* ga, T* gb, T*,
+                    T*) {
+    const T y = *label;
     double dot = 0.0, aa = 0.0, bb = 0.0;
 #pragma omp simd reduction(+ : dot, aa, bb)
     for (std::int64_t k = 0; k < d; ++k) {
@@ -107,6 +112,89 @@ struct CosineEmbedding {
       gb[k] = u * a[k] - vb * b[k];
     }
     return loss;
+  }
+};
+
+// ||v||_p of v = x - y + eps (torch's pairwise_distance), summed in float64, into `v`.
+template <class T>
+double distance(const T* x, const T* y, std::int64_t d, T p, T eps, T* v) {
+  double sum = 0.0;
+  if (p == T(2)) {
+#pragma omp simd reduction(+ : sum)
+    for (std::int64_t k = 0; k < d; ++k) {
+      v[k] = x[k] - y[k] + eps;
+      sum += static_cast<double>(v[k]) * static_cast<double>(v[k]);
+    }
+    return std::sqrt(sum);
+  }
+  for (std::int64_t k = 0; k < d; ++k) {
+    v[k] = x[k] - y[k] + eps;
+    sum += std::pow(std::abs(static_cast<double>(v[k])), static_cast<double>(p));
+  }
+  return std::pow(sum, 1.0 / static_cast<double>(p));
+}
+
+// v := coef times the gradient of ||v||_p, sign(v) |v|^(p-1) / ||v||^(p-1) (torch's norm backward:
+// sign(v) for p = 1, and 0 for a zero norm).
+template <class T>
+void scale_by_norm_gradient(T* v, std::int64_t d, double norm, T p, double coef) {
+  if (p == T(1)) {
+    for (std::int64_t k = 0; k < d; ++k)
+      v[k] = static_cast<T>(coef) * (v[k] > T(0) ? T(1) : (v[k] < T(0) ? T(-1) : v[k]));
+    return;
+  }
+  const T scale = norm == 0.0 ? T(0) : static_cast<T>(coef / std::pow(norm, static_cast<double>(p) - 1.0));
+  if (p == T(2)) {
+#pragma omp simd
+    for (std::int64_t k = 0; k < d; ++k) v[k] = scale * v[k];
+    return;
+  }
+  for (std::int64_t k = 0; k < d; ++k) {
+    const T mag = v[k] == T(0) ? T(0) : static_cast<T>(std::pow(std::abs(v[k]), p - T(1)));
+    v[k] = scale * (v[k] < T(0) ? -mag : mag);
+  }
+}
+
+// torch's triplet_margin_loss, per row: max(0, margin + d(a, p) - d(a, n)) with d the p-norm
+// distance above; with swap, d(a, n) is min(d(a, n), d(p, n)) (a tie splits the gradient in halves,
+// as torch's minimum). The clamp passes the gradient where its argument is >= 0, and a NaN row
+// keeps NaN gradients.
+template <class T>
+struct TripletMargin {
+  static constexpr int kSecond = 1;
+  static constexpr bool kRowwise = true;
+  static constexpr bool kThirdRow = true;
+  static constexpr int kWorkPerElement = 4;
+  struct Params {
+    T margin, p, eps, swap;  // swap as 1 or 0
+    explicit Params(const std::array<double, kMaxSettings>& s)
+        : margin(static_cast<T>(s[0])),
+          p(static_cast<T>(s[1])),
+          eps(static_cast<T>(s[2])),
+          swap(static_cast<T>(s[3] != 0.0)) {}
+  };
+  static bool in_domain(T) { return true; }
+  static double row(const Params& s, const T* a, const T* pos, const T* neg, std::int64_t d, T g, T* ga, T* gp, T* gn,
+                    T* scratch) {
+    T *vp = scratch, *vn = scratch + d, *vs = scratch + 2 * d;
+    const double dp = distance(a, pos, d, s.p, s.eps, vp), dn = distance(a, neg, d, s.p, s.eps, vn);
+    const double ds = s.swap != T(0) ? distance(pos, neg, d, s.p, s.eps, vs) : dn;
+    const double w_n = s.swap == T(0) || dn < ds ? 1.0 : (dn == ds ? 0.5 : 0.0), w_s = 1.0 - w_n;
+    const double d_neg = dn != dn || ds != ds ? dn + ds : std::min(dn, ds);  // NaN propagates, as torch's min
+    const double z = static_cast<double>(s.margin) + dp - d_neg;
+    const double on = z != z ? z : (z >= 0.0 ? static_cast<double>(g) : 0.0);  // NaN keeps NaN gradients
+    scale_by_norm_gradient(vp, d, dp, s.p, on);
+    scale_by_norm_gradient(vn, d, dn, s.p, on * w_n);
+    if (s.swap != T(0)) scale_by_norm_gradient(vs, d, ds, s.p, on * w_s);
+    const T swap = s.swap;
+#pragma omp simd
+    for (std::int64_t k = 0; k < d; ++k) {
+      const T sk = swap != T(0) ? vs[k] : T(0);
+      ga[k] = vp[k] - vn[k];
+      gp[k] = -vp[k] - sk;
+      gn[k] = vn[k] + sk;
+    }
+    return z < 0.0 ? 0.0 : z;
   }
 };
 
@@ -278,19 +366,26 @@ KernelResult run_pair_rows(const PairProblem<T>& p) {
   const typename Op::Params settings(p.settings);
   const std::int64_t d = p.mid;
   auto block = [&](std::int64_t lo, std::int64_t hi) -> double {
-    std::vector<C> buf(static_cast<std::size_t>(4 * d + 1));
-    C *a_buf = buf.data(), *b_buf = a_buf + d, *ga = b_buf + d, *gb = ga + d;
+    // the three rows in the compute type, their gradients, and the definition's scratch
+    std::vector<C> buf(static_cast<std::size_t>(9 * d + 1));
+    C *a_buf = buf.data(), *b_buf = a_buf + d, *c_buf = b_buf + d, *ga = c_buf + d, *gb = ga + d, *gc = gb + d;
+    C* scratch = gc + d;
     double sum = 0.0;
     for (std::int64_t r = lo; r < hi; ++r) {
       const C* a = load_tile(p.a + r * d, d, a_buf);
       const C* b = load_tile(p.b + r * d, d, b_buf);
+      C label = 0;
+      const C* c = &label;
+      if constexpr (Op::kThirdRow) c = load_tile(p.c + r * d, d, c_buf);
+      else label = half::to_compute(p.c[r]);
       const C g = p.grad_output ? half::to_compute(p.grad_output[r]) : p.grad_scale;
-      const double loss = Op::row(settings, a, b, half::to_compute(p.c[r]), d, g, ga, gb);
+      const double loss = Op::row(settings, a, b, c, d, g, ga, gb, gc, scratch);
       if (p.loss_out) p.loss_out[r] = half::from_double<T>(loss);
       else sum += loss;
       if (!p.grad_a) continue;
       store_tile(ga, d, p.grad_a + r * d);
       store_tile(gb, d, p.grad_second + r * d);
+      if constexpr (Op::kThirdRow) store_tile(gc, d, p.grad_third + r * d);
     }
     return sum;
   };
@@ -336,6 +431,7 @@ KernelResult paired_loss_kernel(const PairProblem<T>& p) {
     case PairLoss::MarginRanking: return run_pair_loss<MarginRanking<C>>(p);
     case PairLoss::GaussianNll: return run_pair_loss<GaussianNll<C>>(p);
     case PairLoss::CosineEmbedding: return run_pair_loss<CosineEmbedding<C>>(p);
+    case PairLoss::TripletMargin: return run_pair_loss<TripletMargin<C>>(p);
   }
   return {};
 }

@@ -67,6 +67,11 @@ def cosine_embedding_loss(
     grad_output: Union[float, _Array], out: Optional[_Array],
     grad_out: Optional[Tuple[Optional[_Array], Optional[_Array]]], n_threads: int,
 ) -> Tuple[Union[np.floating[Any], _Array], Optional[Tuple[_Array, _Array]]]: ...
+def triplet_margin_loss(
+    a: _Array, b: _Array, c: _Array, reduction: int, settings: Tuple[float, ...], return_grad: bool,
+    grad_output: Union[float, _Array], out: Optional[_Array],
+    grad_out: Optional[Tuple[Optional[_Array], Optional[_Array], Optional[_Array]]], n_threads: int,
+) -> Tuple[Union[np.floating[Any], _Array], Optional[Tuple[_Array, _Array, _Array]]]: ...
 def binary_cross_entropy(
     input: _Array, target: _Array, weight: Optional[_Array], pos_weight: Optional[_Array], reduction: int,
     settings: Tuple[float, ...], return_grad: bool, grad_output: Union[float, _Array], out: Optional[_Array],

@@ -338,6 +338,47 @@ def cosine_embedding_loss(
     return value, (g1, _reduce_rows_loss(loss, gb, x1.shape, reduction, grad_output)[1])
 
 
+def _distance(x: Array, y: Array, p: float, eps: float) -> Tuple[Array, Array]:
+    """torch's pairwise_distance per row, ||x - y + eps||_p, and its gradient w.r.t. x."""
+    v = x - y + eps
+    n = (np.abs(v) ** p).sum(axis=1) ** (1 / p)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(n == 0, 0.0, 1 / n ** (p - 1))
+        grad = np.sign(v) * np.where(v == 0, 0.0, np.abs(v) ** (p - 1)) * scale[:, None]
+    return n, grad
+
+
+def triplet_margin_loss(
+    anchor: Any,
+    positive: Any,
+    negative: Any,
+    margin: float = 1.0,
+    p: float = 2.0,
+    eps: float = 1e-6,
+    swap: bool = False,
+    reduction: str = "mean",
+    grad_output: Any = 1.0,
+) -> Tuple[Any, Tuple[Array, Array, Array]]:
+    """torch's triplet_margin_loss: per row max(0, margin + d(a, p) - d(a, n)); with swap the negative
+    distance is min(d(a, n), d(p, n)), a tie splitting the gradient in halves."""
+    shape = _float(anchor).shape
+    a, pos, neg = (_rows(_float(v)) for v in (anchor, positive, negative))
+    dp, gp = _distance(a, pos, p, eps)
+    dn, gn = _distance(a, neg, p, eps)
+    ds, gs = _distance(pos, neg, p, eps) if swap else (dn, np.zeros_like(gn))
+    w_n = np.where(dn < ds, 1.0, np.where(dn == ds, 0.5, 0.0)) if swap else np.ones_like(dn)
+    w_s = 1 - w_n if swap else np.zeros_like(dn)
+    z = margin + dp - np.minimum(dn, ds)
+    on = np.where(np.isnan(z), np.nan, np.where(z >= 0, 1.0, 0.0))[:, None]
+    loss = np.where(z < 0, 0.0, z)
+    ga = on * (gp - w_n[:, None] * gn)
+    gpos = on * (-gp - w_s[:, None] * gs)
+    gneg = on * (w_n[:, None] * gn + w_s[:, None] * gs)
+    value, ga = _reduce_rows_loss(loss, ga, shape, reduction, grad_output)
+    gpos = _reduce_rows_loss(loss, gpos, shape, reduction, grad_output)[1]
+    return value, (ga, gpos, _reduce_rows_loss(loss, gneg, shape, reduction, grad_output)[1])
+
+
 def _rows(x: Array) -> Array:
     return x.reshape(-1, x.shape[-1]) if x.ndim else x.reshape(1, 1)
 

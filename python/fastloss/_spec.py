@@ -150,6 +150,15 @@ ROWS = Family(
     {"weight": "None"},
     "_as_operand({fn!r}, {name!r}, {t}, {x}.dtype, False)",
 )
+#: triplet_margin_loss: three arrays, each differentiated (``(loss, (grad_1, grad_2, grad_3))``).
+TRIPLET = Family(
+    "triplet",
+    PAIRED.kernel_params,
+    {},
+    PAIRED.target_check,
+    grad_type="Tuple[Optional[_Array], Optional[_Array], Optional[_Array]]",
+    grad_result="Tuple[_Array, _Array, _Array]",
+)
 CLASS_AXIS = Family(
     "class-axis",
     (
@@ -598,6 +607,38 @@ array([1. , 0.5])""",
         array_loss_doc="the per-row loss, of shape ``()`` or ``(N,)``",
         arrays=("input1", "input2", "target"),
         grads=("input1", "input2"),
+    ),
+    LossSpec(
+        name="triplet_margin_loss",
+        kernel="triplet_margin_loss",
+        family=TRIPLET,
+        params=(
+            Param("margin", "setting", 1.0, "How much farther the negative should be than the positive."),
+            Param("p", "setting", 2.0, "The norm of the distances; positive.", rules=("> 0",)),
+            Param("eps", "setting", 1e-6, "Added to every difference before the norm (torch's pairwise_distance)."),
+            Param("swap", "flag", False, "Use ``min(d(a, n), d(p, n))`` as the negative distance (the distance swap)."),
+            _reduction(ROW_REDUCTION_DOC),
+        ),
+        reductions=("none", "mean", "sum"),
+        cls="TripletMarginLoss",
+        summary="Triplet margin loss on (anchor, positive, negative) rows; torch: ``F.triplet_margin_loss`` / "
+        "``nn.TripletMarginLoss``.",
+        details="Per row: ``max(0, margin + d(a, p) - d(a, n))`` with ``d(x, y) = ||x - y + eps||_p`` (torch's\n"
+        "``pairwise_distance``); with ``swap=True`` the negative distance is ``min(d(a, n), d(p, n))``.\n"
+        "Differentiable in all three arrays: with ``return_grad=True`` the result is\n"
+        "``(loss, (grad_anchor, grad_positive, grad_negative))``; the clamp passes the gradient at 0, and a\n"
+        "tie in the swap's minimum splits it in halves, as torch's. Norms are summed in float64.",
+        example=""">>> import numpy as np, fastloss as fl
+>>> a, p, n = np.array([[0.0, 0.0]]), np.array([[3.0, 4.0]]), np.array([[0.0, 1.0]])
+>>> round(float(fl.triplet_margin_loss(a, p, n, eps=0.0)), 6)
+5.0""",
+        input_doc="Anchors: a float32, float64, float16 or bfloat16 array of shape ``(D,)`` or ``(N, D)`` (a list of "
+        "Python numbers becomes float64).",
+        target_doc="Positives, of ``anchor``'s shape and dtype.",
+        more_array_docs=("Negatives, of ``anchor``'s shape and dtype.",),
+        array_loss_doc="the per-row loss, of shape ``()`` or ``(N,)``",
+        arrays=("anchor", "positive", "negative"),
+        grads=("anchor", "positive", "negative"),
     ),
     LossSpec(
         name="binary_cross_entropy",
@@ -1121,7 +1162,7 @@ def _grads_tuple(spec: LossSpec) -> str:
 
 def _common_docs(spec: LossSpec, names: Sequence[str]) -> str:
     docs = dict(COMMON_DOCS, **SEVERAL_GRADS_DOCS) if len(spec.grad_arrays) > 1 else COMMON_DOCS
-    grads = " and ".join(f"``{g}``" for g in spec.grad_arrays)
+    grads = _and([f"``{g}``" for g in spec.grad_arrays])
     return "".join(
         _param_doc(n, docs[n][0], docs[n][1].format(array=spec.arrays[0], grads=grads, tuple=_grads_tuple(spec)))
         for n in names
@@ -1142,7 +1183,7 @@ def returns_doc(spec: LossSpec, what: str = "") -> str:
         f"when given).{what}"
     )
     if len(spec.grad_arrays) > 1:
-        names = " and ".join(f"``{g}``" for g in spec.grad_arrays)
+        names = _and([f"``{g}``" for g in spec.grad_arrays])
         grad_doc = _param_doc(
             "grads",
             "tuple of ndarray",
@@ -1159,6 +1200,11 @@ def returns_doc(spec: LossSpec, what: str = "") -> str:
             f"given).",
         )
     return "Returns\n-------\n" + _param_doc("loss", "numpy.floating or ndarray", loss) + grad_doc
+
+
+def _and(items: Sequence[str]) -> str:
+    """"a and b", "a, b and c"."""
+    return " and ".join(items) if len(items) <= 2 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _or(names: Sequence[str]) -> str:
@@ -1262,7 +1308,8 @@ def _def(name: str, params: Sequence[str], result: str, indent: str = "") -> str
 def _grad_types(spec: LossSpec) -> Tuple[str, str, str]:
     """The stub types of (the gradient result, grad_out, the result of a bool return_grad)."""
     if len(spec.grad_arrays) > 1:
-        return "Grads", "Optional[GradBuffers]", "GradsResult"
+        k = len(spec.grad_arrays)  # Grads2, Grads3: tuples of k gradients
+        return f"Grads{k}", f"Optional[GradBuffers{k}]", f"Grads{k}Result"
     return "FloatArray", "Optional[FloatArray]", "LossResult"
 
 
@@ -1346,9 +1393,12 @@ def render_functional_stub(specs: Sequence[LossSpec] = SPECS) -> str:
         "Loss = Union[np.floating[Any], FloatArray]\n"
         "LossResult = Union[Loss, Tuple[Loss, FloatArray]]\n"
         "#: The gradients of a loss of several differentiable arrays, in argument order, and their buffers.\n"
-        "Grads = Tuple[FloatArray, FloatArray]\n"
-        "GradBuffers = Tuple[Optional[FloatArray], Optional[FloatArray]]\n"
-        "GradsResult = Union[Loss, Tuple[Loss, Grads]]\n"
+        "Grads2 = Tuple[FloatArray, FloatArray]\n"
+        "GradBuffers2 = Tuple[Optional[FloatArray], Optional[FloatArray]]\n"
+        "Grads2Result = Union[Loss, Tuple[Loss, Grads2]]\n"
+        "Grads3 = Tuple[FloatArray, FloatArray, FloatArray]\n"
+        "GradBuffers3 = Tuple[Optional[FloatArray], Optional[FloatArray], Optional[FloatArray]]\n"
+        "Grads3Result = Union[Loss, Tuple[Loss, Grads3]]\n"
         + "".join(f"{alias} = {_literal(names)}\n" for names, alias in _REDUCTION_ALIASES.items())
         + f"\n__all__ = {function_names(specs)!r}\n\n"
         "# used by fastloss.optim\n"
@@ -1400,8 +1450,8 @@ def render_modules_stub(specs: Sequence[LossSpec] = SPECS) -> str:
         STUB_HEADER + '"""The nn-style loss classes (fastloss.modules), typed: see fastloss._spec."""\n\n'
         "from typing import List, Literal, Optional, Tuple, overload\n\n"
         "from numpy.typing import ArrayLike\n\n"
-        "from .functional import FloatArray, GradBuffers, Grads, GradsResult, Loss, LossResult, Reduction, "
-        "SequenceReduction\n\n"
+        "from .functional import (\n    FloatArray,\n    GradBuffers2,\n    GradBuffers3,\n    Grads2,\n    Grads2Result,\n"
+        "    Grads3,\n    Grads3Result,\n    Loss,\n    LossResult,\n    Reduction,\n    SequenceReduction,\n)\n\n"
         f"__all__ = {class_names(specs)!r}\n\n"
         "class _Loss:\n    def __repr__(self) -> str: ...\n\n" + "\n".join(render_class_stub(s) for s in specs)
     )

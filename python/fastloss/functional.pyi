@@ -12,13 +12,16 @@ FloatArray = NDArray[np.floating[Any]]
 Loss = Union[np.floating[Any], FloatArray]
 LossResult = Union[Loss, Tuple[Loss, FloatArray]]
 #: The gradients of a loss of several differentiable arrays, in argument order, and their buffers.
-Grads = Tuple[FloatArray, FloatArray]
-GradBuffers = Tuple[Optional[FloatArray], Optional[FloatArray]]
-GradsResult = Union[Loss, Tuple[Loss, Grads]]
+Grads2 = Tuple[FloatArray, FloatArray]
+GradBuffers2 = Tuple[Optional[FloatArray], Optional[FloatArray]]
+Grads2Result = Union[Loss, Tuple[Loss, Grads2]]
+Grads3 = Tuple[FloatArray, FloatArray, FloatArray]
+GradBuffers3 = Tuple[Optional[FloatArray], Optional[FloatArray], Optional[FloatArray]]
+Grads3Result = Union[Loss, Tuple[Loss, Grads3]]
 Reduction = Literal["mean", "sum", "none"]
 SequenceReduction = Literal["mean", "sum", "none", "batchmean", "sequence"]
 
-__all__ = ['mse_loss', 'l1_loss', 'mae_loss', 'huber_loss', 'smooth_l1_loss', 'kl_div', 'poisson_nll_loss', 'gaussian_nll_loss', 'margin_ranking_loss', 'cosine_embedding_loss', 'binary_cross_entropy', 'binary_cross_entropy_with_logits', 'sigmoid_focal_loss', 'soft_margin_loss', 'hinge_embedding_loss', 'multilabel_soft_margin_loss', 'multi_margin_loss', 'multilabel_margin_loss', 'cross_entropy', 'nll_loss', 'sequence_cross_entropy']
+__all__ = ['mse_loss', 'l1_loss', 'mae_loss', 'huber_loss', 'smooth_l1_loss', 'kl_div', 'poisson_nll_loss', 'gaussian_nll_loss', 'margin_ranking_loss', 'cosine_embedding_loss', 'triplet_margin_loss', 'binary_cross_entropy', 'binary_cross_entropy_with_logits', 'sigmoid_focal_loss', 'soft_margin_loss', 'hinge_embedding_loss', 'multilabel_soft_margin_loss', 'multi_margin_loss', 'multilabel_margin_loss', 'cross_entropy', 'nll_loss', 'sequence_cross_entropy']
 
 # used by fastloss.optim
 def _thread_count(fn: str, n_threads: Optional[int]) -> int: ...
@@ -371,208 +374,285 @@ def poisson_nll_loss(
 def gaussian_nll_loss(
     input: ArrayLike, target: ArrayLike, var: ArrayLike, full: bool = ..., eps: float = ...,
     reduction: Literal["mean", "sum"] = ..., *, return_grad: Literal[False] = ...,
-    grad_output: ArrayLike = ..., out: None = ..., grad_out: Optional[GradBuffers] = ...,
+    grad_output: ArrayLike = ..., out: None = ..., grad_out: Optional[GradBuffers2] = ...,
     n_threads: Optional[int] = ...,
 ) -> np.floating[Any]: ...
 @overload
 def gaussian_nll_loss(
     input: ArrayLike, target: ArrayLike, var: ArrayLike, full: bool = ..., eps: float = ...,
     reduction: Literal["mean", "sum"] = ..., *, return_grad: Literal[True], grad_output: ArrayLike = ...,
-    out: None = ..., grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
-) -> Tuple[np.floating[Any], Grads]: ...
+    out: None = ..., grad_out: Optional[GradBuffers2] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[np.floating[Any], Grads2]: ...
 @overload
 def gaussian_nll_loss(
     input: ArrayLike, target: ArrayLike, var: ArrayLike, full: bool = ..., eps: float = ...,
     reduction: Literal["mean", "sum"] = ..., *, return_grad: Literal[False] = ...,
-    grad_output: ArrayLike = ..., out: FloatArray, grad_out: Optional[GradBuffers] = ...,
+    grad_output: ArrayLike = ..., out: FloatArray, grad_out: Optional[GradBuffers2] = ...,
     n_threads: Optional[int] = ...,
 ) -> FloatArray: ...
 @overload
 def gaussian_nll_loss(
     input: ArrayLike, target: ArrayLike, var: ArrayLike, full: bool = ..., eps: float = ...,
     reduction: Literal["mean", "sum"] = ..., *, return_grad: Literal[True], grad_output: ArrayLike = ...,
-    out: FloatArray, grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
-) -> Tuple[FloatArray, Grads]: ...
+    out: FloatArray, grad_out: Optional[GradBuffers2] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, Grads2]: ...
 @overload
 def gaussian_nll_loss(
     input: ArrayLike, target: ArrayLike, var: ArrayLike, full: bool = ..., eps: float = ..., *,
     reduction: Literal["none"], return_grad: Literal[False] = ..., grad_output: ArrayLike = ...,
-    out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
+    out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers2] = ..., n_threads: Optional[int] = ...,
 ) -> FloatArray: ...
 @overload
 def gaussian_nll_loss(
     input: ArrayLike, target: ArrayLike, var: ArrayLike, full: bool = ..., eps: float = ..., *,
     reduction: Literal["none"], return_grad: Literal[True], grad_output: ArrayLike = ...,
-    out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
-) -> Tuple[FloatArray, Grads]: ...
+    out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers2] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, Grads2]: ...
 @overload
 def gaussian_nll_loss(
     input: ArrayLike, target: ArrayLike, var: ArrayLike, full: bool, eps: float, reduction: Literal["none"],
     *, return_grad: Literal[False] = ..., grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
-    grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
+    grad_out: Optional[GradBuffers2] = ..., n_threads: Optional[int] = ...,
 ) -> FloatArray: ...
 @overload
 def gaussian_nll_loss(
     input: ArrayLike, target: ArrayLike, var: ArrayLike, full: bool, eps: float, reduction: Literal["none"],
     *, return_grad: Literal[True], grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
-    grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
-) -> Tuple[FloatArray, Grads]: ...
+    grad_out: Optional[GradBuffers2] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, Grads2]: ...
 @overload
 def gaussian_nll_loss(
     input: ArrayLike, target: ArrayLike, var: ArrayLike, full: bool = ..., eps: float = ...,
     reduction: Reduction = ..., *, return_grad: Literal[False] = ..., grad_output: ArrayLike = ...,
-    out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
+    out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers2] = ..., n_threads: Optional[int] = ...,
 ) -> Loss: ...
 @overload
 def gaussian_nll_loss(
     input: ArrayLike, target: ArrayLike, var: ArrayLike, full: bool = ..., eps: float = ...,
     reduction: Reduction = ..., *, return_grad: Literal[True], grad_output: ArrayLike = ...,
-    out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
-) -> Tuple[Loss, Grads]: ...
+    out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers2] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[Loss, Grads2]: ...
 @overload
 def gaussian_nll_loss(
     input: ArrayLike, target: ArrayLike, var: ArrayLike, full: bool = ..., eps: float = ...,
     reduction: Reduction = ..., *, return_grad: bool = ..., grad_output: ArrayLike = ...,
-    out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
-) -> GradsResult: ...
+    out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers2] = ..., n_threads: Optional[int] = ...,
+) -> Grads2Result: ...
 
 @overload
 def margin_ranking_loss(
     input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin: float = ...,
     reduction: Literal["mean", "sum"] = ..., *, return_grad: Literal[False] = ...,
-    grad_output: ArrayLike = ..., out: None = ..., grad_out: Optional[GradBuffers] = ...,
+    grad_output: ArrayLike = ..., out: None = ..., grad_out: Optional[GradBuffers2] = ...,
     n_threads: Optional[int] = ...,
 ) -> np.floating[Any]: ...
 @overload
 def margin_ranking_loss(
     input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin: float = ...,
     reduction: Literal["mean", "sum"] = ..., *, return_grad: Literal[True], grad_output: ArrayLike = ...,
-    out: None = ..., grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
-) -> Tuple[np.floating[Any], Grads]: ...
+    out: None = ..., grad_out: Optional[GradBuffers2] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[np.floating[Any], Grads2]: ...
 @overload
 def margin_ranking_loss(
     input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin: float = ...,
     reduction: Literal["mean", "sum"] = ..., *, return_grad: Literal[False] = ...,
-    grad_output: ArrayLike = ..., out: FloatArray, grad_out: Optional[GradBuffers] = ...,
+    grad_output: ArrayLike = ..., out: FloatArray, grad_out: Optional[GradBuffers2] = ...,
     n_threads: Optional[int] = ...,
 ) -> FloatArray: ...
 @overload
 def margin_ranking_loss(
     input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin: float = ...,
     reduction: Literal["mean", "sum"] = ..., *, return_grad: Literal[True], grad_output: ArrayLike = ...,
-    out: FloatArray, grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
-) -> Tuple[FloatArray, Grads]: ...
+    out: FloatArray, grad_out: Optional[GradBuffers2] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, Grads2]: ...
 @overload
 def margin_ranking_loss(
     input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin: float = ..., *,
     reduction: Literal["none"], return_grad: Literal[False] = ..., grad_output: ArrayLike = ...,
-    out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
+    out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers2] = ..., n_threads: Optional[int] = ...,
 ) -> FloatArray: ...
 @overload
 def margin_ranking_loss(
     input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin: float = ..., *,
     reduction: Literal["none"], return_grad: Literal[True], grad_output: ArrayLike = ...,
-    out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
-) -> Tuple[FloatArray, Grads]: ...
+    out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers2] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, Grads2]: ...
 @overload
 def margin_ranking_loss(
     input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin: float, reduction: Literal["none"], *,
     return_grad: Literal[False] = ..., grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
-    grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
+    grad_out: Optional[GradBuffers2] = ..., n_threads: Optional[int] = ...,
 ) -> FloatArray: ...
 @overload
 def margin_ranking_loss(
     input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin: float, reduction: Literal["none"], *,
     return_grad: Literal[True], grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
-    grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
-) -> Tuple[FloatArray, Grads]: ...
+    grad_out: Optional[GradBuffers2] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, Grads2]: ...
 @overload
 def margin_ranking_loss(
     input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin: float = ..., reduction: Reduction = ...,
     *, return_grad: Literal[False] = ..., grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
-    grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
+    grad_out: Optional[GradBuffers2] = ..., n_threads: Optional[int] = ...,
 ) -> Loss: ...
 @overload
 def margin_ranking_loss(
     input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin: float = ..., reduction: Reduction = ...,
     *, return_grad: Literal[True], grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
-    grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
-) -> Tuple[Loss, Grads]: ...
+    grad_out: Optional[GradBuffers2] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[Loss, Grads2]: ...
 @overload
 def margin_ranking_loss(
     input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin: float = ..., reduction: Reduction = ...,
     *, return_grad: bool = ..., grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
-    grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
-) -> GradsResult: ...
+    grad_out: Optional[GradBuffers2] = ..., n_threads: Optional[int] = ...,
+) -> Grads2Result: ...
 
 @overload
 def cosine_embedding_loss(
     input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin: float = ...,
     reduction: Literal["mean", "sum"] = ..., *, return_grad: Literal[False] = ...,
-    grad_output: ArrayLike = ..., out: None = ..., grad_out: Optional[GradBuffers] = ...,
+    grad_output: ArrayLike = ..., out: None = ..., grad_out: Optional[GradBuffers2] = ...,
     n_threads: Optional[int] = ...,
 ) -> np.floating[Any]: ...
 @overload
 def cosine_embedding_loss(
     input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin: float = ...,
     reduction: Literal["mean", "sum"] = ..., *, return_grad: Literal[True], grad_output: ArrayLike = ...,
-    out: None = ..., grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
-) -> Tuple[np.floating[Any], Grads]: ...
+    out: None = ..., grad_out: Optional[GradBuffers2] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[np.floating[Any], Grads2]: ...
 @overload
 def cosine_embedding_loss(
     input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin: float = ...,
     reduction: Literal["mean", "sum"] = ..., *, return_grad: Literal[False] = ...,
-    grad_output: ArrayLike = ..., out: FloatArray, grad_out: Optional[GradBuffers] = ...,
+    grad_output: ArrayLike = ..., out: FloatArray, grad_out: Optional[GradBuffers2] = ...,
     n_threads: Optional[int] = ...,
 ) -> FloatArray: ...
 @overload
 def cosine_embedding_loss(
     input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin: float = ...,
     reduction: Literal["mean", "sum"] = ..., *, return_grad: Literal[True], grad_output: ArrayLike = ...,
-    out: FloatArray, grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
-) -> Tuple[FloatArray, Grads]: ...
+    out: FloatArray, grad_out: Optional[GradBuffers2] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, Grads2]: ...
 @overload
 def cosine_embedding_loss(
     input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin: float = ..., *,
     reduction: Literal["none"], return_grad: Literal[False] = ..., grad_output: ArrayLike = ...,
-    out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
+    out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers2] = ..., n_threads: Optional[int] = ...,
 ) -> FloatArray: ...
 @overload
 def cosine_embedding_loss(
     input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin: float = ..., *,
     reduction: Literal["none"], return_grad: Literal[True], grad_output: ArrayLike = ...,
-    out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
-) -> Tuple[FloatArray, Grads]: ...
+    out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers2] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, Grads2]: ...
 @overload
 def cosine_embedding_loss(
     input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin: float, reduction: Literal["none"], *,
     return_grad: Literal[False] = ..., grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
-    grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
+    grad_out: Optional[GradBuffers2] = ..., n_threads: Optional[int] = ...,
 ) -> FloatArray: ...
 @overload
 def cosine_embedding_loss(
     input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin: float, reduction: Literal["none"], *,
     return_grad: Literal[True], grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
-    grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
-) -> Tuple[FloatArray, Grads]: ...
+    grad_out: Optional[GradBuffers2] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, Grads2]: ...
 @overload
 def cosine_embedding_loss(
     input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin: float = ..., reduction: Reduction = ...,
     *, return_grad: Literal[False] = ..., grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
-    grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
+    grad_out: Optional[GradBuffers2] = ..., n_threads: Optional[int] = ...,
 ) -> Loss: ...
 @overload
 def cosine_embedding_loss(
     input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin: float = ..., reduction: Reduction = ...,
     *, return_grad: Literal[True], grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
-    grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
-) -> Tuple[Loss, Grads]: ...
+    grad_out: Optional[GradBuffers2] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[Loss, Grads2]: ...
 @overload
 def cosine_embedding_loss(
     input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin: float = ..., reduction: Reduction = ...,
     *, return_grad: bool = ..., grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
-    grad_out: Optional[GradBuffers] = ..., n_threads: Optional[int] = ...,
-) -> GradsResult: ...
+    grad_out: Optional[GradBuffers2] = ..., n_threads: Optional[int] = ...,
+) -> Grads2Result: ...
+
+@overload
+def triplet_margin_loss(
+    anchor: ArrayLike, positive: ArrayLike, negative: ArrayLike, margin: float = ..., p: float = ...,
+    eps: float = ..., swap: bool = ..., reduction: Literal["mean", "sum"] = ..., *,
+    return_grad: Literal[False] = ..., grad_output: ArrayLike = ..., out: None = ...,
+    grad_out: Optional[GradBuffers3] = ..., n_threads: Optional[int] = ...,
+) -> np.floating[Any]: ...
+@overload
+def triplet_margin_loss(
+    anchor: ArrayLike, positive: ArrayLike, negative: ArrayLike, margin: float = ..., p: float = ...,
+    eps: float = ..., swap: bool = ..., reduction: Literal["mean", "sum"] = ..., *,
+    return_grad: Literal[True], grad_output: ArrayLike = ..., out: None = ...,
+    grad_out: Optional[GradBuffers3] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[np.floating[Any], Grads3]: ...
+@overload
+def triplet_margin_loss(
+    anchor: ArrayLike, positive: ArrayLike, negative: ArrayLike, margin: float = ..., p: float = ...,
+    eps: float = ..., swap: bool = ..., reduction: Literal["mean", "sum"] = ..., *,
+    return_grad: Literal[False] = ..., grad_output: ArrayLike = ..., out: FloatArray,
+    grad_out: Optional[GradBuffers3] = ..., n_threads: Optional[int] = ...,
+) -> FloatArray: ...
+@overload
+def triplet_margin_loss(
+    anchor: ArrayLike, positive: ArrayLike, negative: ArrayLike, margin: float = ..., p: float = ...,
+    eps: float = ..., swap: bool = ..., reduction: Literal["mean", "sum"] = ..., *,
+    return_grad: Literal[True], grad_output: ArrayLike = ..., out: FloatArray,
+    grad_out: Optional[GradBuffers3] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, Grads3]: ...
+@overload
+def triplet_margin_loss(
+    anchor: ArrayLike, positive: ArrayLike, negative: ArrayLike, margin: float = ..., p: float = ...,
+    eps: float = ..., swap: bool = ..., *, reduction: Literal["none"], return_grad: Literal[False] = ...,
+    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers3] = ...,
+    n_threads: Optional[int] = ...,
+) -> FloatArray: ...
+@overload
+def triplet_margin_loss(
+    anchor: ArrayLike, positive: ArrayLike, negative: ArrayLike, margin: float = ..., p: float = ...,
+    eps: float = ..., swap: bool = ..., *, reduction: Literal["none"], return_grad: Literal[True],
+    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers3] = ...,
+    n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, Grads3]: ...
+@overload
+def triplet_margin_loss(
+    anchor: ArrayLike, positive: ArrayLike, negative: ArrayLike, margin: float, p: float, eps: float,
+    swap: bool, reduction: Literal["none"], *, return_grad: Literal[False] = ...,
+    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers3] = ...,
+    n_threads: Optional[int] = ...,
+) -> FloatArray: ...
+@overload
+def triplet_margin_loss(
+    anchor: ArrayLike, positive: ArrayLike, negative: ArrayLike, margin: float, p: float, eps: float,
+    swap: bool, reduction: Literal["none"], *, return_grad: Literal[True], grad_output: ArrayLike = ...,
+    out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers3] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, Grads3]: ...
+@overload
+def triplet_margin_loss(
+    anchor: ArrayLike, positive: ArrayLike, negative: ArrayLike, margin: float = ..., p: float = ...,
+    eps: float = ..., swap: bool = ..., reduction: Reduction = ..., *, return_grad: Literal[False] = ...,
+    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers3] = ...,
+    n_threads: Optional[int] = ...,
+) -> Loss: ...
+@overload
+def triplet_margin_loss(
+    anchor: ArrayLike, positive: ArrayLike, negative: ArrayLike, margin: float = ..., p: float = ...,
+    eps: float = ..., swap: bool = ..., reduction: Reduction = ..., *, return_grad: Literal[True],
+    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers3] = ...,
+    n_threads: Optional[int] = ...,
+) -> Tuple[Loss, Grads3]: ...
+@overload
+def triplet_margin_loss(
+    anchor: ArrayLike, positive: ArrayLike, negative: ArrayLike, margin: float = ..., p: float = ...,
+    eps: float = ..., swap: bool = ..., reduction: Reduction = ..., *, return_grad: bool = ...,
+    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers3] = ...,
+    n_threads: Optional[int] = ...,
+) -> Grads3Result: ...
 
 @overload
 def binary_cross_entropy(

@@ -6,9 +6,21 @@ from typing import List, Literal, Optional, Tuple, overload
 
 from numpy.typing import ArrayLike
 
-from .functional import FloatArray, GradBuffers, Grads, GradsResult, Loss, LossResult, Reduction, SequenceReduction
+from .functional import (
+    FloatArray,
+    GradBuffers2,
+    GradBuffers3,
+    Grads2,
+    Grads2Result,
+    Grads3,
+    Grads3Result,
+    Loss,
+    LossResult,
+    Reduction,
+    SequenceReduction,
+)
 
-__all__ = ['MSELoss', 'L1Loss', 'HuberLoss', 'SmoothL1Loss', 'KLDivLoss', 'PoissonNLLLoss', 'GaussianNLLLoss', 'MarginRankingLoss', 'CosineEmbeddingLoss', 'BCELoss', 'BCEWithLogitsLoss', 'SigmoidFocalLoss', 'SoftMarginLoss', 'HingeEmbeddingLoss', 'MultiLabelSoftMarginLoss', 'MultiMarginLoss', 'MultiLabelMarginLoss', 'CrossEntropyLoss', 'NLLLoss', 'SequenceCrossEntropyLoss']
+__all__ = ['MSELoss', 'L1Loss', 'HuberLoss', 'SmoothL1Loss', 'KLDivLoss', 'PoissonNLLLoss', 'GaussianNLLLoss', 'MarginRankingLoss', 'CosineEmbeddingLoss', 'TripletMarginLoss', 'BCELoss', 'BCEWithLogitsLoss', 'SigmoidFocalLoss', 'SoftMarginLoss', 'HingeEmbeddingLoss', 'MultiLabelSoftMarginLoss', 'MultiMarginLoss', 'MultiLabelMarginLoss', 'CrossEntropyLoss', 'NLLLoss', 'SequenceCrossEntropyLoss']
 
 class _Loss:
     def __repr__(self) -> str: ...
@@ -180,21 +192,21 @@ class GaussianNLLLoss(_Loss):
     @overload
     def __call__(
         self, input: ArrayLike, target: ArrayLike, var: ArrayLike, return_grad: Literal[False] = ..., *,
-        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers] = ...,
+        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers2] = ...,
         n_threads: Optional[int] = ...,
     ) -> Loss: ...
     @overload
     def __call__(
         self, input: ArrayLike, target: ArrayLike, var: ArrayLike, return_grad: Literal[True], *,
-        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers] = ...,
+        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers2] = ...,
         n_threads: Optional[int] = ...,
-    ) -> Tuple[Loss, Grads]: ...
+    ) -> Tuple[Loss, Grads2]: ...
     @overload
     def __call__(
         self, input: ArrayLike, target: ArrayLike, var: ArrayLike, return_grad: bool = ..., *,
-        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers] = ...,
+        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers2] = ...,
         n_threads: Optional[int] = ...,
-    ) -> GradsResult: ...
+    ) -> Grads2Result: ...
     forward = __call__
 
 class MarginRankingLoss(_Loss):
@@ -207,21 +219,21 @@ class MarginRankingLoss(_Loss):
     @overload
     def __call__(
         self, input1: ArrayLike, input2: ArrayLike, target: ArrayLike, return_grad: Literal[False] = ..., *,
-        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers] = ...,
+        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers2] = ...,
         n_threads: Optional[int] = ...,
     ) -> Loss: ...
     @overload
     def __call__(
         self, input1: ArrayLike, input2: ArrayLike, target: ArrayLike, return_grad: Literal[True], *,
-        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers] = ...,
+        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers2] = ...,
         n_threads: Optional[int] = ...,
-    ) -> Tuple[Loss, Grads]: ...
+    ) -> Tuple[Loss, Grads2]: ...
     @overload
     def __call__(
         self, input1: ArrayLike, input2: ArrayLike, target: ArrayLike, return_grad: bool = ..., *,
-        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers] = ...,
+        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers2] = ...,
         n_threads: Optional[int] = ...,
-    ) -> GradsResult: ...
+    ) -> Grads2Result: ...
     forward = __call__
 
 class CosineEmbeddingLoss(_Loss):
@@ -234,21 +246,52 @@ class CosineEmbeddingLoss(_Loss):
     @overload
     def __call__(
         self, input1: ArrayLike, input2: ArrayLike, target: ArrayLike, return_grad: Literal[False] = ..., *,
-        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers] = ...,
+        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers2] = ...,
         n_threads: Optional[int] = ...,
     ) -> Loss: ...
     @overload
     def __call__(
         self, input1: ArrayLike, input2: ArrayLike, target: ArrayLike, return_grad: Literal[True], *,
-        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers] = ...,
+        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers2] = ...,
         n_threads: Optional[int] = ...,
-    ) -> Tuple[Loss, Grads]: ...
+    ) -> Tuple[Loss, Grads2]: ...
     @overload
     def __call__(
         self, input1: ArrayLike, input2: ArrayLike, target: ArrayLike, return_grad: bool = ..., *,
-        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers] = ...,
+        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers2] = ...,
         n_threads: Optional[int] = ...,
-    ) -> GradsResult: ...
+    ) -> Grads2Result: ...
+    forward = __call__
+
+class TripletMarginLoss(_Loss):
+    margin: float
+    p: float
+    eps: float
+    swap: bool
+    reduction: Reduction
+    n_threads: Optional[int]
+    def __init__(
+        self, margin: float = ..., p: float = ..., eps: float = ..., swap: bool = ...,
+        reduction: Reduction = ..., n_threads: Optional[int] = ...,
+    ) -> None: ...
+    @overload
+    def __call__(
+        self, anchor: ArrayLike, positive: ArrayLike, negative: ArrayLike, return_grad: Literal[False] = ...,
+        *, grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
+        grad_out: Optional[GradBuffers3] = ..., n_threads: Optional[int] = ...,
+    ) -> Loss: ...
+    @overload
+    def __call__(
+        self, anchor: ArrayLike, positive: ArrayLike, negative: ArrayLike, return_grad: Literal[True], *,
+        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers3] = ...,
+        n_threads: Optional[int] = ...,
+    ) -> Tuple[Loss, Grads3]: ...
+    @overload
+    def __call__(
+        self, anchor: ArrayLike, positive: ArrayLike, negative: ArrayLike, return_grad: bool = ..., *,
+        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[GradBuffers3] = ...,
+        n_threads: Optional[int] = ...,
+    ) -> Grads3Result: ...
     forward = __call__
 
 class BCELoss(_Loss):

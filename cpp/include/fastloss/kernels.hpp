@@ -40,12 +40,12 @@ struct ElementwiseProblem {
 };
 
 // The losses of two differentiable arrays (cpp/kernels/paired.cpp).
-enum class PairLoss : int { MarginRanking = 0, GaussianNll = 1, CosineEmbedding = 2 };
+enum class PairLoss : int { MarginRanking = 0, GaussianNll = 1, CosineEmbedding = 2, TripletMargin = 3 };
 
 // One such problem over C-contiguous a, b (input1 and input2, or input and target) laid out
 // (outer, mid, inner), and c (target, or var) laid out (outer, inner): broadcast along mid
 // (mid == 1: c has a's shape). A row-wise loss (cosine embedding) has outer rows of mid values,
-// inner == 1, and a loss and grad_output per row.
+// inner == 1, and a loss and grad_output per row; triplet margin's c has a's shape and a gradient.
 template <class T>
 struct PairProblem {
   PairLoss loss = PairLoss::MarginRanking;
@@ -58,6 +58,7 @@ struct PairProblem {
   T* loss_out = nullptr;           // per-element (per-row) loss for Reduction::None, or nullptr
   T* grad_a = nullptr;             // d(loss)/da times the upstream gradient, or nullptr
   T* grad_second = nullptr;        // d(loss)/db (margin ranking) or d(loss)/dc (gaussian), of its shape
+  T* grad_third = nullptr;         // d(loss)/dc (triplet margin), or nullptr
   compute_t<T> grad_scale = 1;     // scalar upstream gradient (divided by n for mean)
   const T* grad_output = nullptr;  // per-element (per-row) upstream gradient (Reduction::None), or nullptr
   int n_threads = 0;
