@@ -1203,7 +1203,7 @@ def returns_doc(spec: LossSpec, what: str = "") -> str:
 
 
 def _and(items: Sequence[str]) -> str:
-    """"a and b", "a, b and c"."""
+    """ "a and b", "a, b and c"."""
     return " and ".join(items) if len(items) <= 2 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
