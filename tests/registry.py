@@ -926,6 +926,32 @@ def assert_close(
     np.testing.assert_allclose(a, e, rtol=rtol, atol=rtol * scale, equal_nan=True, err_msg=what)
 
 
+#: (reduction, grad_output) of the tests of the losses of several arrays; None: an array of the
+#: loss's shape (grad_output_of)
+GO_CASES = [("mean", 1.0), ("sum", -0.75), ("none", 1.5), ("none", None)]
+go_cases = pytest.mark.parametrize("reduction, go", GO_CASES, ids=["mean", "sum", "none", "none-array"])
+
+
+def grad_output_of(go: Optional[float], loss_shape: Tuple[int, ...], dtype: Any = np.float64) -> Any:
+    """A GO_CASES grad_output: the scalar, or for None an array of ``loss_shape`` from -2 to 2."""
+    if go is not None:
+        return go
+    return np.linspace(-2.0, 2.0, int(np.prod(loss_shape))).reshape(loss_shape).astype(dtype)
+
+
+def assert_gradients_match_finite_differences(
+    fn: Callable[..., Any], args: Sequence[Any], grads: Sequence[Any], which: Sequence[int], grad_output: Any, **kw: Any
+) -> None:
+    """Each of ``grads`` (the gradient w.r.t. ``args[k]``, k in ``which``) against the float64 central
+    finite differences of ``sum(grad_output * fn(*args, **kw))`` (a loss of several arrays)."""
+    for k, grad in zip(which, grads):
+
+        def f(a: np.ndarray) -> float:
+            return float(np.sum(np.asarray(grad_output) * fn(*args[:k], a, *args[k + 1 :], **kw)))
+
+        np.testing.assert_allclose(grad, ref.central_fd(f, args[k]), rtol=1e-6, atol=1e-7, err_msg=f"argument {k}")
+
+
 def _max_abs(a: Any, default: float = 1.0) -> float:
     a = np.abs(np.asarray(a, dtype=np.float64))
     a = a[np.isfinite(a)]

@@ -15,7 +15,16 @@ import fastloss as fl
 import numpy as np
 import pytest
 import reference as ref
-from registry import HALF, REDUCTIONS, assert_bitwise, assert_close, make_layout
+from registry import (
+    HALF,
+    REDUCTIONS,
+    assert_bitwise,
+    assert_close,
+    assert_gradients_match_finite_differences,
+    go_cases,
+    grad_output_of,
+    make_layout,
+)
 from registry import as_float64 as _f64
 from registry import half_ulp as _ulp
 from registry import rounded as _rounded
@@ -26,9 +35,6 @@ FN: Dict[str, Callable[..., Any]] = {"margin": fl.margin_ranking_loss, "gaussian
 REF: Dict[str, Callable[..., Any]] = {"margin": ref.margin_ranking_loss, "gaussian": ref.gaussian_nll_loss}
 DIFF = {"margin": (0, 1), "gaussian": (0, 2)}  # the two differentiable arguments
 SETTINGS: Dict[str, Dict[str, Any]] = {"margin": {"margin": 0.5}, "gaussian": {"full": True, "eps": 0.5}}
-#: (reduction, grad_output); None: an array of the loss's shape
-GO_CASES = [("mean", 1.0), ("sum", -0.75), ("none", 1.5), ("none", None)]
-go_cases = pytest.mark.parametrize("reduction, go", GO_CASES, ids=["mean", "sum", "none", "none-array"])
 reductions = pytest.mark.parametrize("reduction", REDUCTIONS)
 
 
@@ -55,7 +61,7 @@ def _data(
 
 
 def _go(go: Optional[float], shape: Shape, dtype: Any = np.float64) -> Any:
-    return go if go is not None else np.linspace(-2.0, 2.0, int(np.prod(shape))).reshape(shape).astype(dtype)
+    return grad_output_of(go, shape, dtype)
 
 
 def _call(name: str, args: Args, reduction: str = "mean", settings: Optional[Dict[str, Any]] = None, **kw: Any) -> Any:
@@ -198,13 +204,7 @@ def test_gradients_match_finite_differences(
     args = _data(name, (3, 4), var_shape, seed=5, margin=settings.get("margin", 0.0), gap=0.01)
     g = _go(go, (3, 4))
     _, grads = _call(name, args, reduction, settings, grad_output=g)
-    for k, grad in zip(DIFF[name], grads):
-
-        def f(a: np.ndarray) -> float:
-            loss = FN[name](*args[:k], a, *args[k + 1 :], reduction=reduction, **settings)
-            return float(np.sum(np.asarray(g) * loss))
-
-        np.testing.assert_allclose(grad, ref.central_fd(f, args[k]), rtol=1e-6, atol=1e-7, err_msg=f"argument {k}")
+    assert_gradients_match_finite_differences(FN[name], args, grads, DIFF[name], g, reduction=reduction, **settings)
 
 
 # ------------------------------------------------------------------------------- 3. NaN

@@ -56,15 +56,17 @@ template <class T>
 struct SmoothL1 : ElementwiseLossDefaults {
   struct Params {
     static constexpr int kCount = 1;
-    T beta;
-    explicit Params(const std::array<double, kMaxSettings>& s) : beta(static_cast<T>(s[0])) {}
+    // 1 / beta once per call: two divisions per element made smooth_l1 twice as slow as huber
+    // while its data sat in the caches. beta = 0 (inv_beta 0) never takes the quadratic branch.
+    T beta, inv_beta;
+    explicit Params(const std::array<double, kMaxSettings>& s)
+        : beta(static_cast<T>(s[0])), inv_beta(s[0] > 0.0 ? static_cast<T>(1.0 / s[0]) : T(0)) {}
   };
   FASTLOSS_FORCE_INLINE static void eval(const Params& s, T x, T y, T& loss, T& dloss) {
     const T d = x - y, z = std::abs(d);
-    loss = z < s.beta ? T(0.5) * z * z / s.beta : z - T(0.5) * s.beta;
+    loss = z < s.beta ? T(0.5) * z * z * s.inv_beta : z - T(0.5) * s.beta;
     // Inside (-beta, beta) d / beta; with beta = 0 only d = 0 is inside, whose gradient is 0.
-    const T inner = s.beta > T(0) ? d / s.beta : d * T(0);
-    dloss = d < -s.beta ? T(-1) : (d > s.beta ? T(1) : inner);
+    dloss = d < -s.beta ? T(-1) : (d > s.beta ? T(1) : d * s.inv_beta);
   }
 };
 

@@ -76,7 +76,8 @@ struct GaussianNll {
 // kScalarC: c is one value for the whole tile.
 // torch.nn.CosineEmbeddingLoss, per row: cos = a.b / sqrt((|a|^2 + 1e-12)(|b|^2 + 1e-12)) (torch's
 // EPSILON); 1 - cos where y == 1, max(0, cos - margin) where y == -1, 0 for any other label. The
-// clamp passes the gradient where cos - margin >= 0 (torch's clamp_min). Sums in float64.
+// clamp passes the gradient where cos - margin >= 0 (torch's clamp_min). Sums in float64. A NaN
+// in the row or its label gives a NaN loss and gradients (torch: 0 for a NaN or other label).
 template <class T>
 struct CosineEmbedding {
   static constexpr int kSecond = 1;
@@ -100,8 +101,9 @@ struct CosineEmbedding {
     }
     const double m1 = aa + 1e-12, m2 = bb + 1e-12, denom = std::sqrt(m1 * m2), cos = dot / denom;
     const double z = cos - static_cast<double>(s.margin);
-    const double loss = y == T(1) ? 1.0 - cos : (y == T(-1) ? (z < 0.0 ? 0.0 : z) : 0.0);
-    const double d_cos = y == T(1) ? -1.0 : (y == T(-1) && z >= 0.0 ? 1.0 : 0.0);
+    const double nan = cos != cos || y != y ? cos + static_cast<double>(y) : 0.0;  // NaN or 0
+    const double loss = (y == T(1) ? 1.0 - cos : (y == T(-1) ? (z < 0.0 ? 0.0 : z) : 0.0)) + nan;
+    const double d_cos = (y == T(1) ? -1.0 : (y == T(-1) && z >= 0.0 ? 1.0 : 0.0)) + nan;
     // d cos / da = b / denom - cos a / |a|^2, and symmetrically for b.
     const T u = static_cast<T>(static_cast<double>(g) * d_cos / denom);
     const T va = static_cast<T>(static_cast<double>(g) * d_cos * cos / m1);
@@ -143,7 +145,9 @@ void scale_by_norm_gradient(T* v, std::int64_t d, double norm, T p, double coef)
       v[k] = static_cast<T>(coef) * (v[k] > T(0) ? T(1) : (v[k] < T(0) ? T(-1) : v[k]));
     return;
   }
-  const T scale = norm == 0.0 ? T(0) : static_cast<T>(coef / std::pow(norm, static_cast<double>(p) - 1.0));
+  // A zero distance has a zero gradient, unless coef is NaN (a NaN row keeps NaN gradients).
+  const double zero = coef != coef ? coef : 0.0;
+  const T scale = static_cast<T>(norm == 0.0 ? zero : coef / std::pow(norm, static_cast<double>(p) - 1.0));
   if (p == T(2)) {
 #pragma omp simd
     for (std::int64_t k = 0; k < d; ++k) v[k] = scale * v[k];

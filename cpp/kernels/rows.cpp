@@ -50,7 +50,9 @@ double multilabel_soft_margin_row(const Row<C>& row, const C* w, std::int64_t co
 }
 
 // torch's multi_margin_loss: sum over the classes c != y of w_y max(0, margin - x_y + x_c)^p, over
-// C; the gradient passes where margin - x_y + x_c > 0 (torch's strict test).
+// C; the gradient passes where margin - x_y + x_c > 0 (torch's strict test). w_y multiplies the
+// active terms only (a NaN weight of a row with none is 0, as torch's). A NaN term gives a NaN
+// loss and gradient (torch's test drops it).
 template <class C>
 double multi_margin_row(const Row<C>& row, const C* w, std::int64_t cols, C g, C* grad, C p, C margin) {
   const C* x = row.x;
@@ -63,19 +65,19 @@ double multi_margin_row(const Row<C>& row, const C* w, std::int64_t cols, C g, C
 #pragma omp simd reduction(+ : sum, total)
   for (std::int64_t c = 0; c < cols; ++c) {
     const C z = margin - xy + x[c];
-    const bool on = z > C(0) && c != y;
-    sum += on ? static_cast<double>(p == C(1) ? z : z * z) : 0.0;
-    const C d = on ? (p == C(1) ? scale : C(2) * z * scale) : C(0);
+    const bool on = z > C(0) && c != y, nan = z != z && c != y;
+    sum += on ? static_cast<double>(wy * (p == C(1) ? z : z * z)) : (nan ? static_cast<double>(z) : 0.0);
+    const C d = on ? (p == C(1) ? scale : C(2) * z * scale) : (nan ? z : C(0));
     grad[c] = d;
     total += d;
   }
   grad[y] = -total;
-  return static_cast<double>(wy) * sum / static_cast<double>(cols);
+  return sum / static_cast<double>(cols);
 }
 
 // torch's multilabel_margin_loss: the row's targets are its leading class indices up to the first
 // -1; sum over each target j (repeats counted) and each non-target c of max(0, 1 - x_j + x_c), over
-// C. is_target is a scratch row of 0 / 1.
+// C. is_target is a scratch row of 0 / 1. A NaN term gives a NaN loss and gradient.
 template <class C>
 double multilabel_margin_row(const Row<C>& row, const ClassTargets& target, std::int64_t cols, C g, C* grad,
                              C* is_target) {
@@ -100,9 +102,9 @@ double multilabel_margin_row(const Row<C>& row, const ClassTargets& target, std:
 #pragma omp simd reduction(+ : row_sum, total)
     for (std::int64_t c = 0; c < cols; ++c) {
       const C z = C(1) - xj + x[c];
-      const bool on = z > C(0) && is_target[c] == C(0);
-      row_sum += on ? static_cast<double>(z) : 0.0;
-      const C d = on ? scale : C(0);
+      const bool on = z > C(0) && is_target[c] == C(0), nan = z != z && is_target[c] == C(0);
+      row_sum += on || nan ? static_cast<double>(z) : 0.0;
+      const C d = on ? scale : (nan ? z : C(0));
       grad[c] += d;
       total += d;
     }

@@ -330,8 +330,9 @@ def cosine_embedding_loss(
     denom = np.sqrt(m1 * m2)
     cos = (a * b).sum(axis=1) / denom
     z = cos - margin
-    loss = np.where(yr == 1, 1 - cos, np.where(yr == -1, np.where(z < 0, 0.0, z), 0.0))
-    d_cos = np.where(yr == 1, -1.0, np.where((yr == -1) & (z >= 0), 1.0, 0.0))[:, None]
+    nan = np.where(np.isnan(cos) | np.isnan(yr), np.nan, 0.0)  # fastloss: a NaN row or label is NaN
+    loss = np.where(yr == 1, 1 - cos, np.where(yr == -1, np.where(z < 0, 0.0, z), 0.0)) + nan
+    d_cos = (np.where(yr == 1, -1.0, np.where((yr == -1) & (z >= 0), 1.0, 0.0)) + nan)[:, None]
     ga = d_cos * (b / denom[:, None] - cos[:, None] * a / m1[:, None])
     gb = d_cos * (a / denom[:, None] - cos[:, None] * b / m2[:, None])
     value, g1 = _reduce_rows_loss(loss, ga, x1.shape, reduction, grad_output)
@@ -408,9 +409,9 @@ def multilabel_soft_margin_loss(
     w = np.ones(x.shape[-1]) if weight is None else _float(weight)
     xr, yr = _rows(x), _rows(y)
     c = xr.shape[1]
-    log_sig = -np.logaddexp(0.0, -xr)  # log sigmoid(x)
-    log_sig_neg = -np.logaddexp(0.0, xr)  # log sigmoid(-x)
     with np.errstate(invalid="ignore", divide="ignore"):
+        log_sig = -np.logaddexp(0.0, -xr)  # log sigmoid(x)
+        log_sig_neg = -np.logaddexp(0.0, xr)  # log sigmoid(-x)
         loss = -(w * (yr * log_sig + (1 - yr) * log_sig_neg)).sum(axis=1) / c
         grad = w * (np.exp(log_sig) - yr) / c
     return _reduce_rows_loss(loss, grad, x.shape, reduction, grad_output)
@@ -434,9 +435,11 @@ def multi_margin_loss(
     w = np.ones(c) if weight is None else _float(weight)
     wy = w[cls][:, None]
     z = margin - xr[np.arange(rows), cls][:, None] + xr
-    on = (z > 0) & (np.arange(c)[None, :] != cls[:, None])
-    loss = (wy * np.where(on, z**p, 0.0)).sum(axis=1) / c
-    grad = wy * np.where(on, p * z ** (p - 1), 0.0) / c
+    other = np.arange(c)[None, :] != cls[:, None]
+    on, nan = (z > 0) & other, np.isnan(z) & other  # a NaN term: NaN loss and gradient (fastloss)
+    with np.errstate(invalid="ignore"):
+        loss = np.where(on, wy * z**p, np.where(nan, np.nan, 0.0)).sum(axis=1) / c
+        grad = np.where(on, wy * p * z ** (p - 1), np.where(nan, np.nan, 0.0)) / c
     grad[np.arange(rows), cls] = -grad.sum(axis=1)
     return _reduce_rows_loss(loss, grad, x.shape, reduction, grad_output)
 
@@ -459,10 +462,11 @@ def multilabel_margin_loss(x: Any, y: Any, reduction: str = "mean", grad_output:
         other[listed] = False
         for j in listed:
             z = 1 - xr[r, j] + xr[r]
-            on = other & (z > 0)
-            loss[r] += np.where(on, z, 0.0).sum()
-            grad[r] += on
-            grad[r, j] -= on.sum()
+            on, nan = other & (z > 0), other & np.isnan(z)  # a NaN term: NaN loss and gradient (fastloss)
+            loss[r] += np.where(on | nan, z, 0.0).sum()
+            step = np.where(nan, np.nan, on.astype(np.float64))
+            grad[r] += step
+            grad[r, j] -= step.sum()
     with np.errstate(invalid="ignore"):
         return _reduce_rows_loss(loss / c, grad / c, x.shape, reduction, grad_output)
 

@@ -66,3 +66,15 @@ bool register_elementwise_loss(int level, const char* name, bool weighted, bool 
       register_elementwise_loss(FASTLOSS_ISA_LEVEL, #py_name, Op<double>::kWeighted, Op<double>::kPosWeighted,     \
                                 Op<double>::Params::kCount FASTLOSS_FOR_EACH_LOSS_DTYPE(FASTLOSS_KERNEL_ARG, Op)); \
   }
+
+#define FASTLOSS_KERNEL_FN_ARG(T, suffix, fn) , &fn<T>
+
+// As FASTLOSS_ELEMENTWISE_LOSS, for a loss whose kernel `fn` (a template over the storage type)
+// runs one of several compiled forms of its definition, chosen by its settings at run time
+// (poisson_nll_loss's flags); `Op` says what the loss takes.
+#define FASTLOSS_ELEMENTWISE_LOSS_KERNEL(py_name, Op, fn)                                                             \
+  namespace {                                                                                                         \
+  const bool registered_##py_name =                                                                                   \
+      register_elementwise_loss(FASTLOSS_ISA_LEVEL, #py_name, Op<double>::kWeighted, Op<double>::kPosWeighted,        \
+                                Op<double>::Params::kCount FASTLOSS_FOR_EACH_LOSS_DTYPE(FASTLOSS_KERNEL_FN_ARG, fn)); \
+  }
