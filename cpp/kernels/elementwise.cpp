@@ -63,10 +63,13 @@ struct SmoothL1 : ElementwiseLossDefaults {
         : beta(static_cast<T>(s[0])), inv_beta(s[0] > 0.0 ? static_cast<T>(1.0 / s[0]) : T(0)) {}
   };
   FASTLOSS_FORCE_INLINE static void eval(const Params& s, T x, T y, T& loss, T& dloss) {
+    // Both settings read up front: inv_beta read only inside a select is a conditional load,
+    // which kept GCC 12 from vectorising the loop (40x slower).
+    const T beta = s.beta, inv_beta = s.inv_beta;
     const T d = x - y, z = std::abs(d);
-    loss = z < s.beta ? T(0.5) * z * z * s.inv_beta : z - T(0.5) * s.beta;
+    loss = z < beta ? T(0.5) * z * z * inv_beta : z - T(0.5) * beta;
     // Inside (-beta, beta) d / beta; with beta = 0 only d = 0 is inside, whose gradient is 0.
-    dloss = d < -s.beta ? T(-1) : (d > s.beta ? T(1) : d * s.inv_beta);
+    dloss = d < -beta ? T(-1) : (d > beta ? T(1) : d * inv_beta);
   }
 };
 

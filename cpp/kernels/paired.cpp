@@ -190,13 +190,12 @@ struct TripletMargin {
     scale_by_norm_gradient(vp, d, dp, s.p, on);
     scale_by_norm_gradient(vn, d, dn, s.p, on * w_n);
     if (s.swap != T(0)) scale_by_norm_gradient(vs, d, ds, s.p, on * w_s);
-    const T swap = s.swap;
+    if (s.swap == T(0)) std::fill(vs, vs + d, T(0));  // (vs[k] read only with swap: a conditional load)
 #pragma omp simd
     for (std::int64_t k = 0; k < d; ++k) {
-      const T sk = swap != T(0) ? vs[k] : T(0);
       ga[k] = vp[k] - vn[k];
-      gp[k] = -vp[k] - sk;
-      gn[k] = vn[k] + sk;
+      gp[k] = -vp[k] - vs[k];
+      gn[k] = vn[k] + vs[k];
     }
     return z < 0.0 ? 0.0 : z;
   }

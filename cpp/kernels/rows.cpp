@@ -30,49 +30,70 @@ struct Row {
 // torch's multilabel_soft_margin_loss: mean over the columns of w_c (y log sigmoid(x) + (1 - y)
 // log sigmoid(-x)), negated; written as y max(-x, 0) + (1 - y) max(x, 0) + log1p(exp(-|x|)), which
 // keeps its accuracy for any logit. Gradient w_c (sigmoid(x) - y) / C.
-template <class C>
-double multilabel_soft_margin_row(const Row<C>& row, const C* w, std::int64_t cols, C g, C* grad, C* scratch) {
-  const C* x = row.x;
-  const C* y = row.values;
-  const C scale = g / static_cast<C>(cols);
+// kWeighted a template flag: `w ? w[c] : 1` in the loop is a conditional load, which keeps it scalar.
+template <bool kWeighted, class C>
+void multilabel_soft_margin_terms(const C* __restrict x, const C* __restrict y, const C* __restrict w,
+                                  std::int64_t cols, C scale, C* __restrict loss, C* __restrict grad) {
 #pragma omp simd
   for (std::int64_t c = 0; c < cols; ++c) {
-    const C e = vecmath::exp(-std::abs(x[c]));
-    const C loss = y[c] * std::max(-x[c], C(0)) + (C(1) - y[c]) * std::max(x[c], C(0)) + vecmath::log1p_unit(e);
-    const C sigmoid = (x[c] >= C(0) ? C(1) : e) / (C(1) + e);
-    const C wc = w ? w[c] : C(1);
-    scratch[c] = wc * loss;
-    grad[c] = scale * wc * (sigmoid - y[c]);
+    // Selects, not std::max(-x[c], 0): its reference to a temporary kept the loop scalar.
+    const C xc = x[c], yc = y[c];
+    const C e = vecmath::exp(-std::abs(xc));
+    const C pos = xc > C(0) ? xc : C(0), neg = xc < C(0) ? -xc : C(0);
+    const C term = yc * neg + (C(1) - yc) * pos + vecmath::log1p_unit(e);
+    const C sigmoid = (xc >= C(0) ? C(1) : e) / (C(1) + e);
+    const C wc = kWeighted ? w[c] : C(1);
+    loss[c] = wc * term;
+    grad[c] = scale * wc * (sigmoid - yc);
   }
-  double sum = 0.0;
-  for (std::int64_t c = 0; c < cols; ++c) sum += static_cast<double>(scratch[c]);
-  return sum / static_cast<double>(cols);
+}
+
+template <class C>
+double multilabel_soft_margin_row(const Row<C>& row, const C* w, std::int64_t cols, C g, C* grad, C* scratch) {
+  const C scale = g / static_cast<C>(cols);
+  if (w) multilabel_soft_margin_terms<true>(row.x, row.values, w, cols, scale, scratch, grad);
+  else multilabel_soft_margin_terms<false>(row.x, row.values, w, cols, scale, scratch, grad);
+  detail::BlockSum<C> sum;  // float64, in vectors (a plain float64 loop stays scalar)
+  sum.add(scratch, cols);
+  return sum.total() / static_cast<double>(cols);
 }
 
 // torch's multi_margin_loss: sum over the classes c != y of w_y max(0, margin - x_y + x_c)^p, over
 // C; the gradient passes where margin - x_y + x_c > 0 (torch's strict test). w_y multiplies the
 // active terms only (a NaN weight of a row with none is 0, as torch's). A NaN term gives a NaN
 // loss and gradient (torch's test drops it).
+//
+// The row's terms for p = 1 or 2 (kSquared): a template flag, as a run-time p made GCC version
+// the loop on it and leave each copy scalar. Returns their sum; `total` gets the sum of grad.
+template <bool kSquared, class C>
+C multi_margin_terms(const C* __restrict x, std::int64_t cols, std::int64_t y, C margin, C wy, C scale,
+                     C* __restrict grad, C& total) {
+  const C xy = x[y];
+  C sum = 0, grad_sum = 0;  // in C, as torch (float64 sums of float32 terms kept the loop scalar)
+#pragma omp simd reduction(+ : sum, grad_sum)
+  for (std::int64_t c = 0; c < cols; ++c) {
+    const C z = margin - xy + x[c];
+    const bool other = c != y;
+    const bool on = (z > C(0)) & other, nan = (z != z) & other;
+    sum += on ? wy * (kSquared ? z * z : z) : (nan ? z : C(0));
+    const C d = on ? (kSquared ? C(2) * z * scale : scale) : (nan ? z : C(0));
+    grad[c] = d;
+    grad_sum += d;
+  }
+  total = grad_sum;
+  return sum;
+}
+
 template <class C>
 double multi_margin_row(const Row<C>& row, const C* w, std::int64_t cols, C g, C* grad, C p, C margin) {
-  const C* x = row.x;
   const std::int64_t y = row.cls;
   const C wy = w ? w[y] : C(1);
   const C scale = g * wy / static_cast<C>(cols);
-  const C xy = x[y];
-  double sum = 0.0;
   C total = 0;
-#pragma omp simd reduction(+ : sum, total)
-  for (std::int64_t c = 0; c < cols; ++c) {
-    const C z = margin - xy + x[c];
-    const bool on = z > C(0) && c != y, nan = z != z && c != y;
-    sum += on ? static_cast<double>(wy * (p == C(1) ? z : z * z)) : (nan ? static_cast<double>(z) : 0.0);
-    const C d = on ? (p == C(1) ? scale : C(2) * z * scale) : (nan ? z : C(0));
-    grad[c] = d;
-    total += d;
-  }
+  const C sum = p == C(1) ? multi_margin_terms<false>(row.x, cols, y, margin, wy, scale, grad, total)
+                          : multi_margin_terms<true>(row.x, cols, y, margin, wy, scale, grad, total);
   grad[y] = -total;
-  return sum / static_cast<double>(cols);
+  return static_cast<double>(sum) / static_cast<double>(cols);
 }
 
 // torch's multilabel_margin_loss: the row's targets are its leading class indices up to the first
@@ -97,19 +118,19 @@ double multilabel_margin_row(const Row<C>& row, const ClassTargets& target, std:
     std::int64_t j = 0;
     target.load(row.first + k, j);
     const C xj = x[j];
-    double row_sum = 0.0;
-    C total = 0;
+    C row_sum = 0, total = 0;  // in C, as multi_margin_terms
 #pragma omp simd reduction(+ : row_sum, total)
     for (std::int64_t c = 0; c < cols; ++c) {
       const C z = C(1) - xj + x[c];
-      const bool on = z > C(0) && is_target[c] == C(0), nan = z != z && is_target[c] == C(0);
-      row_sum += on || nan ? static_cast<double>(z) : 0.0;
+      const bool other = is_target[c] == C(0);
+      const bool on = (z > C(0)) & other, nan = (z != z) & other;
+      row_sum += on | nan ? z : C(0);
       const C d = on ? scale : (nan ? z : C(0));
       grad[c] += d;
       total += d;
     }
     grad[j] -= total;
-    sum += row_sum;
+    sum += static_cast<double>(row_sum);
   }
   return sum / static_cast<double>(cols);
 }

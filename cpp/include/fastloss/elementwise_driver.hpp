@@ -25,7 +25,9 @@ namespace FASTLOSS_ISA_NS {
 //       element (with kPosWeighted: eval(s, x, y, pos_weight, loss, dloss))
 //   struct Params   its scalar settings, read from ElementwiseProblem::settings (huber's delta);
 //                   members of type T only (a flag as 1 or 0: GCC 12 leaves a loop that loads a
-//                   bool member scalar), and selects, not branches, on them in eval
+//                   bool member scalar), and selects, not branches, on them in eval; read each
+//                   member into a local first (one read only inside a select is a conditional
+//                   load, and the loop stays scalar)
 //   kWeighted       the loss and gradient are multiplied by a broadcast `weight` (BCE)
 //   kPosWeighted    eval takes a broadcast `pos_weight` (BCE with logits)
 //   kDomain, in_domain(v)   the domain of input and target ("in [0, 1]"), checked before eval
