@@ -1,5 +1,6 @@
-// Losses with two differentiable arrays: margin_ranking_loss (input1, input2) and
-// gaussian_nll_loss (input, var). Value and both gradients in one pass over memory.
+// Losses of three arrays with several differentiable ones: margin_ranking_loss (input1, input2)
+// and gaussian_nll_loss (input, var) elementwise; cosine_embedding_loss (input1, input2) and
+// triplet_margin_loss (all three) row-wise. Value and every gradient in one pass over memory.
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -72,8 +73,6 @@ struct GaussianNll {
   }
 };
 
-// Loss and both derivatives of n elements, times the upstream gradient (go[k], or `scale`);
-// kScalarC: c is one value for the whole tile.
 // torch.nn.CosineEmbeddingLoss, per row: cos = a.b / sqrt((|a|^2 + 1e-12)(|b|^2 + 1e-12)) (torch's
 // EPSILON); 1 - cos where y == 1, max(0, cos - margin) where y == -1, 0 for any other label. The
 // clamp passes the gradient where cos - margin >= 0 (torch's clamp_min). Sums in float64. A NaN
@@ -201,6 +200,8 @@ struct TripletMargin {
   }
 };
 
+// Loss and both derivatives of n elements, times the upstream gradient (go[k], or `scale`);
+// kScalarC: c is one value for the whole tile.
 template <class Op, bool kGrad, bool kGradArray, bool kScalarC, class C>
 inline void eval_pair_tile(const typename Op::Params& s, std::int64_t n, const C* __restrict a, const C* __restrict b,
                            const C* __restrict c, const C* __restrict go, C scale, C* __restrict loss,
@@ -219,30 +220,6 @@ inline void eval_pair_tile(const typename Op::Params& s, std::int64_t n, const C
   }
 }
 
-// A tile of storage type T in the compute type: half data is widened into `buf`, float data is
-// read where it lies.
-template <class T>
-FASTLOSS_FORCE_INLINE const compute_t<T>* load_tile(const T* src, std::int64_t n, compute_t<T>* buf) {
-  if constexpr (is_half<T>::value) {
-    half::widen(src, buf, n);
-    return buf;
-  } else {
-    (void)n;
-    (void)buf;
-    return src;
-  }
-}
-
-// dst[0, n) = src in storage type T (rounded once for half types).
-template <class T>
-FASTLOSS_FORCE_INLINE void store_tile(const compute_t<T>* src, std::int64_t n, T* dst) {
-  if constexpr (is_half<T>::value) {
-    half::narrow(src, dst, n);
-  } else {
-    std::memcpy(dst, src, static_cast<std::size_t>(n) * sizeof(T));
-  }
-}
-
 // The first index of c outside Op's domain, or -1.
 template <class Op, class T>
 std::int64_t first_invalid_c(const PairProblem<T>& p) {
@@ -252,7 +229,7 @@ std::int64_t first_invalid_c(const PairProblem<T>& p) {
     C buf[half::kHalfTile];
     for (std::int64_t i0 = lo; i0 < hi; i0 += half::kHalfTile) {
       const std::int64_t n = std::min(hi - i0, half::kHalfTile);
-      const C* c = load_tile(p.c + i0, n, buf);
+      const C* c = half::load_compute(p.c + i0, n, buf);
       int bad = 0;
 #pragma omp simd reduction(| : bad)
       for (std::int64_t k = 0; k < n; ++k) bad |= Op::in_domain(c[k]) ? 0 : 1;
@@ -293,21 +270,21 @@ KernelResult run_pair_pass(const PairProblem<T>& p) {
   auto tile = [&](std::int64_t e, std::int64_t c_at, std::int64_t n, bool scalar_c, detail::BlockSum<C>& acc,
                   C* d_second) {
     C a_buf[kTile], b_buf[kTile], c_buf[kTile], go_buf[kTile], loss[kTile], d_a[kTile];
-    const C* a = load_tile(p.a + e, n, a_buf);
-    const C* b = load_tile(p.b + e, n, b_buf);
-    const C* c = load_tile(p.c + c_at, scalar_c ? 1 : n, c_buf);
-    const C* go = kGradArray ? load_tile(p.grad_output + e, n, go_buf) : nullptr;
+    const C* a = half::load_compute(p.a + e, n, a_buf);
+    const C* b = half::load_compute(p.b + e, n, b_buf);
+    const C* c = half::load_compute(p.c + c_at, scalar_c ? 1 : n, c_buf);
+    const C* go = kGradArray ? half::load_compute(p.grad_output + e, n, go_buf) : nullptr;
     if (scalar_c) {
       eval_pair_tile<Op, kGrad, kGradArray, true>(settings, n, a, b, c, go, scale, loss, d_a, d_second);
     } else {
       eval_pair_tile<Op, kGrad, kGradArray, false>(settings, n, a, b, c, go, scale, loss, d_a, d_second);
     }
     if constexpr (kOut) {
-      store_tile(loss, n, p.loss_out + e);
+      half::store_compute(loss, n, p.loss_out + e);
     } else {
       acc.add(loss, n);
     }
-    if constexpr (kGrad) store_tile(d_a, n, p.grad_a + e);
+    if constexpr (kGrad) half::store_compute(d_a, n, p.grad_a + e);
   };
 
   auto block = [&](std::int64_t lo, std::int64_t hi) -> double {
@@ -323,7 +300,7 @@ KernelResult run_pair_pass(const PairProblem<T>& p) {
         }
         if constexpr (kGrad) {
           const C total = static_cast<C>(row_sum.total());
-          store_tile(&total, 1, p.grad_second + item);
+          half::store_compute(&total, 1, p.grad_second + item);
         }
         continue;
       }
@@ -335,7 +312,7 @@ KernelResult run_pair_pass(const PairProblem<T>& p) {
         tile(e, c_at, n, false, acc, d_second);
         if constexpr (kGrad) {
           if (p.mid == 1) {
-            store_tile(d_second, n, p.grad_second + (Op::kSecond == 1 ? e : c_at));
+            half::store_compute(d_second, n, p.grad_second + (Op::kSecond == 1 ? e : c_at));
           } else {
 #pragma omp simd
             for (std::int64_t k = 0; k < n; ++k) column_sum[k] += d_second[k];
@@ -346,7 +323,7 @@ KernelResult run_pair_pass(const PairProblem<T>& p) {
         if (p.mid != 1) {  // mid == 0: var shared along an empty axis gets a zero gradient
           C total[kTile];
           for (std::int64_t k = 0; k < n; ++k) total[k] = static_cast<C>(column_sum[k]);
-          store_tile(total, n, p.grad_second + c_at);
+          half::store_compute(total, n, p.grad_second + c_at);
         }
       }
     }
@@ -375,20 +352,20 @@ KernelResult run_pair_rows(const PairProblem<T>& p) {
     C* scratch = gc + d;
     double sum = 0.0;
     for (std::int64_t r = lo; r < hi; ++r) {
-      const C* a = load_tile(p.a + r * d, d, a_buf);
-      const C* b = load_tile(p.b + r * d, d, b_buf);
+      const C* a = half::load_compute(p.a + r * d, d, a_buf);
+      const C* b = half::load_compute(p.b + r * d, d, b_buf);
       C label = 0;
       const C* c = &label;
-      if constexpr (Op::kThirdRow) c = load_tile(p.c + r * d, d, c_buf);
+      if constexpr (Op::kThirdRow) c = half::load_compute(p.c + r * d, d, c_buf);
       else label = half::to_compute(p.c[r]);
       const C g = p.grad_output ? half::to_compute(p.grad_output[r]) : p.grad_scale;
       const double loss = Op::row(settings, a, b, c, d, g, ga, gb, gc, scratch);
       if (p.loss_out) p.loss_out[r] = half::from_double<T>(loss);
       else sum += loss;
       if (!p.grad_a) continue;
-      store_tile(ga, d, p.grad_a + r * d);
-      store_tile(gb, d, p.grad_second + r * d);
-      if constexpr (Op::kThirdRow) store_tile(gc, d, p.grad_third + r * d);
+      half::store_compute(ga, d, p.grad_a + r * d);
+      half::store_compute(gb, d, p.grad_second + r * d);
+      if constexpr (Op::kThirdRow) half::store_compute(gc, d, p.grad_third + r * d);
     }
     return sum;
   };

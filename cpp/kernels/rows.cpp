@@ -156,19 +156,6 @@ std::int64_t first_invalid_target(const RowProblem<T>& p) {
   return bad == std::numeric_limits<std::int64_t>::max() ? -1 : bad;
 }
 
-// dst[0, n) in the compute type: half values widened into buf, float values where they lie.
-template <class T>
-const compute_t<T>* as_compute(const T* src, std::int64_t n, compute_t<T>* buf) {
-  if constexpr (is_half<T>::value) {
-    half::widen(src, buf, n);
-    return buf;
-  } else {
-    (void)n;
-    (void)buf;
-    return src;
-  }
-}
-
 template <class T>
 double run_rows(const RowProblem<T>& p, std::int64_t lo, std::int64_t hi) {
   using C = compute_t<T>;
@@ -179,12 +166,12 @@ double run_rows(const RowProblem<T>& p, std::int64_t lo, std::int64_t hi) {
   const C power = static_cast<C>(p.settings[0]), margin = static_cast<C>(p.settings[1]);
   double sum = 0.0;
   for (std::int64_t r = lo; r < hi; ++r) {
-    Row<C> row{as_compute(p.input + r * cols, cols, x_buf), nullptr, 0, nullptr, r * cols};
+    Row<C> row{half::load_compute(p.input + r * cols, cols, x_buf), nullptr, 0, nullptr, r * cols};
     const C g = p.grad_output ? half::to_compute(p.grad_output[r]) : p.grad_scale;
     double loss = 0.0;
     switch (p.loss) {
       case RowLoss::MultilabelSoftMargin:
-        row.values = as_compute(p.target_values + r * cols, cols, y_buf);
+        row.values = half::load_compute(p.target_values + r * cols, cols, y_buf);
         loss = multilabel_soft_margin_row(row, p.weight, cols, g, grad, scratch);
         break;
       case RowLoss::MultiMargin:
@@ -196,11 +183,7 @@ double run_rows(const RowProblem<T>& p, std::int64_t lo, std::int64_t hi) {
     if (p.loss_out) p.loss_out[r] = half::from_double<T>(loss);
     else sum += loss;
     if (!p.grad) continue;
-    if constexpr (is_half<T>::value) {
-      half::narrow(grad, p.grad + r * cols, cols);
-    } else {
-      std::memcpy(p.grad + r * cols, grad, static_cast<std::size_t>(cols) * sizeof(T));
-    }
+    half::store_compute(grad, cols, p.grad + r * cols);
   }
   return sum;
 }

@@ -189,6 +189,30 @@ inline void narrow(const float* __restrict src, bfloat16_t* __restrict dst, std:
   for (std::int64_t k = i; k < n; ++k) dst[k] = to_bfloat16(src[k]);
 }
 
+// n values of storage type T in the compute type: half values widened into `buf`, float values
+// where they lie (for kernels that work on a row or tile in the compute type).
+template <class T>
+FASTLOSS_FORCE_INLINE const compute_t<T>* load_compute(const T* src, std::int64_t n, compute_t<T>* buf) {
+  if constexpr (is_half<T>::value) {
+    widen(src, buf, n);
+    return buf;
+  } else {
+    (void)n;
+    (void)buf;
+    return src;
+  }
+}
+
+// dst[0, n) = src in storage type T (rounded once for the half types).
+template <class T>
+FASTLOSS_FORCE_INLINE void store_compute(const compute_t<T>* src, std::int64_t n, T* dst) {
+  if constexpr (is_half<T>::value) {
+    narrow(src, dst, n);
+  } else {
+    std::memcpy(dst, src, static_cast<std::size_t>(n) * sizeof(T));
+  }
+}
+
 }  // namespace half
 }  // namespace FASTLOSS_ISA_NS
 }  // namespace fastloss
