@@ -1,7 +1,8 @@
 """Streaming (non-temporal) gradient stores give the same bits as cached stores.
 
-mse, l1 and cross-entropy gradients larger than the last-level cache are written with
-streaming stores from an L1 tile or a scratch row (cpp/include/fastloss/streaming.hpp). The
+mse, l1, cross-entropy and the losses of several gradients (margin ranking, Gaussian NLL,
+cosine embedding, triplet) write gradients larger than the last-level cache with streaming
+stores from an L1 tile or a scratch row (cpp/include/fastloss/streaming.hpp). The
 threshold is lowered here so that small arrays take that path, and every case is compared bit
 for bit with the cached path: unaligned starts and lengths that leave head and tail pieces,
 both dtypes, 1 and 2 threads, every reduction and an upstream gradient array; for
@@ -133,3 +134,40 @@ def test_streaming_threshold_defaults_to_a_cache_size(threshold: None) -> None:
     assert _core.streaming_threshold() == 123
     _core.set_streaming_threshold(-1)
     assert _core.streaming_threshold() == default
+
+
+def _several(name: str, shape: Any, dtype: Any, rng: np.random.Generator) -> Any:
+    """(function, arrays, gradient shapes) of a loss of several gradients."""
+    x = [rng.standard_normal(shape).astype(dtype) for _ in range(3)]
+    if name == "margin_ranking":
+        x[2] = np.sign(x[2]).astype(dtype)
+        return fl.margin_ranking_loss, x, [shape, shape]
+    if name == "gaussian_nll":  # var shared along the last axis: its gradient summed per row
+        var = rng.uniform(0.5, 2.0, shape[:-1]).astype(dtype)
+        return fl.gaussian_nll_loss, [x[0], x[1], var], [shape, shape[:-1]]
+    if name == "cosine_embedding":
+        return fl.cosine_embedding_loss, [x[0], x[1], np.sign(x[2][:, 0]).astype(dtype)], [shape, shape]
+    return fl.triplet_margin_loss, x, [shape, shape, shape]
+
+
+@pytest.mark.parametrize("name", ["margin_ranking", "gaussian_nll", "cosine_embedding", "triplet_margin"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+@pytest.mark.parametrize("offset", [0, 3])
+def test_streamed_tuple_gradients_match_cached_ones(threshold: None, name: str, dtype: Any, offset: int) -> None:
+    """The losses of several gradients stream each gradient (from L1 tiles or scratch rows,
+    half ones narrowed in chunks first): the same bits as plain stores, at any alignment."""
+    fn, args, grad_shapes = _several(name, (37, 301), dtype, np.random.default_rng(offset))
+    results = []
+    for streaming in (False, True):
+        _core.set_streaming_threshold(0 if streaming else 1 << 62)
+        backings = [np.full(int(np.prod(s)) + 16, np.nan, dtype=dtype) for s in grad_shapes]
+        bufs = tuple(b[offset : offset + int(np.prod(s))].reshape(s) for b, s in zip(backings, grad_shapes))
+        loss, grads = fn(*args, reduction="none", return_grad=True, grad_out=bufs, n_threads=2)
+        assert all(g is b for g, b in zip(grads, bufs))
+        for b, s in zip(backings, grad_shapes):
+            assert np.isnan(b[:offset]).all() and np.isnan(b[offset + int(np.prod(s)) :]).all()
+        results.append((loss, grads))
+    (loss0, grads0), (loss1, grads1) = results
+    assert loss0.tobytes() == loss1.tobytes()
+    assert all(g0.tobytes() == g1.tobytes() for g0, g1 in zip(grads0, grads1))
+    assert all(np.isfinite(g).all() for g in grads1)

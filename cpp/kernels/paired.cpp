@@ -248,6 +248,18 @@ std::int64_t first_invalid_c(const PairProblem<T>& p) {
 
 constexpr std::int64_t kTile = half::kHalfTile;
 
+// Whether the gradients of n elements go out with streaming stores: when the arrays the call
+// reads and writes (three of n elements, and two or three gradients) are larger than the
+// last-level cache, so the gradients would be evicted before anyone reads them and plain stores
+// would read each of their lines for ownership first; and no gradient is an input
+// (grad_out=input).
+template <class T>
+bool gradients_stream(const PairProblem<T>& p, std::int64_t n) {
+  const bool in_place = p.grad_a == p.a || p.grad_second == p.b || p.grad_second == p.c || p.grad_third == p.c;
+  const std::int64_t arrays = p.grad_third ? 6 : 5;
+  return !in_place && arrays * n * static_cast<std::int64_t>(sizeof(T)) > streaming_threshold();
+}
+
 // The pass. The elements are laid out (outer, mid, inner) and c is (outer, inner): broadcast
 // along mid (mid == 1: c has the input's shape). Work items, each owning its outputs:
 //   rows    (inner == 1 < mid): item o is row o, whose c is one value and whose gradient for c
@@ -266,6 +278,8 @@ KernelResult run_pair_pass(const PairProblem<T>& p) {
   const std::int64_t items = p.outer * chunks;
   const std::int64_t per_item = rows ? p.mid : p.mid * std::min(p.inner, kTile);
   const C scale = p.grad_scale;
+  const std::int64_t n = p.outer * p.mid * p.inner;
+  const bool stream = kGrad && gradients_stream(p, n);
 
   auto tile = [&](std::int64_t e, std::int64_t c_at, std::int64_t n, bool scalar_c, detail::BlockSum<C>& acc,
                   C* d_second) {
@@ -284,7 +298,7 @@ KernelResult run_pair_pass(const PairProblem<T>& p) {
     } else {
       acc.add(loss, n);
     }
-    if constexpr (kGrad) half::store_compute(d_a, n, p.grad_a + e);
+    if constexpr (kGrad) store_output(d_a, n, p.grad_a + e, stream);
   };
 
   auto block = [&](std::int64_t lo, std::int64_t hi) -> double {
@@ -300,7 +314,7 @@ KernelResult run_pair_pass(const PairProblem<T>& p) {
         }
         if constexpr (kGrad) {
           const C total = static_cast<C>(row_sum.total());
-          half::store_compute(&total, 1, p.grad_second + item);
+          half::store_compute(&total, 1, p.grad_second + item);  // one value: a plain store
         }
         continue;
       }
@@ -312,7 +326,7 @@ KernelResult run_pair_pass(const PairProblem<T>& p) {
         tile(e, c_at, n, false, acc, d_second);
         if constexpr (kGrad) {
           if (p.mid == 1) {
-            half::store_compute(d_second, n, p.grad_second + (Op::kSecond == 1 ? e : c_at));
+            store_output(d_second, n, p.grad_second + (Op::kSecond == 1 ? e : c_at), stream);
           } else {
 #pragma omp simd
             for (std::int64_t k = 0; k < n; ++k) column_sum[k] += d_second[k];
@@ -323,15 +337,15 @@ KernelResult run_pair_pass(const PairProblem<T>& p) {
         if (p.mid != 1) {  // mid == 0: var shared along an empty axis gets a zero gradient
           C total[kTile];
           for (std::int64_t k = 0; k < n; ++k) total[k] = static_cast<C>(column_sum[k]);
-          half::store_compute(total, n, p.grad_second + c_at);
+          store_output(total, n, p.grad_second + c_at, stream);
         }
       }
     }
+    if (stream) stream_fence();
     return acc.total();
   };
 
   KernelResult result;
-  const std::int64_t n = p.outer * p.mid * p.inner;
   const std::int64_t items_per_block = std::max<std::int64_t>(1, kBlockSize / std::max<std::int64_t>(per_item, 1));
   const std::int64_t cost = n * (Op::kWorkPerElement + (is_half<T>::value ? 1 : 0));
   result.sum = blocked_sum(items, p.n_threads, block, items_per_block, cost);
@@ -345,6 +359,7 @@ KernelResult run_pair_rows(const PairProblem<T>& p) {
   using C = compute_t<T>;
   const typename Op::Params settings(p.settings);
   const std::int64_t d = p.mid;
+  const bool stream = p.grad_a && gradients_stream(p, p.outer * d);
   auto block = [&](std::int64_t lo, std::int64_t hi) -> double {
     // the three rows in the compute type, their gradients, and the definition's scratch
     std::vector<C> buf(static_cast<std::size_t>(9 * d + 1));
@@ -363,10 +378,11 @@ KernelResult run_pair_rows(const PairProblem<T>& p) {
       if (p.loss_out) p.loss_out[r] = half::from_double<T>(loss);
       else sum += loss;
       if (!p.grad_a) continue;
-      half::store_compute(ga, d, p.grad_a + r * d);
-      half::store_compute(gb, d, p.grad_second + r * d);
-      if constexpr (Op::kThirdRow) half::store_compute(gc, d, p.grad_third + r * d);
+      store_output(ga, d, p.grad_a + r * d, stream);
+      store_output(gb, d, p.grad_second + r * d, stream);
+      if constexpr (Op::kThirdRow) store_output(gc, d, p.grad_third + r * d, stream);
     }
+    if (stream) stream_fence();
     return sum;
   };
   KernelResult result;

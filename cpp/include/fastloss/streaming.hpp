@@ -77,6 +77,25 @@ inline void stream_copy(T* dst, const T* src, std::int64_t n) {
 #endif
 }
 
+// dst[0, n) = src (the compute type) in storage type T, by streaming stores when `stream` (a half
+// row is narrowed in L1 chunks first), else by plain ones: for kernels that compute a row or tile
+// of their outputs in scratch and then store it.
+template <class T>
+inline void store_output(const compute_t<T>* src, std::int64_t n, T* dst, bool stream) {
+  if (!stream) {
+    half::store_compute(src, n, dst);
+  } else if constexpr (is_half<T>::value) {
+    T buf[half::kHalfTile];
+    for (std::int64_t i0 = 0; i0 < n; i0 += half::kHalfTile) {
+      const std::int64_t m = n - i0 < half::kHalfTile ? n - i0 : half::kHalfTile;
+      half::narrow(src + i0, buf, m);
+      stream_copy(dst + i0, buf, m);
+    }
+  } else {
+    stream_copy(dst, src, n);
+  }
+}
+
 // Orders the streaming stores before whatever follows (they are weakly ordered): call once
 // at the end of each thread's share of the work.
 inline void stream_fence() {
