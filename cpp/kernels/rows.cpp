@@ -20,11 +20,10 @@ namespace {
 // column, already multiplied by the row's upstream gradient g; the row's loss is returned.
 template <class C>
 struct Row {
-  const C* x;           // the input row
-  const C* values;      // float targets of the row (multilabel soft margin), or nullptr
-  std::int64_t cls;     // the class of the row (multi margin)
-  const void* classes;  // integer targets of the row (multilabel margin), read through `target`
-  std::int64_t first;   // flat index of the row's first element
+  const C* x;          // the input row
+  const C* values;     // float targets of the row (multilabel soft margin), or nullptr
+  std::int64_t cls;    // the class of the row (multi margin)
+  std::int64_t first;  // flat index of the row's first element (multilabel margin's targets)
 };
 
 // torch's multilabel_soft_margin_loss: mean over the columns of w_c (y log sigmoid(x) + (1 - y)
@@ -166,7 +165,7 @@ double run_rows(const RowProblem<T>& p, std::int64_t lo, std::int64_t hi) {
   const C power = static_cast<C>(p.settings[0]), margin = static_cast<C>(p.settings[1]);
   double sum = 0.0;
   for (std::int64_t r = lo; r < hi; ++r) {
-    Row<C> row{half::load_compute(p.input + r * cols, cols, x_buf), nullptr, 0, nullptr, r * cols};
+    Row<C> row{half::load_compute(p.input + r * cols, cols, x_buf), nullptr, 0, r * cols};
     const C g = p.grad_output ? half::to_compute(p.grad_output[r]) : p.grad_scale;
     double loss = 0.0;
     switch (p.loss) {
