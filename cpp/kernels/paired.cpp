@@ -2,10 +2,7 @@
 // and gaussian_nll_loss (input, var) elementwise; cosine_embedding_loss (input1, input2) and
 // triplet_margin_loss (all three) row-wise. Value and every gradient in one pass over memory.
 #include <algorithm>
-#include <atomic>
 #include <cmath>
-#include <cstring>
-#include <limits>
 #include <vector>
 
 #include "fastloss/elementwise_driver.hpp"
@@ -224,8 +221,7 @@ inline void eval_pair_tile(const typename Op::Params& s, std::int64_t n, const C
 template <class Op, class T>
 std::int64_t first_invalid_c(const PairProblem<T>& p) {
   using C = compute_t<T>;
-  std::atomic<std::int64_t> first{std::numeric_limits<std::int64_t>::max()};
-  blocked_for(p.c_count, p.n_threads, [&](std::int64_t lo, std::int64_t hi) {
+  return first_failing_index(p.c_count, p.n_threads, [&](std::int64_t lo, std::int64_t hi) -> std::int64_t {
     C buf[half::kHalfTile];
     for (std::int64_t i0 = lo; i0 < hi; i0 += half::kHalfTile) {
       const std::int64_t n = std::min(hi - i0, half::kHalfTile);
@@ -235,15 +231,11 @@ std::int64_t first_invalid_c(const PairProblem<T>& p) {
       for (std::int64_t k = 0; k < n; ++k) bad |= Op::in_domain(c[k]) ? 0 : 1;
       if (!bad) continue;
       for (std::int64_t k = 0; k < n; ++k) {
-        if (!Op::in_domain(c[k])) {
-          detail::lower_to(first, i0 + k);
-          return;
-        }
+        if (!Op::in_domain(c[k])) return i0 + k;
       }
     }
+    return -1;
   });
-  const std::int64_t bad = first.load();
-  return bad == std::numeric_limits<std::int64_t>::max() ? -1 : bad;
 }
 
 constexpr std::int64_t kTile = half::kHalfTile;

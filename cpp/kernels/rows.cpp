@@ -2,10 +2,7 @@
 // margin, multi-class margin and multi-label margin. Value and gradient of each row in one pass
 // over it, rows shared between threads in blocks that depend only on the shape.
 #include <algorithm>
-#include <atomic>
 #include <cmath>
-#include <cstring>
-#include <limits>
 #include <vector>
 
 #include "fastloss/elementwise_driver.hpp"
@@ -141,18 +138,13 @@ std::int64_t first_invalid_target(const RowProblem<T>& p) {
   if (p.loss == RowLoss::MultilabelSoftMargin) return -1;
   const bool per_row = p.loss == RowLoss::MultiMargin;
   const std::int64_t n = per_row ? p.rows : p.rows * p.cols, lowest = per_row ? 0 : -1;
-  std::atomic<std::int64_t> first{std::numeric_limits<std::int64_t>::max()};
-  blocked_for(n, p.n_threads, [&](std::int64_t lo, std::int64_t hi) {
+  return first_failing_index(n, p.n_threads, [&](std::int64_t lo, std::int64_t hi) -> std::int64_t {
     for (std::int64_t i = lo; i < hi; ++i) {
       std::int64_t cls = 0;
-      if (!p.target.load(i, cls) || cls < lowest || cls >= p.cols) {
-        detail::lower_to(first, i);
-        return;
-      }
+      if (!p.target.load(i, cls) || cls < lowest || cls >= p.cols) return i;
     }
+    return -1;
   });
-  const std::int64_t bad = first.load();
-  return bad == std::numeric_limits<std::int64_t>::max() ? -1 : bad;
 }
 
 template <class T>

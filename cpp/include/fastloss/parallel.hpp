@@ -4,7 +4,9 @@
 #include "fastloss/isa.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
+#include <limits>
 #include <type_traits>
 #include <vector>
 
@@ -83,6 +85,28 @@ void blocked_for(std::int64_t n, int requested_threads, BlockFn&& block) {
   const std::int64_t n_blocks = (n + kBlockSize - 1) / kBlockSize;
   parallel_for(n_blocks, threads_for(n, n_blocks, requested_threads),
                [&](std::int64_t b) { block(b * kBlockSize, std::min(n, (b + 1) * kBlockSize)); });
+}
+
+// first = min(first, i), from any thread.
+inline void lower_to(std::atomic<std::int64_t>& first, std::int64_t i) {
+  std::int64_t cur = first.load();
+  while (i < cur && !first.compare_exchange_weak(cur, i)) {
+  }
+}
+
+// The smallest index of [0, n) that fails a check, or -1, for the checks that read a whole
+// input before anything is written. first_failing(lo, hi) returns the first failing index of
+// [lo, hi), or -1; blocks run in parallel, and the smallest index wins whatever the threads.
+template <class FirstFailing>
+std::int64_t first_failing_index(std::int64_t n, int requested_threads, FirstFailing&& first_failing) {
+  constexpr std::int64_t kNone = std::numeric_limits<std::int64_t>::max();
+  std::atomic<std::int64_t> first{kNone};
+  blocked_for(n, requested_threads, [&](std::int64_t lo, std::int64_t hi) {
+    const std::int64_t i = first_failing(lo, hi);
+    if (i >= 0) lower_to(first, i);
+  });
+  const std::int64_t bad = first.load();
+  return bad == kNone ? -1 : bad;
 }
 
 }  // namespace FASTLOSS_ISA_NS

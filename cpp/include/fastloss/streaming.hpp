@@ -15,8 +15,9 @@
 
 namespace fastloss {
 
-// Outputs of more bytes than this are stored with streaming stores: the last-level cache size
-// (sysconf), or what set_streaming_threshold() set. Defined in dispatch.cpp, shared by all levels.
+// Calls whose arrays span more bytes than this store their outputs with streaming stores (each
+// kernel family says which arrays it counts): the last-level cache size (sysconf), or what
+// set_streaming_threshold() set. Defined in dispatch.cpp, shared by all levels.
 std::int64_t streaming_threshold();
 void set_streaming_threshold(std::int64_t bytes);
 
