@@ -110,6 +110,26 @@ py::object numpy_scalar(double value) {
   return py::reinterpret_steal<py::object>(scalar);
 }
 
+// Partial-sums mode, for fastloss's accumulators (fastloss.accumulate, and through it
+// fastloss.dask): while set on a thread, a reduced loss called on that thread comes back as the
+// pair (numerator, denominator) of Python floats, the float64 values before the division and
+// the rounding to the input's dtype, so sums over batches or chunks combine into what one call
+// on all of them returns. Thread-local: other threads' calls are unaffected.
+inline thread_local bool partial_sums_mode = false;
+
+// The reduced loss `numerator / denominator` into `out` (a 0-d buffer) when given, else as a
+// NumPy scalar of the input's dtype (or the pair, in partial-sums mode).
+template <class T>
+void set_reduced_loss(double numerator, double denominator, T* out, py::object& loss_obj) {
+  if (partial_sums_mode && !out) {
+    loss_obj = py::make_tuple(numerator, denominator);
+  } else if (out) {
+    *out = baseline::half::from_double<T>(numerator / denominator);
+  } else {
+    loss_obj = numpy_scalar<T>(numerator / denominator);
+  }
+}
+
 // The single dtype dispatch point: f(T{}) for `a`'s float type T (one of FASTLOSS_FOR_EACH_FLOAT,
 // and with kHalf the half types too), else a TypeError naming the argument, the types and `a`'s
 // dtype.

@@ -3,6 +3,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include "checks.hpp"
 #include "fastloss/dispatch.hpp"
 #include "fastloss/parallel.hpp"
 #include "fastloss/streaming.hpp"
@@ -63,6 +64,16 @@ PYBIND11_MODULE(_core, m) {
         "Problems below this many mse-equivalent elements run on one thread (bench/threshold.py measures it).");
   m.def("set_min_parallel_work", &fastloss::set_min_parallel_work, py::arg("elements"),
         "Set the threading threshold (-1: back to the default; for tests and bench/threshold.py).");
+  m.def(
+      "set_partial_sums",
+      [](bool on) {
+        const bool before = fastloss::bindings::partial_sums_mode;
+        fastloss::bindings::partial_sums_mode = on;
+        return before;
+      },
+      py::arg("on"),
+      "On this thread, return reduced losses as (float64 numerator, float64 denominator) pairs (for "
+      "fastloss's accumulators). Returns the previous setting.");
   m.def("streaming_threshold", &fastloss::streaming_threshold,
         "Gradients of more bytes than this are written with streaming stores (default: the last-level cache).");
   m.def(

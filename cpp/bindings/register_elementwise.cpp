@@ -86,9 +86,7 @@ py::tuple run_loss(const char* fn, ElementwiseKernel<T> kernel, const Elementwis
   }
   if (r.first_invalid >= 0) throw_domain_error(fn, r, p, shape);
   if (!per_element) {
-    const double value = r.sum / denom;
-    if (loss_buf) *loss_buf = baseline::half::from_double<T>(value);
-    else loss_obj = numpy_scalar<T>(value);
+    set_reduced_loss<T>(r.sum, denom, loss_buf, loss_obj);
   }
   return py::make_tuple(loss_obj, grad_obj);
 }

@@ -169,9 +169,7 @@ py::tuple run_pair(const PairLossInfo& info, const PairCall& c) {
   }
   if (!per_element) {
     const double count = static_cast<double>(info.row_loss ? p.outer : n);
-    const double value = c.reduction == Reduction::Mean ? r.sum / count : r.sum;
-    if (loss_buf) *loss_buf = baseline::half::from_double<T>(value);
-    else loss_obj = numpy_scalar<T>(value);
+    set_reduced_loss<T>(r.sum, c.reduction == Reduction::Mean ? count : 1.0, loss_buf, loss_obj);
   }
   return py::make_tuple(loss_obj, grads);
 }

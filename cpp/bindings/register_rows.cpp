@@ -113,9 +113,7 @@ py::tuple run_rows(const RowLossInfo& info, const RowCall& c) {
                           cols + " classes (expected " + (per_row_target ? "0" : "-1") + " <= target < " + cols + ")");
   }
   if (!per_row) {
-    const double value = r.sum / denom;
-    if (loss_buf) *loss_buf = baseline::half::from_double<T>(value);
-    else loss_obj = numpy_scalar<T>(value);
+    set_reduced_loss<T>(r.sum, denom, loss_buf, loss_obj);
   }
   return py::make_tuple(loss_obj, grad_obj);
 }

@@ -178,9 +178,7 @@ py::tuple run_class(const ClassCall& c, const RowLayout& lay, ClassTargets targe
   if (per_row_out) {
     write_row_losses(red, lay, row_loss, loss_buf);
   } else {
-    const double value = r.sum / denom;
-    if (loss_buf) *loss_buf = baseline::half::from_double<T>(value);
-    else loss_obj = numpy_scalar<T>(value);
+    set_reduced_loss<T>(r.sum, denom, loss_buf, loss_obj);
   }
   return py::make_tuple(loss_obj, grad_obj);
 }
