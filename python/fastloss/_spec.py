@@ -217,6 +217,8 @@ class LossSpec:
     init_order: Optional[Tuple[str, ...]] = None
     #: normalises a target that is not an ndarray, instead of the family's (as target_check)
     target_check: Optional[str] = None
+    #: a loss of the paired family with one value per row (the last axis reduced), not per element
+    per_row: bool = False
 
     def param(self, name: str) -> Param:
         return next(p for p in self.params if p.name == name)
@@ -580,6 +582,7 @@ array([0.125, 2.5  ])""",
         name="cosine_embedding_loss",
         kernel="cosine_embedding_loss",
         family=PAIRED,
+        per_row=True,
         params=(
             Param("margin", "setting", 0.0, "Dissimilar pairs (``target == -1``) are penalised above this cosine."),
             _reduction(ROW_REDUCTION_DOC),
@@ -955,6 +958,22 @@ def function_names(specs: Sequence[LossSpec] = SPECS) -> List[str]:
 def class_names(specs: Sequence[LossSpec] = SPECS) -> List[str]:
     """``modules.__all__``."""
     return [s.cls for s in specs]
+
+
+def loss_shape(spec: LossSpec, shapes: Sequence[Tuple[int, ...]], reduction: str) -> Tuple[int, ...]:
+    """The shape of ``spec``'s loss for ``reduction``, from the shapes of its arrays (in order): for
+    the adapters, which must know a result's shape before the kernel runs (torch's fake tensors,
+    JAX's callbacks)."""
+    if reduction not in ("none", "sequence"):
+        return ()
+    x = tuple(shapes[0])
+    if spec.family is SEQUENCE:
+        return x[:1] if reduction == "sequence" else x[:-1]
+    if spec.family is CLASS_AXIS:
+        return x[:1] + x[2:] if len(x) >= 2 else ()
+    if spec.family in (ROWS, TRIPLET) or spec.per_row:
+        return x[:-1]
+    return x
 
 
 # ------------------------------------------------------------------- rendering: functions
