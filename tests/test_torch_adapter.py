@@ -291,10 +291,29 @@ def test_errors_from_the_kernels_reach_the_caller() -> None:
 
 
 def test_every_loss_and_alias_is_exported() -> None:
-    assert sorted(ft.__all__) == sorted(_spec.function_names())
+    assert sorted(ft.__all__) == sorted(_spec.function_names() + _spec.class_names())
     for name in ft.__all__:
         assert callable(getattr(ft, name))
     assert ft.mae_loss is ft.l1_loss
+
+
+def test_module_classes_mirror_torch_nn() -> None:
+    g = torch.Generator().manual_seed(4)
+    x, t = torch.randn(6, 5, generator=g, dtype=torch.float64), torch.randint(0, 5, (6,), generator=g)
+    w = torch.rand(5, generator=g, dtype=torch.float64) + 0.5
+    ours = ft.CrossEntropyLoss(w, label_smoothing=0.2)  # positional in torch's order, then keywords
+    theirs = torch.nn.CrossEntropyLoss(w, label_smoothing=0.2)
+    torch.testing.assert_close(ours(x, t), theirs(x, t), rtol=1e-12, atol=0)
+    assert "weight" in dict(ours.named_buffers()) and "label_smoothing=0.2" in repr(ours)
+    assert ours.to(torch.float32).weight.dtype == torch.float32  # buffers follow .to()
+    leaf = x.clone().requires_grad_(True)
+    ft.HuberLoss(delta=0.5)(leaf, torch.zeros(6, 5, dtype=torch.float64)).backward()
+    want = torch.nn.functional.huber_loss(x, torch.zeros(6, 5, dtype=torch.float64), delta=0.5, reduction="none")
+    assert leaf.grad is not None and want.shape == leaf.grad.shape
+    with pytest.raises(TypeError, match="HuberLoss: unexpected option 'beta'"):
+        ft.HuberLoss(beta=1.0)
+    with pytest.raises(TypeError, match="MSELoss: takes at most 1 positional"):
+        ft.MSELoss("mean", 2)
 
 
 def test_import_fastloss_does_not_import_torch() -> None:

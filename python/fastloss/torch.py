@@ -42,7 +42,7 @@ except ImportError as error:  # pragma: no cover - exercised where torch is abse
 
 from . import _spec, functional
 
-__all__: List[str] = _spec.function_names()
+__all__: List[str] = _spec.function_names() + _spec.class_names()
 
 #: the schema type of each kind of loss parameter (arrays are Tensors)
 _SCHEMA_TYPES = {
@@ -268,13 +268,66 @@ def _make_function(spec: _spec.LossSpec, name: str) -> Callable[..., torch.Tenso
     return function
 
 
-def _define_all() -> Dict[str, Callable[..., torch.Tensor]]:
-    functions: Dict[str, Callable[..., torch.Tensor]] = {}
+def _make_module(spec: _spec.LossSpec, function: Callable[..., torch.Tensor]) -> type:
+    """The ``torch.nn.Module`` mirroring ``torch.nn.<cls>``: the options (positional in torch's
+    order, or by keyword) at construction, the arrays (and ``lengths``) per call. Tensor options
+    (``weight``, ``pos_weight``) are registered as buffers, so ``.to()`` and ``state_dict()``
+    carry them as for torch's own loss modules."""
+    params = spec.init_params
+    names = [p.name for p in params]
+    defaults = {p.name: p.default for p in params}
+
+    def __init__(self: Any, *args: Any, n_threads: Optional[int] = None, **options: Any) -> None:
+        torch.nn.Module.__init__(self)
+        if len(args) > len(names):
+            raise TypeError(f"{spec.cls}: takes at most {len(names)} positional options ({', '.join(names)})")
+        for name, value in zip(names, args):
+            if name in options:
+                raise TypeError(f"{spec.cls}: got {name} both by position and by keyword")
+            options[name] = value
+        unknown = sorted(set(options) - set(names))
+        if unknown:
+            raise TypeError(f"{spec.cls}: unexpected option {unknown[0]!r}; the options are {', '.join(names)}")
+        self._option_names = []
+        for name in names:
+            value = options.get(name, defaults[name])
+            if isinstance(value, torch.Tensor) or isinstance(value, np.ndarray):
+                self.register_buffer(name, _tensor_argument(spec.cls, name, value))
+            else:
+                setattr(self, name, value)
+            self._option_names.append(name)
+        self.n_threads = n_threads
+
+    def forward(self: Any, *arrays: Any, **per_call: Any) -> torch.Tensor:
+        options = {name: getattr(self, name) for name in self._option_names}
+        return function(*arrays, **options, **per_call, n_threads=self.n_threads)
+
+    def extra_repr(self: Any) -> str:
+        shown = []
+        for name in self._option_names:
+            value = getattr(self, name)
+            if isinstance(value, torch.Tensor):
+                shown.append(f"{name}=tensor(shape={tuple(value.shape)}, dtype={value.dtype})")
+            elif value != defaults[name] or type(value) is not type(defaults[name]):
+                shown.append(f"{name}={value!r}")
+        return ", ".join(shown)
+
+    doc = (
+        f"``torch.nn.{spec.cls}`` with fastloss's kernels: ``{spec.cls}({', '.join(names)})``, "
+        f"called as ``module({', '.join(spec.arrays)})``; the loss is ``fastloss.torch.{spec.name}``."
+    )
+    namespace = {"__init__": __init__, "forward": forward, "extra_repr": extra_repr, "__doc__": doc}
+    return type(spec.cls, (torch.nn.Module,), {"__module__": __name__, **namespace})
+
+
+def _define_all() -> Dict[str, Any]:
+    found: Dict[str, Any] = {}
     for spec in _spec.SPECS:
-        functions[spec.name] = _make_function(spec, spec.name)
+        found[spec.name] = _make_function(spec, spec.name)
         for alias in spec.aliases:
-            functions[alias] = functions[spec.name]
-    return functions
+            found[alias] = found[spec.name]
+        found[spec.cls] = _make_module(spec, found[spec.name])
+    return found
 
 
 globals().update(_define_all())
