@@ -23,22 +23,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import time
 from typing import Any, Callable, List, Tuple
 
 import numpy as np
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
+from fastloss.__main__ import cpu_model
 
 
 def best_of(fn: Callable[[], Any], repeats: int, inner: int = 1) -> float:

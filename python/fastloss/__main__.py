@@ -28,7 +28,7 @@ import platform
 import statistics
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -245,14 +245,24 @@ def optional_torch() -> Any:
 
 # ------------------------------------------------------------------ the machine
 def cpu_model() -> str:
+    """The CPU's model name, with its family and model numbers (a hypervisor may show only
+    "AMD EPYC", which names no generation: family 23 is Zen 1/2, 25 Zen 3/4, 26 Zen 5)."""
+    fields: Dict[str, str] = {}
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+                key, _, value = line.partition(":")
+                key = key.strip()
+                if key in ("model name", "cpu family", "model") and key not in fields:
+                    fields[key] = value.strip()
+                if not line.strip() and fields:  # the first processor's block is enough
+                    break
     except OSError:
         pass
-    return platform.processor() or platform.machine()
+    name = fields.get("model name") or platform.processor() or platform.machine()
+    if "cpu family" in fields and "model" in fields:
+        name += f" (family {fields['cpu family']} model {fields['model']})"
+    return name
 
 
 def usable_cpus() -> int:
