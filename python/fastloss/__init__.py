@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from . import functional, modules
 from ._core import max_threads, set_simd_level, simd_level, supported_simd_levels
+from .accumulate import LossAccumulator
 from .functional import *  # noqa: F401,F403 -- the losses: one per row of the spec table (_spec.py)
 from .modules import *  # noqa: F401,F403 -- their nn-style classes
 from .optim import SGD, l2_penalty, sgd_step
@@ -15,6 +16,7 @@ from .optim import SGD, l2_penalty, sgd_step
 __version__ = "0.1.0"
 
 __all__ = [
+    "LossAccumulator",
     "SGD",
     "l2_penalty",
     "max_threads",
