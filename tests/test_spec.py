@@ -84,6 +84,7 @@ def test_public_names_come_from_the_table() -> None:
         "SequenceCrossEntropyLoss",
     ]
     utilities = [
+        "LossAccumulator",
         "SGD",
         "l2_penalty",
         "max_threads",
