@@ -75,7 +75,8 @@ PYBIND11_MODULE(_core, m) {
       "On this thread, return reduced losses as (float64 numerator, float64 denominator) pairs (for "
       "fastloss's accumulators). Returns the previous setting.");
   m.def("streaming_threshold", &fastloss::streaming_threshold,
-        "Gradients of more bytes than this are written with streaming stores (default: the last-level cache).");
+        "Calls whose arrays (read and written) span more bytes than this write their gradient with streaming stores "
+        "(default: the last-level cache).");
   m.def(
       "set_streaming_threshold", &fastloss::set_streaming_threshold, py::arg("bytes"),
       "Set the streaming-store threshold in bytes (-1: back to the last-level cache size; for tests and benchmarks).");
