@@ -360,3 +360,19 @@ def test_upstream_gradients_and_a_retained_graph() -> None:
     _, want = fastloss.cross_entropy(x.numpy(), t.numpy(), return_grad=True)
     np.testing.assert_allclose(first.numpy(), 2.5 * want, rtol=1e-15, atol=0)
     np.testing.assert_allclose(leaf.grad.numpy(), 1.5 * want, rtol=1e-14, atol=1e-17)
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+@pytest.mark.parametrize("need_grad", [True, False])
+def test_torch_library_opcheck(name: str, need_grad: bool) -> None:
+    """torch's own consistency checks of a custom op: schema, autograd registration, the fake
+    implementation against the real one, and AOT dispatch (what torch.compile relies on)."""
+    spec = SPECS[name]
+    arrays, options = _inputs(name)
+    for reduction in (spec.reductions[1] if spec.reductions[0] == "none" else spec.reductions[0], "none"):
+        given = dict(options, reduction=reduction)
+        values = [arrays[a].clone().requires_grad_(a in spec.grad_arrays) for a in spec.arrays]
+        values += [given.get(p.name, p.default) for p in spec.params]
+        op = getattr(torch.ops.fastloss, name).default
+        result = torch.library.opcheck(op, (*values, need_grad, None, 0))
+        assert all(v == "SUCCESS" for v in result.values()), result

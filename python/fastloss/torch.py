@@ -105,8 +105,9 @@ def _kernel_call(spec: _spec.LossSpec) -> Callable[..., Tuple[torch.Tensor, ...]
         given = {n: _to_numpy(spec.name, n, v) for n, v in zip(names, values)}
         arrays = [given.pop(a) for a in spec.arrays]
         threads = n_threads if n_threads > 0 else None
-        if not need_grad:
-            return (_to_tensor(fn(*arrays, **given, n_threads=threads)), *(torch.empty(0) for _ in range(n_grads)))
+        if not need_grad:  # empty gradients, of the dtypes the fake implementation gives them
+            empty = [values[names.index(a)].new_empty(0) for a in spec.grad_arrays]
+            return (_to_tensor(fn(*arrays, **given, n_threads=threads)), *empty)
         go = 1.0 if grad_output is None else _to_numpy(spec.name, "grad_output", grad_output)
         if isinstance(go, np.ndarray) and go.ndim == 0:
             go = float(go)
@@ -127,7 +128,7 @@ def _fake_call(spec: _spec.LossSpec) -> Callable[..., Tuple[torch.Tensor, ...]]:
         x = values[0]
         reduction = values[names.index("reduction")]
         shape = _spec.loss_shape(spec, [tuple(v.shape) for v in values[: len(spec.arrays)]], reduction)
-        grads = [values[where[a]].new_empty(values[where[a]].shape) if need_grad else x.new_empty(0) for a in where]
+        grads = [values[i].new_empty(values[i].shape if need_grad else 0) for i in where.values()]
         return (x.new_empty(shape), *grads)
 
     return fake
@@ -148,9 +149,10 @@ def _autograd(spec: _spec.LossSpec, op: Any) -> Tuple[Callable[..., Any], Callab
         ctx.tensor_at = tensors
         ctx.others = [None if isinstance(v, torch.Tensor) else v for v in inputs]
         ctx.save_for_backward(*(inputs[i] for i in tensors))
-        # A reduced loss's gradient from the forward, held by ctx alone (see backward).
-        array_reduction = inputs[reduction_at] in _ARRAY_REDUCTIONS
-        ctx.forward_grads = None if array_reduction else list(output[1:])
+        # A reduced loss's gradient from the forward (if it computed one: need_grad), held by ctx
+        # alone (see backward).
+        computed = inputs[-3] and inputs[reduction_at] not in _ARRAY_REDUCTIONS
+        ctx.forward_grads = list(output[1:]) if computed else None
 
     def backward(ctx: Any, grad_loss: Optional[torch.Tensor], *_: Any) -> Tuple[Optional[torch.Tensor], ...]:
         result: List[Optional[torch.Tensor]] = [None] * n_inputs
@@ -164,8 +166,8 @@ def _autograd(spec: _spec.LossSpec, op: Any) -> Tuple[Callable[..., Any], Callab
             if not _is_one(grad_loss):
                 grads = [g * grad_loss for g in grads]
         else:
-            # "none" / "sequence", or a second backward (retain_graph=True): the kernel again,
-            # with the upstream gradient as grad_output (one fused pass).
+            # "none" / "sequence", a second backward (retain_graph=True), or a forward that was
+            # asked for no gradient: the kernel again, with the upstream gradient as grad_output.
             args = list(ctx.others)
             for i, t in zip(ctx.tensor_at, ctx.saved_tensors):
                 args[i] = t
@@ -178,11 +180,21 @@ def _autograd(spec: _spec.LossSpec, op: Any) -> Tuple[Callable[..., Any], Callab
     return setup_context, backward
 
 
+def _in_dispatch_mode() -> bool:
+    try:
+        from torch.utils._python_dispatch import is_in_torch_dispatch_mode
+    except ImportError:  # another torch release: assume tracing, i.e. always scale
+        return True
+    return bool(is_in_torch_dispatch_mode())
+
+
 def _is_one(grad_loss: torch.Tensor) -> bool:
     """Whether an upstream gradient is exactly 1 (known in eager mode only: a compiled backward
     is traced with shapes, not values, and always scales). Multiplying a (4096, 32000) gradient
     by 1 would cost more than the loss (a new 0.5 GB tensor to fault in and write)."""
-    if torch.compiler.is_compiling() or grad_loss.numel() != 1:
+    if torch.compiler.is_compiling() or grad_loss.numel() != 1 or type(grad_loss) is not torch.Tensor:
+        return False
+    if _in_dispatch_mode():  # traced (make_fx, AOT autograd): a value would be baked into the graph
         return False
     return bool(grad_loss.item() == 1.0)
 
