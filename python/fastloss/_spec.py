@@ -33,7 +33,7 @@ import re
 import sys
 import textwrap
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 # ------------------------------------------------------------------------------ the types
 #: Reductions whose result is one number (a NumPy scalar, or the 0-d ``out``); the others
@@ -958,6 +958,17 @@ def function_names(specs: Sequence[LossSpec] = SPECS) -> List[str]:
 def class_names(specs: Sequence[LossSpec] = SPECS) -> List[str]:
     """``modules.__all__``."""
     return [s.cls for s in specs]
+
+
+def per_loss(make: Callable[[LossSpec], Any], specs: Sequence[LossSpec] = SPECS) -> Dict[str, Any]:
+    """``make(row)`` for every row, by the row's name and by each of its aliases (the same
+    object): the namespaces of the generated modules and adapters."""
+    made: Dict[str, Any] = {}
+    for spec in specs:
+        made[spec.name] = made_one = make(spec)
+        for alias in spec.aliases:
+            made[alias] = made_one
+    return made
 
 
 def loss_shape(spec: LossSpec, shapes: Sequence[Tuple[int, ...]], reduction: str) -> Tuple[int, ...]:

@@ -193,13 +193,7 @@ def _canonical(spec: _spec.LossSpec, name: str, value: Any) -> Any:
         if isinstance(value, np.ndarray):
             return {"ndarray": value.tolist(), "dtype": value.dtype.name, "shape": list(value.shape)}
         return {"value": np.asarray(value).tolist()}
-    if kind == "index":
-        return _checks._index_argument(spec.name, name, value)
-    if kind == "flag":
-        return _checks._flag_argument(spec.name, name, value) if not isinstance(value, bool) else value
-    if kind in ("real", "setting"):
-        return _checks._real_argument(spec.name, name, value)
-    return value  # reduction: a checked str
+    return _checks._scalar_option(spec.name, spec.param(name), value)  # a reduction: a checked str
 
 
 def _from_canonical(value: Any) -> Any:

@@ -667,11 +667,4 @@ def _make(spec: _spec.LossSpec) -> Callable[..., Any]:
     return loss
 
 
-def _define(namespace: Dict[str, Any]) -> None:
-    for row in _spec.SPECS:
-        namespace[row.name] = fn = _make(row)
-        for alias in row.aliases:
-            namespace[alias] = fn
-
-
-_define(globals())
+globals().update(_spec.per_loss(_make))

@@ -92,6 +92,19 @@ def _flag_argument(fn: str, name: str, value: Any) -> bool:
     raise TypeError(f"{fn}: {name} must be a bool; got {type(value).__name__} {value!r}")
 
 
+def _scalar_option(fn: str, p: "_spec.Param", value: Any) -> Any:
+    """A scalar parameter of a spec row (index, real, setting, flag) converted and checked as
+    the generated functions do (without the row's rules); other kinds as given. For the
+    adapters and accumulators, which take a row's options outside the generated code."""
+    if p.kind == "index":
+        return _index_argument(fn, p.name, value)
+    if p.kind in ("real", "setting"):
+        return _real_argument(fn, p.name, value)
+    if p.kind == "flag":
+        return value if type(value) is bool else _flag_argument(fn, p.name, value)
+    return value
+
+
 def _as_input(fn: str, x: ArrayLike) -> NDArray[Any]:
     """An ndarray (the bindings copy a non-contiguous or misaligned one, the one thing ever
     copied). A list or scalar of Python numbers becomes float64 (an integer *array* stays an

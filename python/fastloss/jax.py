@@ -93,17 +93,13 @@ def _static(spec: _spec.LossSpec, params: Dict[str, Any], n_threads: Any) -> Tup
         v = params[p.name]
         if p.kind == "reduction":
             _checks._reduction_code(fn, v, {r: 0 for r in spec.reductions})
-        elif p.kind == "index":
-            v = _checks._index_argument(fn, p.name, v)
-        elif p.kind in ("real", "setting"):
-            v = _checks._real_argument(fn, p.name, v)
+        elif p.kind in ("operand", "lengths"):  # arrays, passed to the callback
+            continue
+        else:
+            v = _checks._scalar_option(fn, p, v)
             for rule in p.rules:
                 if not _passes(v, rule):
                     raise ValueError(f"{fn}: {p.name} must be {rule}; got {v!r}")
-        elif p.kind == "flag":
-            v = v if type(v) is bool else _checks._flag_argument(fn, p.name, v)
-        else:  # operand, lengths: arrays, passed to the callback
-            continue
         values.append((p.name, v))
     _checks._thread_count(fn, n_threads)
     return tuple(values)
@@ -360,14 +356,7 @@ def _make_function(spec: _spec.LossSpec) -> Callable[..., Any]:
     return fn
 
 
-def _define(namespace: Dict[str, Any]) -> None:
-    for row in _spec.SPECS:
-        namespace[row.name] = fn = _make_function(row)
-        for alias in row.aliases:
-            namespace[alias] = fn
-
-
-_define(globals())
+globals().update(_spec.per_loss(_make_function))
 
 
 def __getattr__(name: str) -> Callable[..., Any]:

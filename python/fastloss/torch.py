@@ -231,7 +231,7 @@ def _threads(fn: str, n_threads: Optional[int]) -> int:
     return functional._thread_count(fn, n_threads)
 
 
-def _tensor_argument(fn: str, name: str, value: Any) -> Any:
+def _tensor_argument(value: Any) -> Any:
     """Arrays must be tensors: a NumPy array or a number is turned into one (a copy-free view of
     an array); class-index and label targets keep their integer dtype."""
     if value is None or isinstance(value, torch.Tensor):
@@ -241,7 +241,8 @@ def _tensor_argument(fn: str, name: str, value: Any) -> Any:
     return torch.as_tensor(value)
 
 
-def _make_function(spec: _spec.LossSpec, name: str) -> Callable[..., torch.Tensor]:
+def _make_function(spec: _spec.LossSpec) -> Callable[..., torch.Tensor]:
+    name = spec.name
     op = _define_op(spec)
     tensor_kinds = ("operand", "lengths")
     params = list(spec.params)
@@ -252,7 +253,7 @@ def _make_function(spec: _spec.LossSpec, name: str) -> Callable[..., torch.Tenso
     signature += ", n_threads=None" if spec.keyword_only else ", *, n_threads=None"
     converted = [a for a in spec.arrays] + [p.name for p in params if p.kind in tensor_kinds]
     assert not any(keyword.iskeyword(a) for a in arg_names)
-    body = [f"    {a} = _tensor_argument({name!r}, {a!r}, {a})" for a in converted]
+    body = [f"    {a} = _tensor_argument({a})" for a in converted]
     values = ", ".join(arg_names)
     body += [
         f"    values = ({values},)",
@@ -304,7 +305,7 @@ def _make_module(spec: _spec.LossSpec, function: Callable[..., torch.Tensor]) ->
         for name in names:
             value = options.get(name, defaults[name])
             if isinstance(value, torch.Tensor) or isinstance(value, np.ndarray):
-                self.register_buffer(name, _tensor_argument(spec.cls, name, value))
+                self.register_buffer(name, _tensor_argument(value))
             else:
                 setattr(self, name, value)
             self._option_names.append(name)
@@ -332,14 +333,6 @@ def _make_module(spec: _spec.LossSpec, function: Callable[..., torch.Tensor]) ->
     return type(spec.cls, (torch.nn.Module,), {"__module__": __name__, **namespace})
 
 
-def _define_all() -> Dict[str, Any]:
-    found: Dict[str, Any] = {}
-    for spec in _spec.SPECS:
-        found[spec.name] = _make_function(spec, spec.name)
-        for alias in spec.aliases:
-            found[alias] = found[spec.name]
-        found[spec.cls] = _make_module(spec, found[spec.name])
-    return found
-
-
-globals().update(_define_all())
+_FUNCTIONS = _spec.per_loss(_make_function)
+globals().update(_FUNCTIONS)
+globals().update({spec.cls: _make_module(spec, _FUNCTIONS[spec.name]) for spec in _spec.SPECS})
