@@ -585,6 +585,7 @@ class ClassVariant:
     label_smoothing: float = 0.0  # passed when not 0
     probs: bool = False  # class-probability targets of the input's shape and dtype
     lengths: bool = False  # lengths= (B,) of a sequence loss; the padding holds junk targets
+    lse_square_scale: float = 0.0  # the z-loss scale, passed when not 0
 
 
 def _class_logits(scale: float) -> Callable[[np.random.Generator, Shape, Any, int], np.ndarray]:
@@ -598,8 +599,35 @@ def _class_log_probs(rng: np.random.Generator, shape: Shape, dtype: Any, axis: i
     return ref.log_softmax(2.0 * rng.standard_normal(shape), axis=axis).astype(dtype)
 
 
-def _torch_cross_entropy(F: Any, x: Any, y: Any, reduction: str, **o: Any) -> Any:
-    return F.cross_entropy(x, y, reduction=reduction, **o)
+def _torch_z_loss(x: Any, y: Any, axis: int, reduction: str, s: float, o: Mapping[str, Any], batch: int = 1) -> Any:
+    """The z-loss in torch (which has none): ``s w_t logsumexp(row)**2`` per counted row, ``w_t``
+    the row's share of cross-entropy's "mean" denominator, reduced like the loss."""
+    import torch
+
+    lse = torch.logsumexp(x, dim=axis)
+    if y.dtype.is_floating_point:  # probabilities: every row counts once
+        share = torch.ones_like(lse)
+    else:
+        counted = y != o.get("ignore_index", -100)
+        w = o.get("weight")
+        share = (w[torch.where(counted, y, 0)] if w is not None else torch.ones_like(lse)) * counted
+    z = s * share * lse**2
+    if reduction == "mean":
+        return z.sum() / share.sum()
+    if reduction == "sum":
+        return z.sum()
+    if reduction == "batchmean":
+        return z.sum() / batch
+    if reduction == "sequence":
+        return z.sum(dim=1)
+    return z
+
+
+def _torch_cross_entropy(F: Any, x: Any, y: Any, reduction: str, lse_square_scale: float = 0.0, **o: Any) -> Any:
+    loss = F.cross_entropy(x, y, reduction=reduction, **o)
+    if lse_square_scale:
+        loss = loss + _torch_z_loss(x, y, 1 if x.ndim >= 2 else 0, reduction, lse_square_scale, o)
+    return loss
 
 
 def _torch_nll(F: Any, x: Any, y: Any, reduction: str, **o: Any) -> Any:
@@ -607,7 +635,14 @@ def _torch_nll(F: Any, x: Any, y: Any, reduction: str, **o: Any) -> Any:
 
 
 def _torch_sequence_ce(
-    F: Any, x: Any, y: Any, reduction: str, lengths: Any = None, ignore_index: int = -100, **o: Any
+    F: Any,
+    x: Any,
+    y: Any,
+    reduction: str,
+    lengths: Any = None,
+    ignore_index: int = -100,
+    lse_square_scale: float = 0.0,
+    **o: Any,
 ) -> Any:
     """The contract's definition: nn.CrossEntropyLoss on the flattened (B T, V) batch, the
     steps t >= lengths[b] set to ignore_index; batchmean = sum / B; sequence = per-row sums."""
@@ -617,6 +652,9 @@ def _torch_sequence_ce(
     if lengths is not None:
         y = torch.where(torch.arange(T)[None, :] >= lengths[:, None], ignore_index, y)
     flat_x, flat_y = x.reshape(B * T, V), y.reshape(B * T)
+    if lse_square_scale:
+        z = _torch_z_loss(x, y, 2, reduction, lse_square_scale, dict(o, ignore_index=ignore_index), batch=B)
+        return _torch_sequence_ce(F, x, y, reduction, None, ignore_index, **o) + z
     if reduction == "mean":
         return F.cross_entropy(flat_x, flat_y, ignore_index=ignore_index, reduction="mean", **o)
     per_step = F.cross_entropy(flat_x, flat_y, ignore_index=ignore_index, reduction="none", **o).reshape(B, T)
@@ -645,7 +683,7 @@ class ClassLossSpec(_PublicNames):
     reductions: Tuple[str, ...] = REDUCTIONS
     sequence: bool = False  # (B, T, V) logits with the class axis last, else class axis 1 ((C,): 0)
     log_probs: bool = False  # the input are log-probabilities (nll_loss): only input[target] is read
-    ctor_options: Tuple[str, ...] = ("weight", "ignore_index", "label_smoothing")
+    ctor_options: Tuple[str, ...] = ("weight", "ignore_index", "label_smoothing", "lse_square_scale")
     call_options: Tuple[str, ...] = ()  # options given per call to the module class (lengths)
 
     def class_axis(self, ndim: int) -> int:
@@ -673,6 +711,10 @@ CLASS_SPECS: Tuple[ClassLossSpec, ...] = (
             "ignore_index1+weight+smooth": ClassVariant(weight=True, ignore=0.2, ignore_index=1, label_smoothing=0.2),
             "probs": ClassVariant(probs=True),
             "probs+smooth+weight": ClassVariant(probs=True, weight=True, label_smoothing=0.3),
+            "zloss+probs": ClassVariant(probs=True, lse_square_scale=0.05),
+            "zloss+smooth+weight+ignore": ClassVariant(
+                weight=True, ignore=0.3, label_smoothing=0.2, lse_square_scale=0.05
+            ),
         },
         shapes=_CE_SHAPES,
         fd_shapes=_CE_FD_SHAPES,
@@ -705,6 +747,9 @@ CLASS_SPECS: Tuple[ClassLossSpec, ...] = (
             "ignore": ClassVariant(ignore=0.3),
             "lengths": ClassVariant(lengths=True),
             "lengths+weight+smooth+ignore": ClassVariant(lengths=True, weight=True, label_smoothing=0.2, ignore=0.2),
+            "zloss+lengths+weight+smooth+ignore": ClassVariant(
+                lengths=True, weight=True, label_smoothing=0.2, ignore=0.2, lse_square_scale=0.05
+            ),
         },
         shapes={"3d": (3, 5, 11)},
         fd_shapes={"3d": (2, 3, 4)},
@@ -770,6 +815,8 @@ class ClassCase:
             opts["weight"] = rng.uniform(0.5, 2.0, C).astype(dtype)
         if v.label_smoothing:
             opts["label_smoothing"] = v.label_smoothing
+        if v.lse_square_scale:
+            opts["lse_square_scale"] = v.lse_square_scale
         if v.lengths:
             B, T = row_shape
             lengths = rng.integers(0, T + 1, B).astype(np.int64)
@@ -805,6 +852,7 @@ class ClassCase:
         rows = x.size // C if C else 0
         w = _max_abs(opts["weight"]) if "weight" in opts else 1.0
         row = (_max_abs(x) + float(np.log(max(C, 2)))) * w
+        row += opts.get("lse_square_scale", 0.0) * row * row / w  # the z-loss, s w lse**2
         go = _max_abs(grad_output, default=0.0)
         batch = x.shape[0] if x.ndim else 1
         steps = rows // batch if self.spec.sequence and batch else 1

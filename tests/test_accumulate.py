@@ -146,7 +146,8 @@ def make(name: str, variant: str, n: int, dtype: Any, seed: int = 0, c: int = 5,
         targets[rng.random(targets.shape) < 0.2] = -100
         if variant == "rich":
             lengths = rng.integers(0, steps + 1, n)
-            return Data([logits, targets], {"weight": weight_c, "label_smoothing": 0.2}, {"lengths": lengths})
+            options = {"weight": weight_c, "label_smoothing": 0.2, "lse_square_scale": 0.01}
+            return Data([logits, targets], options, {"lengths": lengths})
         return Data([logits, targets])
     raise AssertionError(f"no input maker for {name}")
 

@@ -35,10 +35,11 @@ INIT = {
     "MultiLabelMarginLoss": "(reduction='mean', n_threads=None)",
     "BCELoss": "(weight=None, reduction='mean', n_threads=None)",
     "BCEWithLogitsLoss": "(weight=None, reduction='mean', pos_weight=None, n_threads=None)",
-    "CrossEntropyLoss": "(weight=None, ignore_index=-100, reduction='mean', label_smoothing=0.0, n_threads=None)",
+    "CrossEntropyLoss": "(weight=None, ignore_index=-100, reduction='mean', label_smoothing=0.0, lse_square_scale=0.0, "
+    "n_threads=None)",
     "NLLLoss": "(weight=None, ignore_index=-100, reduction='mean', n_threads=None)",
     "SequenceCrossEntropyLoss": "(weight=None, ignore_index=-100, reduction='mean', label_smoothing=0.0, "
-    "n_threads=None)",
+    "lse_square_scale=0.0, n_threads=None)",
 }
 COMMON = "return_grad=False, *, grad_output=1.0, out=None, grad_out=None, n_threads=None"
 
@@ -55,6 +56,7 @@ def test_signatures(name: str) -> None:
         "TripletMarginLoss": "anchor, positive, negative",
     }.get(name, "input, target")
     per_call = "lengths=None, " if name.startswith("Sequence") else ""
+    per_call += "return_z_loss=False, " if name in ("CrossEntropyLoss", "SequenceCrossEntropyLoss") else ""
     want = f"({arrays}, {COMMON})".replace("*, ", f"*, {per_call}")
     assert str(inspect.signature(cls().__call__)) == want
     assert cls.forward is cls.__call__
@@ -76,9 +78,9 @@ def test_repr_shows_the_settings_that_are_not_the_default() -> None:
 
 
 def test_settings_are_stored_as_given() -> None:
-    loss_fn = fl.CrossEntropyLoss(W, 1, "sum", 0.25, 3)
+    loss_fn = fl.CrossEntropyLoss(W, 1, "sum", 0.25, 1e-4, 3)
     assert loss_fn.weight is W and loss_fn.ignore_index == 1 and loss_fn.reduction == "sum"
-    assert loss_fn.label_smoothing == 0.25 and loss_fn.n_threads == 3
+    assert loss_fn.label_smoothing == 0.25 and loss_fn.lse_square_scale == 1e-4 and loss_fn.n_threads == 3
 
 
 @pytest.mark.parametrize(
@@ -88,7 +90,7 @@ def test_a_setting_passed_at_call_time_is_a_clear_type_error(setting: str, value
     shown = "array(shape=(3,), dtype=float32)" if setting == "weight" else repr(value)
     want = (
         f"CrossEntropyLoss: {setting} is set when the loss is constructed (CrossEntropyLoss({setting}={shown})); "
-        "call options are return_grad, grad_output, out, grad_out, n_threads"
+        "call options are return_z_loss, return_grad, grad_output, out, grad_out, n_threads"
     )
     with pytest.raises(TypeError, match=re.escape(want)):
         fl.CrossEntropyLoss()(X, T, **{setting: value})
@@ -100,7 +102,7 @@ def test_unknown_call_keyword_is_a_type_error_listing_the_options() -> None:
     with pytest.raises(
         TypeError,
         match=r"SequenceCrossEntropyLoss: unexpected keyword argument 'foo'; call options "
-        r"are lengths, return_grad, grad_output, out, grad_out, n_threads",
+        r"are lengths, return_z_loss, return_grad, grad_output, out, grad_out, n_threads",
     ):
         fl.SequenceCrossEntropyLoss()(X[None], T[None], foo=1)
     with pytest.raises(TypeError, match="pos_weight is set when the loss is constructed"):

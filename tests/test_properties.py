@@ -317,7 +317,7 @@ def close(actual: Any, expected: Any, dtype: Any, floor: float, what: str) -> No
     assert_close(a, e, dtype, floor=floor, what=what)
 
 
-OPTION_KEYS = ("weight", "pos_weight", "ignore_index", "label_smoothing", "lengths")
+OPTION_KEYS = ("weight", "pos_weight", "ignore_index", "label_smoothing", "lengths", "lse_square_scale")
 
 
 def loss_shape(case: AnyCase, shape: Tuple[int, ...], reduction: str) -> Tuple[int, ...]:

@@ -20,11 +20,12 @@ SIGNATURES = {
     "l1_loss": f"(input, target, reduction='mean', {COMMON})",
     "binary_cross_entropy": f"(input, target, weight=None, reduction='mean', {COMMON})",
     "binary_cross_entropy_with_logits": f"(input, target, weight=None, reduction='mean', pos_weight=None, {COMMON})",
-    "cross_entropy": f"(input, target, weight=None, ignore_index=-100, reduction='mean', label_smoothing=0.0, {COMMON})",
+    "cross_entropy": "(input, target, weight=None, ignore_index=-100, reduction='mean', label_smoothing=0.0, "
+    f"lse_square_scale=0.0, *, return_z_loss=False, {COMMON[3:]})",
     "nll_loss": f"(input, target, weight=None, ignore_index=-100, reduction='mean', {COMMON})",
     "sequence_cross_entropy": "(logits, targets, *, weight=None, ignore_index=-100, label_smoothing=0.0, "
-    "reduction='mean', lengths=None, return_grad=False, grad_output=1.0, out=None, "
-    "grad_out=None, n_threads=None)",
+    "reduction='mean', lengths=None, lse_square_scale=0.0, return_z_loss=False, return_grad=False, grad_output=1.0, "
+    "out=None, grad_out=None, n_threads=None)",
 }
 
 
@@ -132,12 +133,15 @@ def test_class_call_layout() -> None:
     t = np.array([1, 0], np.uint16)
     got = _recorded("cross_entropy", A[None], t, None, 5, "none", 0.5)
     assert got[1] is t, "integer targets pass through unchanged"
-    assert got[2:7] == (None, 5, _core.reductions["none"], 0.5, False)
+    assert got[2:9] == (None, 5, _core.reductions["none"], 0.5, False, 0.0, False)
+    got = _recorded("cross_entropy", A[None], t, lse_square_scale=1e-4, return_z_loss=True)
+    assert got[7:9] == (1e-4, True), "the z-loss options reach their slots"
     got = _recorded("nll_loss", A[None], t, reduction="sum")
-    assert got[5:7] == (0.0, True)
+    assert got[5:9] == (0.0, True, 0.0, False)
     got = _recorded("sequence_cross_entropy", A[None, None], t[None], lengths=[1], reduction="sequence")
     assert got[4] == _core.reductions["sequence"]
     assert got[6].dtype == np.int64 and got[6].tolist() == [1]
+    assert got[7:9] == (0.0, False)
     assert _recorded("cross_entropy", A[None], [1])[1].dtype.kind == "i"  # a list of ints: class indices
 
 

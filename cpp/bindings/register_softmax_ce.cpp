@@ -17,6 +17,8 @@ struct ClassCall {
   double label_smoothing;
   bool log_probs;
   py::object lengths;  // sequence_cross_entropy only: None or C-contiguous int64 (B,)
+  double lse_square_scale;  // the z-loss's scale (0: none)
+  bool return_z_loss;       // also return the z-loss term alone
   bool return_grad;
   py::object grad_output, out, grad_out;
   int n_threads;
@@ -81,6 +83,11 @@ ClassProblem<T> class_problem(const ClassCall& c, const RowLayout& lay, ClassTar
                           py::repr(py::float_(c.label_smoothing)).cast<std::string>());
   }
   p.label_smoothing = static_cast<compute_t<T>>(c.label_smoothing);
+  if (!(c.lse_square_scale >= 0.0 && std::isfinite(c.lse_square_scale))) {
+    throw py::value_error(std::string(c.fn) + ": lse_square_scale must be a finite number >= 0; got " +
+                          py::repr(py::float_(c.lse_square_scale)).cast<std::string>());
+  }
+  p.lse_square_scale = static_cast<compute_t<T>>(c.lse_square_scale);
   p.weight = in_compute_type(class_weight<T>(c, lay), lay.classes, weight_buf);
   p.lengths = sequence_lengths(c, lay);
   if (p.lengths) p.seq_len = lay.steps;
@@ -137,6 +144,8 @@ py::tuple run_class(const ClassCall& c, const RowLayout& lay, ClassTargets targe
                             : output_buffer<T>(fn, "out", c.out, loss_shape);
   std::vector<double> row_loss(per_row_out ? static_cast<std::size_t>(p.rows()) : 0);
   if (per_row_out) p.row_loss = row_loss.data();
+  std::vector<double> row_z(c.return_z_loss ? static_cast<std::size_t>(p.rows()) : 0, 0.0);
+  if (c.return_z_loss) p.row_z = row_z.data();
 
   py::object grad_obj = py::none();
   check_grad_out_needs_grad(fn, c.return_grad, c.grad_out);
@@ -180,7 +189,17 @@ py::tuple run_class(const ClassCall& c, const RowLayout& lay, ClassTargets targe
   } else {
     set_reduced_loss<T>(r.sum, denom, loss_buf, loss_obj);
   }
-  return py::make_tuple(loss_obj, grad_obj);
+  if (!c.return_z_loss) return py::make_tuple(loss_obj, grad_obj);
+  // The z-loss term alone, reduced as the loss: (loss, z_loss, grad).
+  py::object z_obj = py::none();
+  if (per_row_out) {
+    write_row_losses(red, lay, row_z, output_or_new<T>(fn, "z_loss", py::none(), loss_shape, z_obj));
+  } else {
+    double z_sum = 0.0;  // in row order: the same for any thread count
+    for (const double z : row_z) z_sum += z;
+    set_reduced_loss<T>(z_sum, denom, nullptr, z_obj);
+  }
+  return py::make_tuple(loss_obj, z_obj, grad_obj);
 }
 
 // Dispatch on the target's kind: class indices of any integer dtype, or class probabilities of
@@ -251,7 +270,8 @@ void register_softmax_ce(py::module_& m) {
   m.def(
       "cross_entropy",
       [](py::array input, py::array target, py::object weight, std::int64_t ignore_index, int reduction,
-         double label_smoothing, bool log_probs, bool return_grad, py::object grad_output, py::object out,
+         double label_smoothing, bool log_probs, double lse_square_scale, bool return_z_loss, bool return_grad,
+         py::object grad_output, py::object out,
          py::object grad_out, int n_threads) {
         const char* fn = log_probs ? "nll_loss" : "cross_entropy";
         check_no_overlap(fn,
@@ -264,17 +284,20 @@ void register_softmax_ce(py::module_& m) {
                          {{0, 5}});
         return class_axis_loss(ClassCall{fn, c_contiguous(std::move(input)), c_contiguous(std::move(target)),
                                          c_contiguous_if_array(std::move(weight)), ignore_index, reduction,
-                                         label_smoothing, log_probs, py::none(), return_grad,
+                                         label_smoothing, log_probs, py::none(), lse_square_scale, return_z_loss,
+                                         return_grad,
                                          c_contiguous_if_array(std::move(grad_output)), std::move(out),
                                          std::move(grad_out), n_threads});
       },
       py::arg("input"), py::arg("target"), py::arg("weight"), py::arg("ignore_index"), py::arg("reduction"),
-      py::arg("label_smoothing"), py::arg("log_probs"), py::arg("return_grad"), py::arg("grad_output"), py::arg("out"),
+      py::arg("label_smoothing"), py::arg("log_probs"), py::arg("lse_square_scale"), py::arg("return_z_loss"),
+      py::arg("return_grad"), py::arg("grad_output"), py::arg("out"),
       py::arg("grad_out"), py::arg("n_threads"));
   m.def(
       "sequence_cross_entropy",
       [](py::array logits, py::array targets, py::object weight, std::int64_t ignore_index, int reduction,
-         double label_smoothing, py::object lengths, bool return_grad, py::object grad_output, py::object out,
+         double label_smoothing, py::object lengths, double lse_square_scale, bool return_z_loss, bool return_grad,
+         py::object grad_output, py::object out,
          py::object grad_out, int n_threads) {
         check_no_overlap("sequence_cross_entropy",
                          {{"logits", logits},
@@ -288,11 +311,12 @@ void register_softmax_ce(py::module_& m) {
         return sequence_loss(
             ClassCall{"sequence_cross_entropy", c_contiguous(std::move(logits)), c_contiguous(std::move(targets)),
                       c_contiguous_if_array(std::move(weight)), ignore_index, reduction, label_smoothing, false,
-                      c_contiguous_if_array(std::move(lengths)), return_grad,
+                      c_contiguous_if_array(std::move(lengths)), lse_square_scale, return_z_loss, return_grad,
                       c_contiguous_if_array(std::move(grad_output)), std::move(out), std::move(grad_out), n_threads});
       },
       py::arg("logits"), py::arg("targets"), py::arg("weight"), py::arg("ignore_index"), py::arg("reduction"),
-      py::arg("label_smoothing"), py::arg("lengths"), py::arg("return_grad"), py::arg("grad_output"), py::arg("out"),
+      py::arg("label_smoothing"), py::arg("lengths"), py::arg("lse_square_scale"), py::arg("return_z_loss"),
+      py::arg("return_grad"), py::arg("grad_output"), py::arg("out"),
       py::arg("grad_out"), py::arg("n_threads"));
 }
 

@@ -339,23 +339,42 @@ compute_t<S> target_weight(const ClassProblem<S>& p, std::int64_t t) {
   return (p.target && p.weight) ? p.weight[t] : compute_t<S>(1);
 }
 
+// Row r's z-loss s w lse^2 (w: its target's weight, 1 for probability targets), written to
+// row_z when wanted; its gradient 2 s w lse p_j adds 2 s w lse to `coef`, p_j's coefficient.
+template <class S>
+double z_loss(const ClassProblem<S>& p, std::int64_t r, double w, double lse, double& coef) {
+  if (p.lse_square_scale == 0) return 0.0;  // row_z starts zeroed
+  const double sw = static_cast<double>(p.lse_square_scale) * w;
+  const double z = sw * lse * lse;
+  if (p.row_z) p.row_z[r] = z;
+  coef += 2.0 * sw * lse;
+  return z;
+}
+
 // A row's loss from the sums over all its classes, x_t being its target's logit (read before
 // anything was written: the gradient may overwrite the input), `probs` whether the targets are
-// probabilities; sets total_wq = sum_c w_c q_c, the coefficient of p_j in the gradient.
+// probabilities; sets total_wq = sum_c w_c q_c (plus the z-loss's share), the coefficient of p_j in the
+// gradient.
 // lse - x_c = log s - (x_c - ref) for every term.
 template <class S, class T = compute_t<S>>
-double row_loss_from_sums(const ClassProblem<S>& p, bool probs, std::int64_t t, compute_t<S> x_t,
+double row_loss_from_sums(const ClassProblem<S>& p, std::int64_t r, bool probs, std::int64_t t, compute_t<S> x_t,
                           const RowSums<compute_t<S>>& rs, Smoothing<compute_t<S>> sm, double weight_total,
                           compute_t<S>& total_wq) {
   const double log_s = std::log(rs.s);
+  const double lse = static_cast<double>(rs.ref()) + log_s;
   if (probs) {
-    total_wq = static_cast<T>(rs.wq);
-    return rs.wq * log_s - rs.wqd;
+    double coef = rs.wq;
+    const double loss = rs.wq * log_s - rs.wqd + z_loss(p, r, 1.0, lse, coef);
+    total_wq = static_cast<T>(coef);
+    return loss;
   }
-  const double keep_wt = static_cast<double>(sm.keep) * static_cast<double>(target_weight(p, t));
+  const double wt = static_cast<double>(target_weight(p, t));
+  const double keep_wt = static_cast<double>(sm.keep) * wt;
   double loss = keep_wt * (log_s - (static_cast<double>(x_t) - static_cast<double>(rs.ref())));
   if (p.target && sm.spread != T(0)) loss += static_cast<double>(sm.spread) * (rs.w * log_s - rs.wd);
-  total_wq = static_cast<T>(keep_wt + smoothing_weight(sm, weight_total));
+  double coef = keep_wt + smoothing_weight(sm, weight_total);
+  loss += z_loss(p, r, wt, lse, coef);
+  total_wq = static_cast<T>(coef);
   return loss;
 }
 
@@ -430,7 +449,7 @@ double contiguous_row(const ClassProblem<S>& p, std::int64_t r, RowData<compute_
   T shifts[kPieceClasses / kClassChunk];
   const RowSums<T> rs = sum_exp_range(p, 0, C, row.x, row.x_end, row.y, sm, shifts, g, pending, ahead, from);
   T total_wq;
-  const double loss = row_loss_from_sums(p, row.y != nullptr, t, x_t, rs, sm, weight_total, total_wq);
+  const double loss = row_loss_from_sums(p, r, row.y != nullptr, t, x_t, rs, sm, weight_total, total_wq);
   if (g) write_grad_range(p, r, t, 0, C, row.y, shifts, rs.m, rs.s, total_wq, sm, g, to);
   return loss;
 }
@@ -595,7 +614,7 @@ double long_rows(const ClassProblem<S>& p, Smoothing<compute_t<S>> sm, double we
     if (counts[r]) {
       RowSums<T>& row = sums[r * pieces];
       for (std::int64_t k = 1; k < pieces; ++k) row.merge(sums[r * pieces + k]);
-      loss = row_loss_from_sums(p, p.target_probs != nullptr, cls[r], x_t[r], row, sm, weight_total, total_wq[r]);
+      loss = row_loss_from_sums(p, r, p.target_probs != nullptr, cls[r], x_t[r], row, sm, weight_total, total_wq[r]);
     }
     if (p.row_loss) p.row_loss[r] = loss;
     acc += loss;
@@ -727,13 +746,16 @@ double tile_losses(const ClassProblem<S>& p, Smoothing<compute_t<S>> sm, double 
       if (p.log_probs) {
         loss = -static_cast<double>(t.wt[k]) * x_t;
       } else if (t.ybase) {
-        loss = t.wq[k] * t.log_s[k] - t.wqd[k];
-        t.coef[k] = static_cast<T>(static_cast<double>(t.scale[k]) * t.wq[k]);
+        double coef = t.wq[k];
+        loss = t.wq[k] * t.log_s[k] - t.wqd[k] + z_loss(p, t.r0 + k, 1.0, t.ref(k) + t.log_s[k], coef);
+        t.coef[k] = static_cast<T>(static_cast<double>(t.scale[k]) * coef);
       } else {
         const double keep_wt = static_cast<double>(sm.keep) * static_cast<double>(t.wt[k]);
         loss = keep_wt * (t.log_s[k] - (x_t - t.ref(k)));
         if (sm.spread != T(0)) loss += static_cast<double>(sm.spread) * (t.wsum[k] * t.log_s[k] - t.wd[k]);
-        t.coef[k] = static_cast<T>(static_cast<double>(t.scale[k]) * (keep_wt + smoothing_weight(sm, weight_total)));
+        double coef = keep_wt + smoothing_weight(sm, weight_total);
+        loss += z_loss(p, t.r0 + k, static_cast<double>(t.wt[k]), t.ref(k) + t.log_s[k], coef);
+        t.coef[k] = static_cast<T>(static_cast<double>(t.scale[k]) * coef);
       }
     }
     if (p.row_loss) p.row_loss[t.r0 + k] = loss;

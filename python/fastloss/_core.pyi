@@ -114,14 +114,15 @@ def multilabel_margin_loss(
 ) -> Tuple[Union[np.floating[Any], _Array], Optional[_Array]]: ...
 def cross_entropy(
     input: _Array, target: _Array, weight: Optional[_Array], ignore_index: int, reduction: int,
-    label_smoothing: float, log_probs: bool, return_grad: bool, grad_output: Union[float, _Array],
-    out: Optional[_Array], grad_out: Optional[_Array], n_threads: int,
-) -> Tuple[Union[np.floating[Any], _Array], Optional[_Array]]: ...
+    label_smoothing: float, log_probs: bool, lse_square_scale: float, return_z_loss: bool, return_grad: bool,
+    grad_output: Union[float, _Array], out: Optional[_Array], grad_out: Optional[_Array], n_threads: int,
+) -> Union[Tuple[Union[np.floating[Any], _Array], Optional[_Array]], Tuple[Union[np.floating[Any], _Array], Union[np.floating[Any], _Array], Optional[_Array]]]: ...
 def sequence_cross_entropy(
     logits: _Array, targets: _Array, weight: Optional[_Array], ignore_index: int, reduction: int,
-    label_smoothing: float, lengths: Optional[_Array], return_grad: bool, grad_output: Union[float, _Array],
-    out: Optional[_Array], grad_out: Optional[_Array], n_threads: int,
-) -> Tuple[Union[np.floating[Any], _Array], Optional[_Array]]: ...
+    label_smoothing: float, lengths: Optional[_Array], lse_square_scale: float, return_z_loss: bool,
+    return_grad: bool, grad_output: Union[float, _Array], out: Optional[_Array], grad_out: Optional[_Array],
+    n_threads: int,
+) -> Union[Tuple[Union[np.floating[Any], _Array], Optional[_Array]], Tuple[Union[np.floating[Any], _Array], Union[np.floating[Any], _Array], Optional[_Array]]]: ...
 # END generated
 
 def max_threads() -> int: ...

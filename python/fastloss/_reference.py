@@ -521,8 +521,9 @@ def class_rows(
     ignore_index: int = -100,
     label_smoothing: float = 0.0,
     log_probs: bool = False,
+    lse_square_scale: float = 0.0,
 ) -> Tuple[Array, Array, Array]:
-    """Per-row (loss, grad, denominator) of rows ``x2`` (R, C).
+    """Per-row (loss, grad, denominator) of rows ``x2`` (R, C), the z-loss included.
 
     ``target`` is (R,) class indices or (R, C) probabilities. With w the class weights and q the
     effective target distribution ((1 - eps) one-hot / probabilities + eps / C), every member of
@@ -530,6 +531,35 @@ def class_rows(
     ``(sum_c w_c q_c) p_j - w_j q_j`` (``-w_j q_j`` w.r.t. log-probabilities). Ignored rows count
     0, with a zero gradient, whatever their logits (NaN included); their denominator is 0.
     """
+    loss, grad, den = _class_rows(x2, target, weight, ignore_index, label_smoothing, log_probs)
+    if lse_square_scale:
+        z, dz = z_loss_rows(x2, den, lse_square_scale)
+        loss, grad = loss + z, grad + dz
+    return loss, grad, den
+
+
+def z_loss_rows(x2: Any, den: Array, lse_square_scale: float) -> Pair:
+    """The z-loss of rows ``x2`` (R, C) and its gradient: ``s w lse**2`` per row, ``w`` the row's
+    share of the "mean" denominator (its target's weight, 1 for probabilities, 0 if not counted),
+    and ``2 s w lse softmax``."""
+    x2 = _float(x2)
+    z, e, sums = _shifted_exp(x2, 1)
+    lse = (np.max(x2, axis=1, keepdims=True) + np.log(sums))[:, 0] if x2.shape[1] else np.full(len(x2), -np.inf)
+    sw = float(lse_square_scale) * den
+    with np.errstate(invalid="ignore"):
+        value = np.where(den != 0, sw * lse**2, 0.0)
+        grad = np.where(den[:, None] != 0, (2.0 * sw * lse)[:, None] * (e / sums), 0.0)
+    return value, grad
+
+
+def _class_rows(
+    x2: Any,
+    target: Any,
+    weight: Optional[Any],
+    ignore_index: int,
+    label_smoothing: float,
+    log_probs: bool,
+) -> Tuple[Array, Array, Array]:
     x2 = _float(x2)
     R, C = x2.shape
     w = np.ones(C, x2.dtype) if weight is None else _float(weight)
@@ -620,8 +650,10 @@ def cross_entropy(
     reduction: str = "mean",
     grad_output: Any = 1.0,
     log_probs: bool = False,
+    lse_square_scale: float = 0.0,
 ) -> Tuple[Any, Array]:
-    """torch.nn.functional.cross_entropy (``log_probs=True``: nll_loss): (loss, grad w.r.t. x).
+    """torch.nn.functional.cross_entropy (``log_probs=True``: nll_loss): (loss, grad w.r.t. x),
+    plus the z-loss ``lse_square_scale * w_t * logsumexp(row)**2`` per counted row.
 
     ``x`` is (C,), (N, C) or (N, C, d1, ...); ``target`` class indices of shape (), (N,) or
     (N, d1, ...), or probabilities of x's shape (float dtype).
@@ -634,7 +666,13 @@ def cross_entropy(
     row_shape = () if x.ndim == 1 else xl.shape[:-1]
     tl = (target[None] if x.ndim == 1 else np.moveaxis(target, 1, -1)) if probs else target.reshape(-1)
     loss, grad, den = class_rows(
-        xl.reshape(-1, C), tl.reshape(-1, C) if probs else tl, weight, ignore_index, label_smoothing, log_probs
+        xl.reshape(-1, C),
+        tl.reshape(-1, C) if probs else tl,
+        weight,
+        ignore_index,
+        label_smoothing,
+        log_probs,
+        lse_square_scale,
     )
     value, grad = _reduce_rows(loss, grad, den, reduction, grad_output, row_shape)
     grad = grad.reshape(xl.shape)
@@ -670,6 +708,7 @@ def sequence_cross_entropy(
     reduction: str = "mean",
     lengths: Optional[Any] = None,
     grad_output: Any = 1.0,
+    lse_square_scale: float = 0.0,
 ) -> Tuple[Any, Array]:
     """Cross-entropy at every step of (B, T, V) logits, (B, T) targets, masked by ``lengths``.
 
@@ -679,6 +718,6 @@ def sequence_cross_entropy(
     x = _float(x)
     B, T, V = x.shape
     t = mask_lengths(targets, lengths, ignore_index).reshape(-1)
-    loss, grad, den = class_rows(x.reshape(-1, V), t, weight, ignore_index, label_smoothing)
+    loss, grad, den = class_rows(x.reshape(-1, V), t, weight, ignore_index, label_smoothing, False, lse_square_scale)
     value, grad = _reduce_rows(loss, grad, den, reduction, grad_output, (B, T), batch=B)
     return value, grad.reshape(x.shape)

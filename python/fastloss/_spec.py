@@ -104,7 +104,10 @@ def kernel_tail(family: Family) -> Tuple[Tuple[str, str], ...]:
 
 
 def kernel_result(family: Family) -> str:
-    return f"Tuple[Union[np.floating[Any], _Array], Optional[{family.grad_result}]]"
+    result = f"Tuple[Union[np.floating[Any], _Array], Optional[{family.grad_result}]]"
+    if "return_z_loss" in dict(family.kernel_params):  # (loss, z_loss, grad) with return_z_loss
+        return f"Union[{result}, Tuple[Union[np.floating[Any], _Array], Union[np.floating[Any], _Array], Optional[{family.grad_result}]]]"
+    return result
 
 
 ELEMENTWISE = Family(
@@ -169,8 +172,10 @@ CLASS_AXIS = Family(
         ("reduction", "int"),
         ("label_smoothing", "float"),
         ("log_probs", "bool"),
+        ("lse_square_scale", "float"),
+        ("return_z_loss", "bool"),
     ),
-    {"weight": "None"},
+    {"weight": "None", "lse_square_scale": "0.0", "return_z_loss": "False"},
     "_as_class_target({fn!r}, {t}, {x}.dtype)",
 )
 SEQUENCE = Family(
@@ -183,8 +188,10 @@ SEQUENCE = Family(
         ("reduction", "int"),
         ("label_smoothing", "float"),
         ("lengths", "Optional[_Array]"),
+        ("lse_square_scale", "float"),
+        ("return_z_loss", "bool"),
     ),
-    {"weight": "None", "lengths": "None"},
+    {"weight": "None", "lengths": "None", "lse_square_scale": "0.0", "return_z_loss": "False"},
     "_as_class_target({fn!r}, {t}, {x}.dtype)",
 )
 
@@ -219,6 +226,10 @@ class LossSpec:
     target_check: Optional[str] = None
     #: a loss of the paired family with one value per row (the last axis reduced), not per element
     per_row: bool = False
+    #: the cross-entropy family's z-loss output: a keyword ``return_z_loss`` (a per-call option of
+    #: the function and the class, not a parameter the adapters take) that makes the kernel return
+    #: ``(loss, z_loss, grad)``
+    z_loss: bool = False
 
     def param(self, name: str) -> Param:
         return next(p for p in self.params if p.name == name)
@@ -273,6 +284,15 @@ LABEL_SMOOTHING = Param(
     "In [0, 1]: the target gets ``1 - label_smoothing`` and every class ``label_smoothing / C`` (torch's "
     "rule, weighted and normalised like the loss).",
 )
+LSE_SQUARE_SCALE = Param(
+    "lse_square_scale",
+    "real",
+    0.0,
+    "The z-loss scale ``s`` (PaLM's auxiliary loss, Liger-Kernel's name): ``s * logsumexp(row)**2`` is added "
+    "to each counted row's loss, times its target's weight like the row's loss, and reduced with it; its exact "
+    "gradient ``2 s logsumexp(row) softmax(row)`` joins the same pass. A finite number ``>= 0``; typically "
+    "``1e-4``.",
+)
 ELEMENTWISE_REDUCTION_DOC = (
     '``"mean"``: the mean over the ``N`` elements (``nan`` for an empty input); ``"sum"``: their sum; '
     '``"none"``: the per-element loss, of ``input``\'s shape.'
@@ -320,6 +340,13 @@ COMMON_DOCS = {
     ),
 }
 COMMON_OPTIONS = tuple(COMMON_DOCS)
+
+#: The z-loss rows' own option (see LossSpec.z_loss).
+Z_LOSS_DOC = (
+    "bool, default False",
+    "Also return the z-loss term alone (for logging), reduced like the loss: the result is then "
+    "``(loss, z_loss)``, or ``(loss, z_loss, grad)`` with ``return_grad=True``. ``loss`` includes it.",
+)
 
 #: The same parameters' text for a loss of several differentiable arrays ({grads}: their names
 #: as ``a`` and ``b``, {tuple}: ``(grad_a, grad_b)``).
@@ -853,9 +880,11 @@ array([0.3, 0.7])""",
             IGNORE_INDEX,
             _reduction(CLASS_REDUCTION_DOC),
             LABEL_SMOOTHING,
+            LSE_SQUARE_SCALE,
         ),
         reductions=("none", "mean", "sum"),
         kernel_constants={"log_probs": "False"},
+        z_loss=True,
         cls="CrossEntropyLoss",
         summary="Softmax cross-entropy on logits; torch: ``F.cross_entropy`` / ``nn.CrossEntropyLoss``.",
         details="``input`` has shape ``(C,)``, ``(N, C)`` or ``(N, C, d1, ...)`` (class axis 1, as torch).\n"
@@ -922,10 +951,12 @@ array([0.3, 0.7])""",
                 "Integer array ``(B,)``: the steps ``t >= lengths[b]`` are masked exactly like "
                 "``ignore_index`` (their targets are never read).",
             ),
+            LSE_SQUARE_SCALE,
         ),
         reductions=("none", "mean", "sum", "batchmean", "sequence"),
+        z_loss=True,
         # torch's nn.CrossEntropyLoss order, as the class has always had
-        init_order=("weight", "ignore_index", "reduction", "label_smoothing"),
+        init_order=("weight", "ignore_index", "reduction", "label_smoothing", "lse_square_scale"),
         cls="SequenceCrossEntropyLoss",
         summary="Per-time-step cross-entropy of a decoder: ``nn.CrossEntropyLoss`` over every step.",
         details="``logits`` ``(B, T, V)`` channel-last, ``targets`` ``(B, T)`` class indices (any integer dtype);\n"
@@ -996,6 +1027,8 @@ def signature_source(spec: LossSpec) -> str:
     """The function's parameters, e.g. ``input, target, reduction='mean', *, return_grad=False, ...``."""
     own = [f"{p.name}={_default(p)}" for p in spec.params]
     common = ["return_grad=False", "grad_output=1.0", "out=None", "grad_out=None", "n_threads=None"]
+    if spec.z_loss:
+        common.insert(0, "return_z_loss=False")
     if spec.keyword_only:
         return ", ".join([*spec.arrays, "*", *own, *common])
     return ", ".join([*spec.arrays, *own, "*", *common])
@@ -1043,6 +1076,8 @@ def _kernel_arguments(spec: LossSpec) -> List[str]:
             args.append("(" + "".join(f"{p.name}, " for p in spec.settings).rstrip(" ") + ")")
         elif slot in spec.kernel_constants:
             args.append(spec.kernel_constants[slot])
+        elif slot == "return_z_loss" and spec.z_loss:
+            args.append(slot)
         elif slot in own:
             args.append(slot)
             own.discard(slot)
@@ -1091,6 +1126,13 @@ def render_function(spec: LossSpec) -> str:
     for p in operands:
         body += _check_source(spec, p)
     args = ", ".join(_kernel_arguments(spec))
+    if spec.z_loss:  # (loss, z_loss) or (loss, z_loss, grad): the kernel's result, less the None grad
+        body += [
+            "if type(return_z_loss) is not bool:",
+            f"    return_z_loss = _flag_argument({fn!r}, 'return_z_loss', return_z_loss)",
+            "if return_z_loss and not return_grad:",
+            f"    return _kernel({args}, False, 1.0, out, grad_out, n_threads)[:2]",
+        ]
     body += [
         "if not return_grad:",
         f"    return _kernel({args}, False, 1.0, out, grad_out, n_threads)[0]",
@@ -1109,6 +1151,8 @@ def init_signature_source(spec: LossSpec) -> str:
 
 def call_signature_source(spec: LossSpec) -> str:
     per_call = [f"{p.name}={_default(p)}" for p in spec.call_params]
+    if spec.z_loss:
+        per_call.append("return_z_loss=False")
     return ", ".join(
         [
             "self",
@@ -1137,6 +1181,7 @@ def render_class(spec: LossSpec) -> str:
     ]
     keywords = [f"{p.name}=self.{p.name}" for p in spec.params if spec.keyword_only and p.kind != "lengths"]
     keywords += [f"{p.name}={p.name}" for p in spec.call_params]
+    keywords += ["return_z_loss=return_z_loss"] if spec.z_loss else []
     keywords += [
         "return_grad=return_grad",
         "grad_output=grad_output",
@@ -1147,7 +1192,7 @@ def render_class(spec: LossSpec) -> str:
     lines = [
         f"class {spec.cls}(_Loss):",
         f"    _settings = ({defaults},)",
-        f"    _call_options = {tuple(p.name for p in spec.call_params) + COMMON_OPTIONS!r}",
+        f"    _call_options = {tuple(p.name for p in spec.call_params) + _z_option(spec) + COMMON_OPTIONS!r}",
         "",
         f"    def __init__({init_signature_source(spec)}):",
         f"        _check_reduction({spec.cls!r}, reduction, _reductions)  # fails at construction, like torch",
@@ -1161,6 +1206,10 @@ def render_class(spec: LossSpec) -> str:
         "    forward = __call__  # torch users call loss_fn.forward(input, target)",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _z_option(spec: LossSpec) -> Tuple[str, ...]:
+    return ("return_z_loss",) if spec.z_loss else ()
 
 
 # ------------------------------------------------------------------------ docstrings
@@ -1242,9 +1291,14 @@ def _or(names: Sequence[str]) -> str:
     return " and ".join(quoted) if len(quoted) <= 2 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
 
 
+def _z_doc(spec: LossSpec) -> str:
+    return _param_doc("return_z_loss", *Z_LOSS_DOC) if spec.z_loss else ""
+
+
 def function_doc(spec: LossSpec) -> str:
     params = _arrays_doc(spec)
     params += "".join(_param_doc(p.name, _type_doc(spec, p), p.doc) for p in spec.params)
+    params += _z_doc(spec)
     params += _common_docs(spec, COMMON_OPTIONS)
     return (
         f"{spec.summary}\n\n{spec.details}\n\nParameters\n----------\n{params}\n{returns_doc(spec)}\n"
@@ -1261,7 +1315,7 @@ def class_doc(spec: LossSpec) -> str:
         "``max_threads()``); a call's own ``n_threads`` overrides it.",
     )
     arrays = ", ".join(spec.arrays)
-    per_call = "".join(f"``{p.name}``, " for p in spec.call_params)
+    per_call = "".join(f"``{n}``, " for n in [p.name for p in spec.call_params] + list(_z_option(spec)))
     example = (
         f">>> import numpy as np, fastloss as fl\n>>> fl.{spec.cls}()\n{spec.cls}()\n"
         f">>> fl.{spec.cls}(reduction=\"sum\", n_threads=1)\n{spec.cls}(reduction='sum', n_threads=1)"
@@ -1279,6 +1333,7 @@ def class_doc(spec: LossSpec) -> str:
 def call_doc(spec: LossSpec) -> str:
     params = _arrays_doc(spec)
     params += "".join(_param_doc(p.name, _type_doc(spec, p), p.doc) for p in spec.call_params)
+    params += _z_doc(spec)
     params += _common_docs(spec, ("return_grad", "grad_output", "out", "grad_out"))
     params += _param_doc("n_threads", "int, optional", "Threads for this call; ``None``: the object's ``n_threads``.")
     settings = ", ".join(p.name for p in spec.init_params)
@@ -1343,7 +1398,9 @@ def _grad_types(spec: LossSpec) -> Tuple[str, str, str]:
     return "FloatArray", "Optional[FloatArray]", "LossResult"
 
 
-def _overload_params(spec: LossSpec, reduction: str, return_grad: str, out: str, form: str) -> List[str]:
+def _overload_params(
+    spec: LossSpec, reduction: str, return_grad: str, out: str, form: str, z: str = "Literal[False] = ..."
+) -> List[str]:
     """The parameters of one overload. ``form``: ``"default"`` (reduction keeps its place and
     default), ``"keyword"`` (reduction required and keyword-only: the parameters before it
     keep their defaults) or ``"positional"`` (reduction required in its place, so the
@@ -1365,6 +1422,8 @@ def _overload_params(spec: LossSpec, reduction: str, return_grad: str, out: str,
         params.append(f"{p.name}: {_stub_type(p)}" + ("" if required else " = ..."))
     if not star:
         params.append("*")
+    if spec.z_loss:
+        params.append(f"return_z_loss: {z}")
     params += [
         f"return_grad: {return_grad}",
         "grad_output: ArrayLike = ...",
@@ -1407,9 +1466,14 @@ def render_function_stub(spec: LossSpec) -> str:
         (general, yes, "Optional[FloatArray] = ...", "default", f"Tuple[Loss, {g}]"),
         (general, "bool = ...", "Optional[FloatArray] = ...", "default", either),
     ]
-    return "".join(
+    text = "".join(
         "@overload\n" + _def(spec.name, _overload_params(spec, r, g, o, f), result) for r, g, o, f, result in cases
     )
+    if spec.z_loss:  # return_z_loss=True: (loss, z_loss), or (loss, z_loss, grad)
+        for rg, result in ((no, "Tuple[Loss, Loss]"), (yes, f"Tuple[Loss, Loss, {g}]")):
+            params = _overload_params(spec, general, rg, "Optional[FloatArray] = ...", "default", "Literal[True]")
+            text += "@overload\n" + _def(spec.name, params, result)
+    return text
 
 
 def render_functional_stub(specs: Sequence[LossSpec] = SPECS) -> str:
@@ -1460,6 +1524,7 @@ def render_class_stub(spec: LossSpec) -> str:
     ):
         params = ["self", *(f"{a}: ArrayLike" for a in spec.arrays), f"return_grad: {return_grad}", "*"]
         params += [f"{p.name}: {_stub_type(p)} = ..." for p in spec.call_params]
+        params += ["return_z_loss: Literal[False] = ..."] if spec.z_loss else []
         params += [
             "grad_output: ArrayLike = ...",
             "out: Optional[FloatArray] = ...",
@@ -1467,6 +1532,21 @@ def render_class_stub(spec: LossSpec) -> str:
             "n_threads: Optional[int] = ...",
         ]
         calls.append("    @overload\n" + _def("__call__", params, result, "    "))
+    if spec.z_loss:  # return_z_loss=True: (loss, z_loss), or (loss, z_loss, grad)
+        for return_grad, result in (
+            ("Literal[False] = ...", "Tuple[Loss, Loss]"),
+            ("Literal[True]", f"Tuple[Loss, Loss, {g}]"),
+        ):
+            params = ["self", *(f"{a}: ArrayLike" for a in spec.arrays), f"return_grad: {return_grad}", "*"]
+            params += [f"{p.name}: {_stub_type(p)} = ..." for p in spec.call_params]
+            params += [
+                "return_z_loss: Literal[True]",
+                "grad_output: ArrayLike = ...",
+                "out: Optional[FloatArray] = ...",
+                f"grad_out: {buffers} = ...",
+                "n_threads: Optional[int] = ...",
+            ]
+            calls.append("    @overload\n" + _def("__call__", params, result, "    "))
     return (
         f"class {spec.cls}(_Loss):\n{attrs}    n_threads: Optional[int]\n"
         + _def("__init__", init, "None", "    ")

@@ -1188,80 +1188,94 @@ def multilabel_margin_loss(
 @overload
 def cross_entropy(
     input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ..., ignore_index: int = ...,
-    reduction: Literal["mean", "sum"] = ..., label_smoothing: float = ..., *,
-    return_grad: Literal[False] = ..., grad_output: ArrayLike = ..., out: None = ...,
-    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+    reduction: Literal["mean", "sum"] = ..., label_smoothing: float = ..., lse_square_scale: float = ..., *,
+    return_z_loss: Literal[False] = ..., return_grad: Literal[False] = ..., grad_output: ArrayLike = ...,
+    out: None = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
 ) -> np.floating[Any]: ...
 @overload
 def cross_entropy(
     input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ..., ignore_index: int = ...,
-    reduction: Literal["mean", "sum"] = ..., label_smoothing: float = ..., *, return_grad: Literal[True],
-    grad_output: ArrayLike = ..., out: None = ..., grad_out: Optional[FloatArray] = ...,
-    n_threads: Optional[int] = ...,
+    reduction: Literal["mean", "sum"] = ..., label_smoothing: float = ..., lse_square_scale: float = ..., *,
+    return_z_loss: Literal[False] = ..., return_grad: Literal[True], grad_output: ArrayLike = ...,
+    out: None = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
 ) -> Tuple[np.floating[Any], FloatArray]: ...
 @overload
 def cross_entropy(
     input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ..., ignore_index: int = ...,
-    reduction: Literal["mean", "sum"] = ..., label_smoothing: float = ..., *,
-    return_grad: Literal[False] = ..., grad_output: ArrayLike = ..., out: FloatArray,
-    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+    reduction: Literal["mean", "sum"] = ..., label_smoothing: float = ..., lse_square_scale: float = ..., *,
+    return_z_loss: Literal[False] = ..., return_grad: Literal[False] = ..., grad_output: ArrayLike = ...,
+    out: FloatArray, grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
 ) -> FloatArray: ...
 @overload
 def cross_entropy(
     input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ..., ignore_index: int = ...,
-    reduction: Literal["mean", "sum"] = ..., label_smoothing: float = ..., *, return_grad: Literal[True],
-    grad_output: ArrayLike = ..., out: FloatArray, grad_out: Optional[FloatArray] = ...,
-    n_threads: Optional[int] = ...,
+    reduction: Literal["mean", "sum"] = ..., label_smoothing: float = ..., lse_square_scale: float = ..., *,
+    return_z_loss: Literal[False] = ..., return_grad: Literal[True], grad_output: ArrayLike = ...,
+    out: FloatArray, grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
 ) -> Tuple[FloatArray, FloatArray]: ...
 @overload
 def cross_entropy(
     input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ..., ignore_index: int = ..., *,
-    reduction: Literal["none"], label_smoothing: float = ..., return_grad: Literal[False] = ...,
-    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
-    n_threads: Optional[int] = ...,
+    reduction: Literal["none"], label_smoothing: float = ..., lse_square_scale: float = ...,
+    return_z_loss: Literal[False] = ..., return_grad: Literal[False] = ..., grad_output: ArrayLike = ...,
+    out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
 ) -> FloatArray: ...
 @overload
 def cross_entropy(
     input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ..., ignore_index: int = ..., *,
-    reduction: Literal["none"], label_smoothing: float = ..., return_grad: Literal[True],
-    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
-    n_threads: Optional[int] = ...,
+    reduction: Literal["none"], label_smoothing: float = ..., lse_square_scale: float = ...,
+    return_z_loss: Literal[False] = ..., return_grad: Literal[True], grad_output: ArrayLike = ...,
+    out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
 ) -> Tuple[FloatArray, FloatArray]: ...
 @overload
 def cross_entropy(
     input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike], ignore_index: int,
-    reduction: Literal["none"], label_smoothing: float = ..., *, return_grad: Literal[False] = ...,
-    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
-    n_threads: Optional[int] = ...,
+    reduction: Literal["none"], label_smoothing: float = ..., lse_square_scale: float = ..., *,
+    return_z_loss: Literal[False] = ..., return_grad: Literal[False] = ..., grad_output: ArrayLike = ...,
+    out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
 ) -> FloatArray: ...
 @overload
 def cross_entropy(
     input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike], ignore_index: int,
-    reduction: Literal["none"], label_smoothing: float = ..., *, return_grad: Literal[True],
-    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
-    n_threads: Optional[int] = ...,
+    reduction: Literal["none"], label_smoothing: float = ..., lse_square_scale: float = ..., *,
+    return_z_loss: Literal[False] = ..., return_grad: Literal[True], grad_output: ArrayLike = ...,
+    out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
 ) -> Tuple[FloatArray, FloatArray]: ...
 @overload
 def cross_entropy(
     input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ..., ignore_index: int = ...,
-    reduction: Reduction = ..., label_smoothing: float = ..., *, return_grad: Literal[False] = ...,
-    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
-    n_threads: Optional[int] = ...,
+    reduction: Reduction = ..., label_smoothing: float = ..., lse_square_scale: float = ..., *,
+    return_z_loss: Literal[False] = ..., return_grad: Literal[False] = ..., grad_output: ArrayLike = ...,
+    out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
 ) -> Loss: ...
 @overload
 def cross_entropy(
     input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ..., ignore_index: int = ...,
-    reduction: Reduction = ..., label_smoothing: float = ..., *, return_grad: Literal[True],
-    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
-    n_threads: Optional[int] = ...,
+    reduction: Reduction = ..., label_smoothing: float = ..., lse_square_scale: float = ..., *,
+    return_z_loss: Literal[False] = ..., return_grad: Literal[True], grad_output: ArrayLike = ...,
+    out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
 ) -> Tuple[Loss, FloatArray]: ...
 @overload
 def cross_entropy(
     input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ..., ignore_index: int = ...,
-    reduction: Reduction = ..., label_smoothing: float = ..., *, return_grad: bool = ...,
-    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
-    n_threads: Optional[int] = ...,
+    reduction: Reduction = ..., label_smoothing: float = ..., lse_square_scale: float = ..., *,
+    return_z_loss: Literal[False] = ..., return_grad: bool = ..., grad_output: ArrayLike = ...,
+    out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
 ) -> LossResult: ...
+@overload
+def cross_entropy(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ..., ignore_index: int = ...,
+    reduction: Reduction = ..., label_smoothing: float = ..., lse_square_scale: float = ..., *,
+    return_z_loss: Literal[True], return_grad: Literal[False] = ..., grad_output: ArrayLike = ...,
+    out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[Loss, Loss]: ...
+@overload
+def cross_entropy(
+    input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = ..., ignore_index: int = ...,
+    reduction: Reduction = ..., label_smoothing: float = ..., lse_square_scale: float = ..., *,
+    return_z_loss: Literal[True], return_grad: Literal[True], grad_output: ArrayLike = ...,
+    out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[Loss, Loss, FloatArray]: ...
 
 @overload
 def nll_loss(
@@ -1336,64 +1350,89 @@ def nll_loss(
 def sequence_cross_entropy(
     logits: ArrayLike, targets: ArrayLike, *, weight: Optional[ArrayLike] = ..., ignore_index: int = ...,
     label_smoothing: float = ..., reduction: Literal["mean", "sum", "batchmean"] = ...,
-    lengths: Optional[ArrayLike] = ..., return_grad: Literal[False] = ..., grad_output: ArrayLike = ...,
-    out: None = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+    lengths: Optional[ArrayLike] = ..., lse_square_scale: float = ..., return_z_loss: Literal[False] = ...,
+    return_grad: Literal[False] = ..., grad_output: ArrayLike = ..., out: None = ...,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
 ) -> np.floating[Any]: ...
 @overload
 def sequence_cross_entropy(
     logits: ArrayLike, targets: ArrayLike, *, weight: Optional[ArrayLike] = ..., ignore_index: int = ...,
     label_smoothing: float = ..., reduction: Literal["mean", "sum", "batchmean"] = ...,
-    lengths: Optional[ArrayLike] = ..., return_grad: Literal[True], grad_output: ArrayLike = ...,
-    out: None = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+    lengths: Optional[ArrayLike] = ..., lse_square_scale: float = ..., return_z_loss: Literal[False] = ...,
+    return_grad: Literal[True], grad_output: ArrayLike = ..., out: None = ...,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
 ) -> Tuple[np.floating[Any], FloatArray]: ...
 @overload
 def sequence_cross_entropy(
     logits: ArrayLike, targets: ArrayLike, *, weight: Optional[ArrayLike] = ..., ignore_index: int = ...,
     label_smoothing: float = ..., reduction: Literal["mean", "sum", "batchmean"] = ...,
-    lengths: Optional[ArrayLike] = ..., return_grad: Literal[False] = ..., grad_output: ArrayLike = ...,
-    out: FloatArray, grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+    lengths: Optional[ArrayLike] = ..., lse_square_scale: float = ..., return_z_loss: Literal[False] = ...,
+    return_grad: Literal[False] = ..., grad_output: ArrayLike = ..., out: FloatArray,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
 ) -> FloatArray: ...
 @overload
 def sequence_cross_entropy(
     logits: ArrayLike, targets: ArrayLike, *, weight: Optional[ArrayLike] = ..., ignore_index: int = ...,
     label_smoothing: float = ..., reduction: Literal["mean", "sum", "batchmean"] = ...,
-    lengths: Optional[ArrayLike] = ..., return_grad: Literal[True], grad_output: ArrayLike = ...,
-    out: FloatArray, grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+    lengths: Optional[ArrayLike] = ..., lse_square_scale: float = ..., return_z_loss: Literal[False] = ...,
+    return_grad: Literal[True], grad_output: ArrayLike = ..., out: FloatArray,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
 ) -> Tuple[FloatArray, FloatArray]: ...
 @overload
 def sequence_cross_entropy(
     logits: ArrayLike, targets: ArrayLike, *, weight: Optional[ArrayLike] = ..., ignore_index: int = ...,
     label_smoothing: float = ..., reduction: Literal["none", "sequence"], lengths: Optional[ArrayLike] = ...,
-    return_grad: Literal[False] = ..., grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
-    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+    lse_square_scale: float = ..., return_z_loss: Literal[False] = ..., return_grad: Literal[False] = ...,
+    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
 ) -> FloatArray: ...
 @overload
 def sequence_cross_entropy(
     logits: ArrayLike, targets: ArrayLike, *, weight: Optional[ArrayLike] = ..., ignore_index: int = ...,
     label_smoothing: float = ..., reduction: Literal["none", "sequence"], lengths: Optional[ArrayLike] = ...,
-    return_grad: Literal[True], grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
-    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+    lse_square_scale: float = ..., return_z_loss: Literal[False] = ..., return_grad: Literal[True],
+    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
 ) -> Tuple[FloatArray, FloatArray]: ...
 @overload
 def sequence_cross_entropy(
     logits: ArrayLike, targets: ArrayLike, *, weight: Optional[ArrayLike] = ..., ignore_index: int = ...,
     label_smoothing: float = ..., reduction: SequenceReduction = ..., lengths: Optional[ArrayLike] = ...,
-    return_grad: Literal[False] = ..., grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
-    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+    lse_square_scale: float = ..., return_z_loss: Literal[False] = ..., return_grad: Literal[False] = ...,
+    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
 ) -> Loss: ...
 @overload
 def sequence_cross_entropy(
     logits: ArrayLike, targets: ArrayLike, *, weight: Optional[ArrayLike] = ..., ignore_index: int = ...,
     label_smoothing: float = ..., reduction: SequenceReduction = ..., lengths: Optional[ArrayLike] = ...,
-    return_grad: Literal[True], grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
-    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+    lse_square_scale: float = ..., return_z_loss: Literal[False] = ..., return_grad: Literal[True],
+    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
 ) -> Tuple[Loss, FloatArray]: ...
 @overload
 def sequence_cross_entropy(
     logits: ArrayLike, targets: ArrayLike, *, weight: Optional[ArrayLike] = ..., ignore_index: int = ...,
     label_smoothing: float = ..., reduction: SequenceReduction = ..., lengths: Optional[ArrayLike] = ...,
-    return_grad: bool = ..., grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
-    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+    lse_square_scale: float = ..., return_z_loss: Literal[False] = ..., return_grad: bool = ...,
+    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
 ) -> LossResult: ...
+@overload
+def sequence_cross_entropy(
+    logits: ArrayLike, targets: ArrayLike, *, weight: Optional[ArrayLike] = ..., ignore_index: int = ...,
+    label_smoothing: float = ..., reduction: SequenceReduction = ..., lengths: Optional[ArrayLike] = ...,
+    lse_square_scale: float = ..., return_z_loss: Literal[True], return_grad: Literal[False] = ...,
+    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
+) -> Tuple[Loss, Loss]: ...
+@overload
+def sequence_cross_entropy(
+    logits: ArrayLike, targets: ArrayLike, *, weight: Optional[ArrayLike] = ..., ignore_index: int = ...,
+    label_smoothing: float = ..., reduction: SequenceReduction = ..., lengths: Optional[ArrayLike] = ...,
+    lse_square_scale: float = ..., return_z_loss: Literal[True], return_grad: Literal[True],
+    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
+) -> Tuple[Loss, Loss, FloatArray]: ...
 
 mae_loss = l1_loss

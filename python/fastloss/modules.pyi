@@ -508,28 +508,42 @@ class CrossEntropyLoss(_Loss):
     ignore_index: int
     reduction: Reduction
     label_smoothing: float
+    lse_square_scale: float
     n_threads: Optional[int]
     def __init__(
         self, weight: Optional[ArrayLike] = ..., ignore_index: int = ..., reduction: Reduction = ...,
-        label_smoothing: float = ..., n_threads: Optional[int] = ...,
+        label_smoothing: float = ..., lse_square_scale: float = ..., n_threads: Optional[int] = ...,
     ) -> None: ...
     @overload
     def __call__(
         self, input: ArrayLike, target: ArrayLike, return_grad: Literal[False] = ..., *,
-        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
-        n_threads: Optional[int] = ...,
+        return_z_loss: Literal[False] = ..., grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
+        grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
     ) -> Loss: ...
     @overload
     def __call__(
         self, input: ArrayLike, target: ArrayLike, return_grad: Literal[True], *,
-        grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
-        n_threads: Optional[int] = ...,
+        return_z_loss: Literal[False] = ..., grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
+        grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
     ) -> Tuple[Loss, FloatArray]: ...
     @overload
     def __call__(
-        self, input: ArrayLike, target: ArrayLike, return_grad: bool = ..., *, grad_output: ArrayLike = ...,
-        out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+        self, input: ArrayLike, target: ArrayLike, return_grad: bool = ..., *,
+        return_z_loss: Literal[False] = ..., grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
+        grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
     ) -> LossResult: ...
+    @overload
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, return_grad: Literal[False] = ..., *,
+        return_z_loss: Literal[True], grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
+        grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+    ) -> Tuple[Loss, Loss]: ...
+    @overload
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, return_grad: Literal[True], *,
+        return_z_loss: Literal[True], grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
+        grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+    ) -> Tuple[Loss, Loss, FloatArray]: ...
     forward = __call__
 
 class NLLLoss(_Loss):
@@ -565,27 +579,40 @@ class SequenceCrossEntropyLoss(_Loss):
     ignore_index: int
     reduction: SequenceReduction
     label_smoothing: float
+    lse_square_scale: float
     n_threads: Optional[int]
     def __init__(
         self, weight: Optional[ArrayLike] = ..., ignore_index: int = ..., reduction: SequenceReduction = ...,
-        label_smoothing: float = ..., n_threads: Optional[int] = ...,
+        label_smoothing: float = ..., lse_square_scale: float = ..., n_threads: Optional[int] = ...,
     ) -> None: ...
     @overload
     def __call__(
         self, logits: ArrayLike, targets: ArrayLike, return_grad: Literal[False] = ..., *,
-        lengths: Optional[ArrayLike] = ..., grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
-        grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+        lengths: Optional[ArrayLike] = ..., return_z_loss: Literal[False] = ..., grad_output: ArrayLike = ...,
+        out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
     ) -> Loss: ...
     @overload
     def __call__(
         self, logits: ArrayLike, targets: ArrayLike, return_grad: Literal[True], *,
-        lengths: Optional[ArrayLike] = ..., grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
-        grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+        lengths: Optional[ArrayLike] = ..., return_z_loss: Literal[False] = ..., grad_output: ArrayLike = ...,
+        out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
     ) -> Tuple[Loss, FloatArray]: ...
     @overload
     def __call__(
         self, logits: ArrayLike, targets: ArrayLike, return_grad: bool = ..., *,
-        lengths: Optional[ArrayLike] = ..., grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
-        grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+        lengths: Optional[ArrayLike] = ..., return_z_loss: Literal[False] = ..., grad_output: ArrayLike = ...,
+        out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
     ) -> LossResult: ...
+    @overload
+    def __call__(
+        self, logits: ArrayLike, targets: ArrayLike, return_grad: Literal[False] = ..., *,
+        lengths: Optional[ArrayLike] = ..., return_z_loss: Literal[True], grad_output: ArrayLike = ...,
+        out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+    ) -> Tuple[Loss, Loss]: ...
+    @overload
+    def __call__(
+        self, logits: ArrayLike, targets: ArrayLike, return_grad: Literal[True], *,
+        lengths: Optional[ArrayLike] = ..., return_z_loss: Literal[True], grad_output: ArrayLike = ...,
+        out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+    ) -> Tuple[Loss, Loss, FloatArray]: ...
     forward = __call__

@@ -118,6 +118,10 @@ struct ClassProblem {
   std::int64_t ignore_index = -100;
   compute_t<T> label_smoothing = 0;
   bool log_probs = false;  // nll_loss: input are log-probabilities, no softmax
+  // z-loss (PaLM's auxiliary loss): s * w_t * lse^2 added per counted row, w_t its target's
+  // weight (1 for probability targets), so it is weighted and reduced like the main loss.
+  compute_t<T> lse_square_scale = 0;
+  double* row_z = nullptr;  // the z-loss term per row (0 where not counted), or nullptr
   // Sequence masking: row r is ignored when r % seq_len >= lengths[r / seq_len].
   const std::int64_t* lengths = nullptr;
   std::int64_t seq_len = 1;
