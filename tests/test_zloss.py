@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import fastloss as fl
 import numpy as np
 import pytest
 from registry import HALF, assert_bitwise
-
-import fastloss as fl
 
 S = 0.01
 

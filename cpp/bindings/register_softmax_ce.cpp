@@ -16,7 +16,7 @@ struct ClassCall {
   int reduction;
   double label_smoothing;
   bool log_probs;
-  py::object lengths;  // sequence_cross_entropy only: None or C-contiguous int64 (B,)
+  py::object lengths;       // sequence_cross_entropy only: None or C-contiguous int64 (B,)
   double lse_square_scale;  // the z-loss's scale (0: none)
   bool return_z_loss;       // also return the z-loss term alone
   bool return_grad;
@@ -271,8 +271,7 @@ void register_softmax_ce(py::module_& m) {
       "cross_entropy",
       [](py::array input, py::array target, py::object weight, std::int64_t ignore_index, int reduction,
          double label_smoothing, bool log_probs, double lse_square_scale, bool return_z_loss, bool return_grad,
-         py::object grad_output, py::object out,
-         py::object grad_out, int n_threads) {
+         py::object grad_output, py::object out, py::object grad_out, int n_threads) {
         const char* fn = log_probs ? "nll_loss" : "cross_entropy";
         check_no_overlap(fn,
                          {{"input", input},
@@ -285,20 +284,17 @@ void register_softmax_ce(py::module_& m) {
         return class_axis_loss(ClassCall{fn, c_contiguous(std::move(input)), c_contiguous(std::move(target)),
                                          c_contiguous_if_array(std::move(weight)), ignore_index, reduction,
                                          label_smoothing, log_probs, py::none(), lse_square_scale, return_z_loss,
-                                         return_grad,
-                                         c_contiguous_if_array(std::move(grad_output)), std::move(out),
+                                         return_grad, c_contiguous_if_array(std::move(grad_output)), std::move(out),
                                          std::move(grad_out), n_threads});
       },
       py::arg("input"), py::arg("target"), py::arg("weight"), py::arg("ignore_index"), py::arg("reduction"),
       py::arg("label_smoothing"), py::arg("log_probs"), py::arg("lse_square_scale"), py::arg("return_z_loss"),
-      py::arg("return_grad"), py::arg("grad_output"), py::arg("out"),
-      py::arg("grad_out"), py::arg("n_threads"));
+      py::arg("return_grad"), py::arg("grad_output"), py::arg("out"), py::arg("grad_out"), py::arg("n_threads"));
   m.def(
       "sequence_cross_entropy",
       [](py::array logits, py::array targets, py::object weight, std::int64_t ignore_index, int reduction,
          double label_smoothing, py::object lengths, double lse_square_scale, bool return_z_loss, bool return_grad,
-         py::object grad_output, py::object out,
-         py::object grad_out, int n_threads) {
+         py::object grad_output, py::object out, py::object grad_out, int n_threads) {
         check_no_overlap("sequence_cross_entropy",
                          {{"logits", logits},
                           {"targets", targets},
@@ -316,8 +312,7 @@ void register_softmax_ce(py::module_& m) {
       },
       py::arg("logits"), py::arg("targets"), py::arg("weight"), py::arg("ignore_index"), py::arg("reduction"),
       py::arg("label_smoothing"), py::arg("lengths"), py::arg("lse_square_scale"), py::arg("return_z_loss"),
-      py::arg("return_grad"), py::arg("grad_output"), py::arg("out"),
-      py::arg("grad_out"), py::arg("n_threads"));
+      py::arg("return_grad"), py::arg("grad_output"), py::arg("out"), py::arg("grad_out"), py::arg("n_threads"));
 }
 
 }  // namespace fastloss::bindings
