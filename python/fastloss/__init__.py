@@ -10,6 +10,7 @@ from . import functional, modules
 from ._core import max_threads, set_simd_level, simd_level, supported_simd_levels
 from .accumulate import LossAccumulator
 from .functional import *  # noqa: F401,F403 -- the losses: one per row of the spec table (_spec.py)
+from .lm_head import linear_cross_entropy
 from .modules import *  # noqa: F401,F403 -- their nn-style classes
 from .optim import SGD, l2_penalty, sgd_step
 
@@ -19,6 +20,7 @@ __all__ = [
     "LossAccumulator",
     "SGD",
     "l2_penalty",
+    "linear_cross_entropy",
     "max_threads",
     "set_simd_level",
     "sgd_step",
