@@ -36,11 +36,12 @@ __all__ = ["linear_cross_entropy"]
 
 _FN = "linear_cross_entropy"
 _REDUCTIONS = {r: _core.reductions[r] for r in ("mean", "sum", "none")}
-#: The logits chunk when chunk_size is None: an eighth of the logits, within [16, 64] MiB. Measured
-#: at (N, H, V) = (2048, 1024, 32000) float32, 2 threads, Zen 5: fwd+bwd 2.32 s at 8 MiB chunks,
-#: 2.01 s at 16, 1.86 s at 32, 1.61 s at 64 (the three GEMMs alone: 1.59 s): the d_weight GEMM sums
-#: over a chunk's rows, and short sums run below BLAS's peak. An eighth keeps the extra memory
-#: (chunk + block) under a quarter of the logits.
+#: The logits chunk when chunk_size is None: a sixteenth of the logits, within [16, 64] MiB.
+#: Measured at (N, H, V) = (2048, 1024, 32000) float32, 2 threads, Zen 5: fwd+bwd 2.32 s at 8 MiB
+#: chunks, 2.01 s at 16, 1.86 s at 32, 1.61 s at 64 (the three GEMMs alone: 1.59 s): the
+#: d_weight GEMM sums over a chunk's rows, and short sums run below BLAS's peak. A sixteenth
+#: keeps one call's extra peak memory (chunk, block, BLAS's workspace) under a quarter of the
+#: logits from N = 2048 up.
 _CHUNK_BYTES = (16 << 20, 64 << 20)
 #: vocabulary rows per block of the d_weight accumulation (its temporary: block x H)
 _VOCAB_BLOCK = 2048
@@ -153,8 +154,8 @@ def linear_cross_entropy(
     processed in chunks of ``chunk_size``: a chunk's logits are computed into one reused buffer by
     NumPy's matmul (BLAS), turned into its loss and, in place, its ``dlogits`` by the fused
     cross-entropy kernel, which then give ``d_input`` and accumulate ``d_weight`` (and
-    ``d_bias``). Peak extra memory: the ``(chunk_size, V)`` buffer (by default an eighth of the
-    logits, within 16 to 64 MiB) plus a ``(2048, H)`` block, never the logits (half-precision
+    ``d_bias``). Peak extra memory: the ``(chunk_size, V)`` buffer (by default a sixteenth of
+    the logits, within 16 to 64 MiB) plus a ``(2048, H)`` block, never the logits (half-precision
     inputs also hold float32 copies of ``linear_weight`` and ``d_weight``: BLAS has no half GEMM).
     The semantics are :func:`cross_entropy`'s on those logits (``weight``, ``ignore_index``,
     ``label_smoothing``, probability targets, the z-loss); the result equals the unfused
@@ -190,7 +191,7 @@ def linear_cross_entropy(
     lse_square_scale : float, default 0.0
         The z-loss scale ``s`` (``s * logsumexp(logits)**2`` per counted row), as :func:`cross_entropy`.
     chunk_size : int, optional
-        Rows per chunk; ``None``: an eighth of the rows, within 16 to 64 MiB of logits (at least 1 row).
+        Rows per chunk; ``None``: a sixteenth of the rows, within 16 to 64 MiB of logits (at least 1 row).
     return_z_loss : bool, default False
         Also return the z-loss term alone: ``(loss, z_loss)``, or ``(loss, z_loss, grads)``.
     return_grad : bool, default False
@@ -369,7 +370,7 @@ def _chunk_rows(fn: str, chunk_size: Any, N: int, V: int, dtype: np.dtype[Any]) 
     if chunk_size is None:
         row_bytes = max(V * (8 if dtype == np.float64 else 4), 1)
         lo, hi = _CHUNK_BYTES
-        return max(1, min(max(N * row_bytes // 8, lo), hi) // row_bytes)
+        return max(1, min(max(N * row_bytes // 16, lo), hi) // row_bytes)
     if isinstance(chunk_size, (bool, np.bool_)) or not isinstance(chunk_size, (int, np.integer)):
         raise TypeError(
             f"{fn}: chunk_size must be None or a positive int; got {type(chunk_size).__name__} {chunk_size!r}"
