@@ -31,9 +31,8 @@ import sys
 import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-import numpy as np
-
 import fastloss as fl
+import numpy as np
 
 try:
     import torch
