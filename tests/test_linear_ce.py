@@ -421,6 +421,51 @@ def test_nan_in_input_propagates() -> None:
     assert np.isnan(grads[1]).any() and np.isnan(grads[2]).all()
 
 
+def test_zero_weight_sum_gives_nan_gradients_like_cross_entropy() -> None:
+    x, W, t, opts = _problem(ignore="none", seed=27)
+    opts["weight"] = np.zeros(V)
+    loss, grads = FN(x, W, t, return_grad=True, **opts)
+    u_loss, g = fl.cross_entropy(x @ W.T + opts["linear_bias"], t, opts["weight"], return_grad=True)
+    assert np.isnan(loss) and np.isnan(u_loss)
+    for got, want in zip(grads, (g @ W, g.T @ x, g.sum(0))):
+        np.testing.assert_allclose(got, want, equal_nan=True)
+
+
+def test_default_chunking_with_several_chunks() -> None:
+    """chunk_size=None on enough rows for more than one 16 MiB chunk (rows of V=300 float64:
+    6990 per chunk), and a vocabulary over the 2048-row block of the d_weight accumulation."""
+    x, W, t, opts = _problem(n=8000, h=3, v=300, seed=28)
+    opts["lse_square_scale"] = S
+    r_loss, r_grads = _reference(x, W, t, "sum", **opts)
+    loss, grads = FN(x, W, t, reduction="sum", return_grad=True, **opts)
+    _close(loss, r_loss, 1e-11)
+    _close_all(grads, r_grads, 1e-11, "default chunks")
+    x, W, t, opts = _problem(n=20, h=8, v=2100, seed=29)
+    r_loss, r_grads = _reference(x, W, t, "mean", **opts)
+    for chunk in (1, 7, None):
+        loss, grads = FN(x, W, t, return_grad=True, chunk_size=chunk, **opts)
+        _close(loss, r_loss, 1e-11)
+        _close_all(grads, r_grads, 1e-11, f"V=2100 chunk_size={chunk}")
+
+
+def test_one_class() -> None:
+    x, W, t, opts = _problem(v=1, seed=30)
+    t[t != -100] = 0
+    loss, grads = FN(x, W, t, reduction="none", return_grad=True, chunk_size=5, **opts)
+    assert np.all(loss == 0) and all(np.all(g == 0) for g in grads)
+
+
+def test_out_for_the_zero_dimensional_rows_of_one_dimensional_input() -> None:
+    x, W, t, opts = _problem(seed=31, ignore="none")
+    out = np.empty(())
+    assert FN(x[0], W, t[0], reduction="none", out=out, **opts) is out
+    assert_bitwise(out, FN(x[0], W, t[0], reduction="none", **opts), "0-d out")
+    with pytest.raises(
+        ValueError, match=r"out must be .* float64 array of shape \(\); got float64 array of shape \(1,\)"
+    ):
+        FN(x[0], W, t[0], reduction="none", out=np.empty(1), **opts)
+
+
 def _misaligned(a: np.ndarray) -> np.ndarray:
     raw = np.zeros(a.nbytes + 1, np.uint8)
     m = raw[1:].view(a.dtype).reshape(a.shape)
@@ -502,7 +547,7 @@ def test_out_and_grad_out_are_the_returned_buffers(reduction: str, dtype: Any) -
     assert_bitwise(grads[0], want[0], "d_input")
     # out= alone, without gradients
     out2 = np.empty_like(out)
-    assert FN(x, W, t, reduction=reduction, out=out2, **opts) is out2
+    assert FN(x, W, t, reduction=reduction, chunk_size=5, out=out2, **opts) is out2
     assert_bitwise(out2, np.asarray(want_loss, dtype), "out alone")
 
 
@@ -675,6 +720,8 @@ def test_chunk_size_changes_only_the_rounding(dtype: Any) -> None:
 
 
 # ---------------------------------------------------------------------------- half
+
+
 @pytest.mark.parametrize("dtype", HALF)
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @pytest.mark.parametrize("probs", [False, True], ids=["index", "probs"])
@@ -831,5 +878,5 @@ def test_errors_leave_buffers_and_input_intact() -> None:
     x, W, t, opts = _problem(seed=26)
     xi = x.copy()
     with pytest.raises(IndexError):
-        FN(xi, W, np.where(t == 0, 99, t), return_grad=True, grad_out=(xi, None, None), **opts)
+        FN(xi, W, np.where(np.arange(N) == 5, 99, t), return_grad=True, grad_out=(xi, None, None), **opts)
     assert np.array_equal(xi, x)

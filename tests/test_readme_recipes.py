@@ -11,7 +11,7 @@ import pytest
 
 README = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")
 #: the module each recipe needs, besides NumPy and fastloss
-NEEDS = {"torch": "torch", "jax": "jax", "dask": "dask.distributed", "accumulate": "numpy"}
+NEEDS = {"torch": "torch", "jax": "jax", "dask": "dask.distributed", "accumulate": "numpy", "lm_head": "numpy"}
 
 
 def recipes() -> List[Tuple[str, str]]:

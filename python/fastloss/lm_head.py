@@ -455,7 +455,7 @@ class _Plan:
         self.W = W if W.dtype == self.ct else W.astype(self.ct)
         self.bias = None if bias is None else bias.astype(self.ct, copy=False)
         self.weight = None if weight is None else weight.astype(self.ct, copy=False)
-        self.t, self.probs = t, probs
+        self.t, self.probs = (t.astype(self.ct, copy=False) if probs else t), probs
         self.rows = min(rows, max(self.x.shape[0], 1))
 
     def chunk_input(self, r0: int, r1: int) -> NDArray[Any]:
@@ -481,7 +481,10 @@ class _Plan:
         row_loss = np.zeros(N, self.ct) if per_row else None
         row_z = np.zeros(N, self.ct) if per_row and return_z_loss else None
         go_rows = go.reshape(-1).astype(self.ct) if isinstance(go, np.ndarray) else None
-        scale = float(go) / divisor if go_rows is None and divisor != 0 else (0.0 if go_rows is None else 1.0)
+        # the mean's scale; a zero divisor gives inf (or nan), as cross_entropy's: rows that do not
+        # count get a zero gradient anyway, counted rows of zero weight a NaN one (0 * inf)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = float(np.float64(go) / np.float64(divisor)) if go_rows is None else 1.0
         buf = np.empty((self.rows, V), self.ct)
         d_w = d_b = None
         if grads is not None:
