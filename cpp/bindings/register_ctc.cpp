@@ -26,10 +26,20 @@ struct CtcCall {
   int n_threads;
 };
 
+// Integers of any dtype; an empty array of any dtype too (np.asarray([]) is float64: a list of no
+// lengths or labels, for N = 0).
+bool integer_values(const py::array& a, ClassTargets& out) {
+  if (class_targets(a, out)) return true;
+  if (a.size() != 0) return false;
+  out = ClassTargets{};
+  out.data = a.data() ? a.data() : static_cast<const void*>(&out);  // never read
+  return true;
+}
+
 // input_lengths / target_lengths: an integer array of shape (N,) (unbatched: () or (1,)), as int64.
 std::vector<std::int64_t> lengths_arg(const char* name, const py::array& a, std::int64_t batch, bool batched) {
   ClassTargets values;
-  if (!class_targets(a, values)) {
+  if (!integer_values(a, values)) {
     throw py::type_error(std::string(kFn) + ": " + name + " must be integers (any integer dtype); got dtype " +
                          dtype_str(a));
   }
@@ -77,7 +87,7 @@ py::tuple run_ctc(const CtcCall& c) {
 
   // The targets: padded (N, S) (unbatched: (1, S)), or the labels of every sequence concatenated.
   ClassTargets targets;
-  if (!class_targets(c.targets, targets)) {
+  if (!integer_values(c.targets, targets)) {
     throw py::type_error(std::string(kFn) + ": targets must be class indices of an integer dtype; got dtype " +
                          dtype_str(c.targets));
   }
