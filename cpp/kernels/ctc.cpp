@@ -18,7 +18,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <memory>
+#include <vector>
 
 #include "fastloss/kernel_table.hpp"
 #include "fastloss/parallel.hpp"
@@ -42,6 +42,16 @@ FASTLOSS_FORCE_INLINE U log_sum_exp3(U a, U b, U c) {
   out = b != b ? b : out;
   out = c != c ? c : out;
   return out;
+}
+
+// A per-thread scratch buffer of at least n values of V, reused by the thread's next sequences: a
+// fresh allocation per sequence (hundreds of KiB: alpha for every step) is a fresh mmap, whose page
+// faults cost more than the arithmetic of a small problem.
+template <class V>
+V* scratch(std::size_t n) {
+  thread_local std::vector<V> buffer;
+  if (buffer.size() < n) buffer.resize(n);
+  return buffer.data();
 }
 
 template <class T>
@@ -90,9 +100,8 @@ struct Sequence {
     const std::int64_t grad_row_len = p.grad ? p.classes : 0;
     const std::size_t n_scratch = static_cast<std::size_t>(n_states + 2 + alpha_rows * (n_states + stride) +
                                                            2 * stride + n_states + grad_row_len);
-    std::unique_ptr<std::int64_t[]> ext(new std::int64_t[static_cast<std::size_t>(n_states)]);
-    std::unique_ptr<U[]> scratch(new U[n_scratch]);
-    U* skip = scratch.get();            // 1 where the s - 2 -> s transition is allowed (l'_s != l'_{s-2}), else 0
+    std::int64_t* ext = scratch<std::int64_t>(static_cast<std::size_t>(n_states));
+    U* skip = scratch<U>(n_scratch);    // 1 where the s - 2 -> s transition is allowed (l'_s != l'_{s-2}), else 0
     U* lpg_rows = skip + n_states + 2;  // alpha_rows * n_states
     U* alpha = lpg_rows + alpha_rows * n_states;  // alpha_rows * stride
     U* beta = alpha + alpha_rows * stride;        // 2 * stride
@@ -111,7 +120,7 @@ struct Sequence {
       a0[-2] = a0[-1] = kNegInf;
       for (std::int64_t s = 0; s < n_states; ++s) a0[s] = kNegInf;
       U* lpg = lpg_row(0);
-      gather(0, ext.get(), n_states, lpg);
+      gather(0, ext, n_states, lpg);
       a0[0] = lpg[0];
       if (length > 0) a0[1] = lpg[1];
     }
@@ -120,7 +129,7 @@ struct Sequence {
       U* __restrict cur = alpha_row(t);
       U* __restrict lpg = lpg_row(t);
       cur[-2] = cur[-1] = kNegInf;
-      gather(t, ext.get(), n_states, lpg);
+      gather(t, ext, n_states, lpg);
 #pragma omp simd
       for (std::int64_t s = 0; s < n_states; ++s) {
         const U two_back = prev[s - 2];  // loaded unconditionally (the padding): a select, not a branch
