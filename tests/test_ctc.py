@@ -444,3 +444,17 @@ def test_errors_name_the_argument_and_what_was_expected() -> None:
          lp[:, 0], tg[0], [6, 6], 3)  # fmt: skip
     with pytest.raises(TypeError, match="ctc_loss: input_lengths must be an array of numbers; got NoneType"):
         fl.ctc_loss(lp, tg, None, tl)
+
+
+@pytest.mark.parametrize("dtype, lp_label", [(np.float64, -800.0), (np.float32, -120.0)])
+def test_a_path_through_an_underflowing_label_is_finite_as_in_torch(torch: Any, dtype: Any, lp_label: float) -> None:
+    """The only alignments pass through a label whose probability underflows the dtype: log space
+    keeps the loss finite, as torch's (a rescaled probability space would give inf)."""
+    T, C = 10, 3
+    lp = np.full((T, 1, C), -1e-3, dtype)
+    lp[:, 0, 1], lp[:, 0, 2] = lp_label, -7.0
+    loss, grad = fl.ctc_loss(lp, np.array([[1]]), [T], [1], reduction="sum", return_grad=True)
+    t_loss, t_grad = _torch(torch, lp.astype(np.float64), np.array([[1]]), [T], [1], reduction="sum")
+    assert np.isfinite(loss) and np.all(np.isfinite(grad))
+    _close(loss, t_loss, rtol=1e-12 if dtype == np.float64 else 1e-6)
+    _close(grad, t_grad, rtol=1e-12 if dtype == np.float64 else 1e-5)
