@@ -54,6 +54,9 @@ V* scratch(std::size_t n) {
   return buffer.data();
 }
 
+// The state loops' length is a multiple of this (16 floats: one AVX-512 vector).
+constexpr std::int64_t kStatePad = 16;
+
 template <class T>
 struct Sequence {
   using U = compute_t<T>;
@@ -92,35 +95,43 @@ struct Sequence {
       return;
     }
 
+    // The state loops run over n_pad >= n_states states, a multiple of every vector width: the
+    // states beyond n_states have a log-probability of -inf, so their alpha and beta stay -inf, and
+    // no loop ends in scalar iterations (each as costly as a vector one: with 101 states, 5 of 12).
+    const std::int64_t n_pad = (n_states + kStatePad - 1) / kStatePad * kStatePad;
     // Scratch: the extended labels, the skip mask (l'_s != l'_{s-2}), the gathered log-probs and
     // the alpha rows (each with two leading -inf) of every step with a gradient (else of one and
     // two steps), a beta row pair with two trailing -inf, and a gradient row in the compute type.
-    const std::int64_t stride = n_states + 2;
+    const std::int64_t stride = n_pad + 2;
     const std::int64_t alpha_rows = p.grad ? n_time : 2;
     const std::int64_t grad_row_len = p.grad ? p.classes : 0;
-    const std::size_t n_scratch = static_cast<std::size_t>(n_states + 2 + alpha_rows * (n_states + stride) +
-                                                           2 * stride + n_states + grad_row_len);
+    const std::size_t n_scratch =
+        static_cast<std::size_t>(n_pad + 2 + alpha_rows * (n_pad + stride) + 2 * stride + n_pad + grad_row_len);
     std::int64_t* ext = scratch<std::int64_t>(static_cast<std::size_t>(n_states));
-    U* skip = scratch<U>(n_scratch);    // 1 where the s - 2 -> s transition is allowed (l'_s != l'_{s-2}), else 0
-    U* lpg_rows = skip + n_states + 2;  // alpha_rows * n_states
-    U* alpha = lpg_rows + alpha_rows * n_states;  // alpha_rows * stride
-    U* beta = alpha + alpha_rows * stride;        // 2 * stride
-    U* occupancy = beta + 2 * stride;             // n_states
-    U* gbuf = occupancy + n_states;               // classes
+    U* skip = scratch<U>(n_scratch);  // 1 where the s - 2 -> s transition is allowed (l'_s != l'_{s-2}), else 0
+    U* lpg_rows = skip + n_pad + 2;   // alpha_rows * n_pad
+    U* alpha = lpg_rows + alpha_rows * n_pad;  // alpha_rows * stride
+    U* beta = alpha + alpha_rows * stride;     // 2 * stride
+    U* occupancy = beta + 2 * stride;          // n_pad
+    U* gbuf = occupancy + n_pad;               // classes
 
     for (std::int64_t s = 0; s < n_states; ++s) ext[s] = (s & 1) ? labels[s / 2] : p.blank;
-    for (std::int64_t s = 0; s < n_states + 2; ++s)
+    for (std::int64_t s = 0; s < n_pad + 2; ++s)
       skip[s] = (s > 1 && s < n_states && ext[s] != ext[s - 2]) ? U(1) : U(0);
 
     // alpha at t = 0: the blank and the first label.
     const auto alpha_row = [&](std::int64_t t) { return alpha + (p.grad ? t : (t & 1)) * stride + 2; };
-    const auto lpg_row = [&](std::int64_t t) { return lpg_rows + (p.grad ? t : 0) * n_states; };
+    const auto lpg_row = [&](std::int64_t t) { return lpg_rows + (p.grad ? t : 0) * n_pad; };
+    const auto load_lpg = [&](std::int64_t t, U* lpg) {
+      gather(t, ext, n_states, lpg);
+      for (std::int64_t s = n_states; s < n_pad; ++s) lpg[s] = kNegInf;
+    };
     {
       U* a0 = alpha_row(0);
       a0[-2] = a0[-1] = kNegInf;
-      for (std::int64_t s = 0; s < n_states; ++s) a0[s] = kNegInf;
+      for (std::int64_t s = 0; s < n_pad; ++s) a0[s] = kNegInf;
       U* lpg = lpg_row(0);
-      gather(0, ext, n_states, lpg);
+      load_lpg(0, lpg);
       a0[0] = lpg[0];
       if (length > 0) a0[1] = lpg[1];
     }
@@ -129,9 +140,9 @@ struct Sequence {
       U* __restrict cur = alpha_row(t);
       U* __restrict lpg = lpg_row(t);
       cur[-2] = cur[-1] = kNegInf;
-      gather(t, ext, n_states, lpg);
+      load_lpg(t, lpg);
 #pragma omp simd
-      for (std::int64_t s = 0; s < n_states; ++s) {
+      for (std::int64_t s = 0; s < n_pad; ++s) {
         const U two_back = prev[s - 2];  // loaded unconditionally (the padding): a select, not a branch
         const U third = skip[s] != U(0) ? two_back : kNegInf;
         cur[s] = log_sum_exp3(prev[s], prev[s - 1], third) + lpg[s];
@@ -161,7 +172,7 @@ struct Sequence {
     const U g = static_cast<U>(p.grad_scale[b]);
     const U nll_u = static_cast<U>(nll);
     const bool finite = std::isfinite(nll);
-    U* nxt = beta;  // rows of stride entries: n_states, then two -inf
+    U* nxt = beta;  // rows of stride entries: n_pad, then two -inf
     U* cur = beta + stride;
     for (std::int64_t s = 0; s < stride; ++s) nxt[s] = cur[s] = kNegInf;
     for (std::int64_t t = n_time - 1; t >= 0; --t) {
@@ -171,7 +182,7 @@ struct Sequence {
         if (length > 0) cur[n_states - 2] = lpg[n_states - 2];
       } else {
 #pragma omp simd
-        for (std::int64_t s = 0; s < n_states; ++s) {
+        for (std::int64_t s = 0; s < n_pad; ++s) {
           const U two_ahead = nxt[s + 2];
           const U third = skip[s + 2] != U(0) ? two_ahead : kNegInf;
           cur[s] = log_sum_exp3(nxt[s], nxt[s + 1], third) + lpg[s];
@@ -179,7 +190,7 @@ struct Sequence {
       }
       const U* __restrict a = alpha_row(t);
 #pragma omp simd
-      for (std::int64_t s = 0; s < n_states; ++s) occupancy[s] = vecmath::exp(a[s] + cur[s] + nll_u - lpg[s]);
+      for (std::int64_t s = 0; s < n_pad; ++s) occupancy[s] = vecmath::exp(a[s] + cur[s] + nll_u - lpg[s]);
 
       // The row: exp(lp) (NaN where lp is -inf, as torch's), less the occupancies, times g.
       const U* lp = half::load_compute(lp_row(t), p.classes, gbuf);
