@@ -567,6 +567,41 @@ def sequence_cross_entropy_case() -> Case:
     )
 
 
+def ctc_inputs(shape: Shape, rng: np.random.Generator) -> Inputs:
+    """shape (T, N, C, S): float32 log_softmax log-probabilities (T, N, C), padded int64 targets
+    (N, S) of S/2..S labels (no blank), every input length T."""
+    T, N, C, S = shape
+    z = rng.standard_normal((T, N, C), dtype=np.float32)
+    lp = (z - np.log(np.exp(z).sum(-1, keepdims=True))).astype(np.float32)
+    targets = rng.integers(1, C, (N, S), dtype=np.int64)
+    return Inputs((lp, targets, np.full(N, T, np.int64), rng.integers(S // 2, S + 1, N, dtype=np.int64)), {})
+
+
+def ctc_case() -> Case:
+    peers: Dict[str, PeerBuilder] = {
+        "fastloss": fastloss_peer(fl.ctc_loss),
+        "fastloss grad_out=": fastloss_grad_out_peer(fl.ctc_loss),
+        "numpy": numpy_peer(ref.ctc_loss),
+    }
+    if torch is not None:
+        peers["torch"] = torch_peer(torch.nn.functional.ctc_loss)
+    return Case(
+        name="ctc_loss",
+        description="fl.ctc_loss: value+grad, (T, N, C) log-probabilities, padded targets (N, S), "
+        "reduction='mean', float32; shape (T, N, C, S)",
+        sizes=[(200, 32, 64, 50), (500, 16, 1000, 100)],
+        quick_sizes=[(200, 32, 64, 50)],
+        make_inputs=ctc_inputs,
+        # the elements counted are T N C S: reading the log-probabilities and writing the gradient,
+        # 8 bytes per log-probability, is 8 / S per counted element
+        bytes_per_element=8 / 50,
+        peers=peers,
+        # float32 alpha / beta over 500 steps: the gradient is within ~2e-3 of its largest element of
+        # the float64 value (torch's float32 too), the loss within 1e-7
+        check_rtol=1e-2,
+    )
+
+
 SGD_LR, SGD_WD = 0.01, 0.01
 
 
@@ -648,7 +683,7 @@ def sgd_case() -> Case:
 
 
 def build_cases() -> Tuple[List[Case], List[str]]:
-    """All benchmark cases: the elementwise losses, cross_entropy, sequence CE, SGD."""
+    """All benchmark cases: the elementwise losses, cross_entropy, sequence CE, SGD, CTC."""
     # (case name, fastloss function, inputs, NumPy formula, NumPy out= variant, torch function)
     specs: List[
         Tuple[
@@ -705,6 +740,7 @@ def build_cases() -> Tuple[List[Case], List[str]]:
         ("cross_entropy", cross_entropy_case),
         ("sequence_cross_entropy", sequence_cross_entropy_case),
         ("sgd_step", sgd_case),
+        ("ctc_loss", ctc_case),
     )
     for fl_name, make_case in more:
         if getattr(fl, fl_name, None) is None:

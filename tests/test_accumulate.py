@@ -44,9 +44,13 @@ class Data:
     options: Dict[str, Any] = field(default_factory=dict)
     per_call: Dict[str, Any] = field(default_factory=dict)
     fixed: Tuple[int, ...] = ()
+    axes: Dict[int, int] = field(default_factory=dict)  # the batch axis of an array, where not 0 (ctc's log_probs)
 
     def batch(self, a: int, b: int) -> Tuple[List[np.ndarray], Dict[str, Any]]:
-        arrays = [x if i in self.fixed else x[a:b] for i, x in enumerate(self.arrays)]
+        def rows(i: int, x: np.ndarray) -> np.ndarray:
+            return x[(slice(None),) * self.axes.get(i, 0) + (slice(a, b),)]
+
+        arrays = [x if i in self.fixed else rows(i, x) for i, x in enumerate(self.arrays)]
         return arrays, {k: v[a:b] for k, v in self.per_call.items()}
 
 
@@ -149,6 +153,16 @@ def make(name: str, variant: str, n: int, dtype: Any, seed: int = 0, c: int = 5,
             options = {"weight": weight_c, "label_smoothing": 0.2, "lse_square_scale": 0.01}
             return Data([logits, targets], options, {"lengths": lengths})
         return Data([logits, targets])
+    if name == "ctc_loss":  # n sequences of (T, C) = (steps, c) log-probabilities, batch axis 1
+        z = 2 * rng.standard_normal((steps, n, c))
+        lp = f(z - np.log(np.exp(z).sum(2, keepdims=True)))
+        blank = 2 if "blank" in variant else 0
+        targets = rng.choice([k for k in range(c) if k != blank], (n, 3))
+        il, tl = rng.integers(steps // 2, steps + 1, n), rng.integers(0, 4, n)
+        if "zero_infinity" in variant:  # impossible alignments (3 labels in 1 step), loss 0
+            il[rng.random(n) < 0.2] = 1
+            tl[il == 1] = 3
+        return Data([lp, targets, il, tl], {"blank": blank, "zero_infinity": "zero_infinity" in variant}, axes={0: 1})
     raise AssertionError(f"no input maker for {name}")
 
 
@@ -186,6 +200,8 @@ CASES: List[Tuple[str, str]] = [
     ("nll_loss", "weight+ignore"),
     ("sequence_cross_entropy", ""),
     ("sequence_cross_entropy", "rich"),
+    ("ctc_loss", ""),
+    ("ctc_loss", "blank+zero_infinity"),
 ]
 SPEC = {s.name: s for s in _spec.SPECS}
 

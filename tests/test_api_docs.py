@@ -79,7 +79,7 @@ def test_loss_docs_cover_shapes_dtypes_and_the_tuple(name: str) -> None:
     doc = getattr(fl, name).__doc__
     sections = _sections(doc)
     assert "Examples" in sections and ">>> " in sections["Examples"]
-    returns = sections["Returns"]
+    returns = " ".join(sections["Returns"].split())  # a phrase may be wrapped across lines
     spec = next(s for s in _spec.SPECS if name in (s.name, *s.aliases))
     several = len(spec.grad_arrays) > 1  # (loss, (grad_a, grad_b))
     for phrase in ("NumPy scalar", "``out``", "``(loss, (grad_" if several else "``(loss, grad)``", "shape and dtype"):

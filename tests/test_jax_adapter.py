@@ -111,6 +111,11 @@ def _inputs(name: str, dtype: Any, seed: int = 0) -> Case:
         arrays = [normal((b, t, v)), target]
         ops = {"weight": rng.uniform(0.5, 2.0, (v,)), "lengths": np.array([4, 2, 3], np.int32)}
         settings = {"label_smoothing": 0.05, "lse_square_scale": 0.01}
+    elif name == "ctc_loss":
+        z = normal((7, 3, c))  # (T, N, C)
+        targets = np.array([[1, 2, 2], [3, 1, 0], [4, 0, 0]], np.int32)
+        arrays = [z - np.log(np.exp(z).sum(-1, keepdims=True)), targets, np.array([7, 5, 3]), np.array([3, 2, 1])]
+        settings = {"blank": 0, "zero_infinity": True}
     else:
         raise KeyError(name)
     cast = [a.astype(dtype) if a.dtype.kind == "f" else a for a in arrays]

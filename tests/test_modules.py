@@ -40,6 +40,7 @@ INIT = {
     "NLLLoss": "(weight=None, ignore_index=-100, reduction='mean', n_threads=None)",
     "SequenceCrossEntropyLoss": "(weight=None, ignore_index=-100, reduction='mean', label_smoothing=0.0, "
     "lse_square_scale=0.0, n_threads=None)",
+    "CTCLoss": "(blank=0, reduction='mean', zero_infinity=False, n_threads=None)",
 }
 COMMON = "return_grad=False, *, grad_output=1.0, out=None, grad_out=None, n_threads=None"
 
@@ -54,6 +55,7 @@ def test_signatures(name: str) -> None:
         "MarginRankingLoss": "input1, input2, target",
         "CosineEmbeddingLoss": "input1, input2, target",
         "TripletMarginLoss": "anchor, positive, negative",
+        "CTCLoss": "log_probs, targets, input_lengths, target_lengths",
     }.get(name, "input, target")
     per_call = "lengths=None, " if name.startswith("Sequence") else ""
     per_call += "return_z_loss=False, " if name in ("CrossEntropyLoss", "SequenceCrossEntropyLoss") else ""

@@ -26,6 +26,8 @@ SIGNATURES = {
     "sequence_cross_entropy": "(logits, targets, *, weight=None, ignore_index=-100, label_smoothing=0.0, "
     "reduction='mean', lengths=None, lse_square_scale=0.0, return_z_loss=False, return_grad=False, grad_output=1.0, "
     "out=None, grad_out=None, n_threads=None)",
+    "ctc_loss": f"(log_probs, targets, input_lengths, target_lengths, blank=0, reduction='mean', zero_infinity=False, "
+    f"{COMMON})",
 }
 
 
@@ -60,6 +62,7 @@ def test_public_names_come_from_the_table() -> None:
         "cross_entropy",
         "nll_loss",
         "sequence_cross_entropy",
+        "ctc_loss",
     ]
     assert fl.modules.__all__ == [
         "MSELoss",
@@ -83,6 +86,7 @@ def test_public_names_come_from_the_table() -> None:
         "CrossEntropyLoss",
         "NLLLoss",
         "SequenceCrossEntropyLoss",
+        "CTCLoss",
     ]
     utilities = [
         "LossAccumulator",

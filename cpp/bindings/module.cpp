@@ -17,6 +17,7 @@ void register_rows(py::module_& m);
 void register_softmax_ce(py::module_& m);
 void register_optim(py::module_& m);
 void register_mathfuncs(py::module_& m);
+void register_ctc(py::module_& m);
 }  // namespace fastloss::bindings
 
 PYBIND11_MODULE(_core, m) {
@@ -27,6 +28,7 @@ PYBIND11_MODULE(_core, m) {
   fastloss::bindings::register_softmax_ce(m);
   fastloss::bindings::register_optim(m);
   fastloss::bindings::register_mathfuncs(m);
+  fastloss::bindings::register_ctc(m);
   py::dict reductions;  // the one list of reduction names and codes, for python/fastloss
   for (int code = 0; code < fastloss::kReductionCount; ++code) reductions[fastloss::kReductionNames[code]] = code;
   m.attr("reductions") = reductions;

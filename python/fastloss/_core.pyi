@@ -123,6 +123,11 @@ def sequence_cross_entropy(
     return_grad: bool, grad_output: Union[float, _Array], out: Optional[_Array], grad_out: Optional[_Array],
     n_threads: int,
 ) -> Union[Tuple[Union[np.floating[Any], _Array], Optional[_Array]], Tuple[Union[np.floating[Any], _Array], Union[np.floating[Any], _Array], Optional[_Array]]]: ...
+def ctc_loss(
+    log_probs: _Array, targets: _Array, input_lengths: _Array, target_lengths: _Array, blank: int,
+    reduction: int, settings: Tuple[float, ...], return_grad: bool, grad_output: Union[float, _Array],
+    out: Optional[_Array], grad_out: Optional[_Array], n_threads: int,
+) -> Tuple[Union[np.floating[Any], _Array], Optional[_Array]]: ...
 # END generated
 
 def max_threads() -> int: ...

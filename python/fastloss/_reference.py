@@ -721,3 +721,91 @@ def sequence_cross_entropy(
     loss, grad, den = class_rows(x.reshape(-1, V), t, weight, ignore_index, label_smoothing, False, lse_square_scale)
     value, grad = _reduce_rows(loss, grad, den, reduction, grad_output, (B, T), batch=B)
     return value, grad.reshape(x.shape)
+
+
+# ------------------------------------------------------------------------------ ctc_loss
+def _ctc_sequence(lp: Array, labels: Array, blank: int) -> Tuple[float, Array]:
+    """One sequence, lp (T, C) its first input_length steps: (-log p(labels | lp), occupancy
+    (T, C)): the probability that the alignment emits class c at step t, summed over the
+    states of the extended labels (blank, l1, blank, ..., blank). Log-space alpha (with the
+    emission of step t) and beta (without it: the steps after t) from np.logaddexp."""
+    steps = lp.shape[0]
+    ext = np.full(2 * len(labels) + 1, blank, dtype=np.int64)
+    ext[1::2] = labels
+    n = len(ext)
+    skip = np.zeros(n, dtype=bool)  # the s - 2 -> s transition: a label that differs from the one before
+    skip[2:] = ext[2:] != ext[:-2]
+    occupancy = np.zeros(lp.shape)
+    if steps == 0:
+        return (0.0 if len(labels) == 0 else np.inf), occupancy
+    neg_inf = np.full(n, -np.inf)
+    alpha = np.empty((steps, n))
+    alpha[0] = neg_inf
+    alpha[0, : min(n, 2)] = lp[0, ext[: min(n, 2)]]
+    for t in range(1, steps):
+        a = alpha[t - 1].copy()
+        a[1:] = np.logaddexp(a[1:], alpha[t - 1, :-1])
+        a[2:] = np.where(skip[2:], np.logaddexp(a[2:], alpha[t - 1, :-2]), a[2:])
+        alpha[t] = a + lp[t, ext]
+    log_likelihood = np.logaddexp.reduce(alpha[-1, -2:]) if n > 1 else alpha[-1, 0]
+    rest = np.empty((steps, n))  # log-probability of finishing from state s after step t
+    rest[-1] = neg_inf
+    rest[-1, max(n - 2, 0) :] = 0.0
+    for t in range(steps - 2, -1, -1):
+        b = rest[t + 1] + lp[t + 1, ext]
+        r = b.copy()
+        r[:-1] = np.logaddexp(r[:-1], b[1:])
+        r[:-2] = np.where(skip[2:], np.logaddexp(r[:-2], b[2:]), r[:-2])
+        rest[t] = r
+    with np.errstate(invalid="ignore"):
+        gamma = np.exp(alpha + rest - log_likelihood)  # (T, n): the state occupancies
+    for s in range(n):
+        occupancy[:, ext[s]] += gamma[:, s]
+    return float(-log_likelihood), occupancy
+
+
+def ctc_loss(
+    log_probs: Any,
+    targets: Any,
+    input_lengths: Any,
+    target_lengths: Any,
+    blank: int = 0,
+    reduction: str = "mean",
+    zero_infinity: bool = False,
+    grad_output: Any = 1.0,
+) -> Tuple[Any, Array]:
+    """torch's ctc_loss in float64, and its gradient in torch's convention: for t < input_length,
+    ``(exp(log_probs) - occupancy) * upstream`` -- the gradient with respect to the logits when
+    log_probs = log_softmax(logits) -- NaN where the loss is not finite (0 with zero_infinity) and
+    where log_probs is -inf (torch's exp(-inf + inf)), 0 for t >= input_length."""
+    x = np.asarray(log_probs, dtype=np.float64)
+    batched = x.ndim == 3
+    x3 = x if batched else x[:, None, :]
+    steps, batch, _ = x3.shape
+    il = np.asarray(input_lengths, dtype=np.int64).reshape(batch)
+    tl = np.asarray(target_lengths, dtype=np.int64).reshape(batch)
+    tg = np.asarray(targets, dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(tl)])
+    losses = np.empty(batch)
+    grad = np.zeros(x3.shape)
+    scale = np.broadcast_to(np.asarray(grad_output, dtype=np.float64), losses.shape if batched else ()).reshape(batch)
+    if reduction == "mean":
+        scale = scale / (np.maximum(tl, 1) * batch)
+    for b in range(batch):
+        labels = tg[b, : tl[b]] if tg.ndim == 2 else tg[offsets[b] : offsets[b + 1]]
+        lp = x3[: il[b], b]
+        nll, occupancy = _ctc_sequence(lp, labels, blank)
+        if zero_infinity and nll == np.inf:
+            losses[b] = 0.0
+            continue
+        losses[b] = nll
+        with np.errstate(invalid="ignore"):
+            g = np.exp(lp) - occupancy if np.isfinite(nll) else np.full(lp.shape, np.nan)
+        grad[: il[b], b] = np.where(lp == -np.inf, np.nan, g) * scale[b]
+    if reduction == "none":
+        loss: Any = losses if batched else losses[0]
+    elif reduction == "sum":
+        loss = losses.sum()
+    else:
+        loss = (losses / np.maximum(tl, 1)).mean() if batch else np.float64(np.nan)
+    return loss, grad if batched else grad[:, 0]

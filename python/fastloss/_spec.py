@@ -195,6 +195,22 @@ SEQUENCE = Family(
     "_as_class_target({fn!r}, {t}, {x}.dtype)",
 )
 
+#: ctc_loss: log-probabilities, targets and two arrays of lengths (integers, not differentiated).
+CTC = Family(
+    "ctc",
+    (
+        ("log_probs", "_Array"),
+        ("targets", "_Array"),
+        ("input_lengths", "_Array"),
+        ("target_lengths", "_Array"),
+        ("blank", "int"),
+        ("reduction", "int"),
+        ("settings", "Tuple[float, ...]"),
+    ),
+    {},
+    "_numeric_array({fn!r}, {name!r}, {t})",
+)
+
 
 @dataclass(frozen=True)
 class LossSpec:
@@ -976,6 +992,57 @@ array([4.8283, 4.8283])""",
         array_loss_doc='``(B, T)`` per-token losses (0 where ignored) for ``"none"``, ``(B,)`` per-sequence sums '
         'for ``"sequence"``',
     ),
+    LossSpec(
+        name="ctc_loss",
+        kernel="ctc_loss",
+        family=CTC,
+        arrays=("log_probs", "targets", "input_lengths", "target_lengths"),
+        params=(
+            Param("blank", "index", 0, "The blank class, in ``[0, C)``; no target label may equal it."),
+            _reduction(
+                '``"mean"``: each sequence\'s loss divided by ``max(target_length, 1)``, averaged over the batch '
+                '(``nan`` for ``N = 0``); ``"sum"``: the sum over the batch; ``"none"``: the per-sequence loss, '
+                "``(N,)`` (``()`` unbatched)."
+            ),
+            Param(
+                "zero_infinity",
+                "flag",
+                False,
+                "Replace an infinite loss (no alignment is possible) and its gradient by 0.",
+            ),
+        ),
+        reductions=("none", "mean", "sum"),
+        cls="CTCLoss",
+        summary="Connectionist temporal classification loss; torch: ``F.ctc_loss`` / ``nn.CTCLoss``.",
+        details="The negative log-likelihood of each target sequence under all alignments of its labels (with\n"
+        "blanks between repeated labels) to the first ``input_lengths[n]`` steps of ``log_probs``, by the\n"
+        "forward-backward algorithm in log space, one sequence per thread.\n\n"
+        "**The gradient is torch's**: ``exp(log_probs) - occupancy`` (times the upstream gradient) for\n"
+        "``t < input_length``, 0 beyond. That is the gradient with respect to the *logits* ``z`` when\n"
+        "``log_probs = log_softmax(z)``, not the derivative with respect to ``log_probs`` itself (which is\n"
+        "``-occupancy``): feed it straight to the layer before the log-softmax. As torch: an impossible\n"
+        "alignment gives an ``inf`` loss and NaN gradient rows (0 for both with ``zero_infinity=True``), an\n"
+        "input length of 0 gives a loss of 0 for an empty target (else ``inf``), and the gradient is NaN\n"
+        "where ``log_probs`` is ``-inf``. Unlike torch, a target label equal to ``blank`` raises ValueError, one\n"
+        "outside ``[0, C)`` IndexError (value and index named), and ``T = 0`` or ``N = 0`` is allowed.",
+        example=""">>> import numpy as np, fastloss as fl
+>>> log_probs = np.log(np.full((3, 1, 2), 0.5))  # T=3 steps, N=1 sequence, C=2 classes
+>>> loss = fl.ctc_loss(log_probs, np.array([[1]]), [3], [1], reduction="sum")
+>>> round(float(loss), 6)  # -log(6 / 8): 6 of the 8 paths collapse to the target "1"
+0.287682""",
+        input_doc="Log-probabilities (typically ``log_softmax`` over the classes) of shape ``(T, N, C)``, or "
+        "``(T, C)`` for one unbatched sequence: float32, float64, float16 or bfloat16.",
+        target_doc="Class indices of any integer dtype: padded ``(N, S)`` (row ``n``'s first "
+        "``target_lengths[n]`` entries are read, the rest is ignored) or all targets concatenated, "
+        "``(sum(target_lengths),)``; unbatched ``(S,)`` holding exactly ``target_length`` labels (or ``(1, S)``).",
+        more_array_docs=(
+            "The number of time steps of each sequence, ``(N,)`` integers in ``[0, T]`` (a list, a tuple or an "
+            "array of any integer dtype); unbatched an int (or ``(1,)``).",
+            "The number of labels of each target, ``(N,)`` integers, at most ``S`` for padded targets; "
+            "unbatched an int (or ``(1,)``).",
+        ),
+        array_loss_doc="the per-sequence loss, of shape ``(N,)`` (``()`` unbatched)",
+    ),
 )
 
 SPEC_BY_NAME: Dict[str, LossSpec] = {s.name: s for s in SPECS}
@@ -1011,6 +1078,8 @@ def loss_shape(spec: LossSpec, shapes: Sequence[Tuple[int, ...]], reduction: str
     x = tuple(shapes[0])
     if spec.family is SEQUENCE:
         return x[:1] if reduction == "sequence" else x[:-1]
+    if spec.family is CTC:
+        return x[1:2] if len(x) == 3 else ()
     if spec.family is CLASS_AXIS:
         return x[:1] + x[2:] if len(x) >= 2 else ()
     if spec.family in (ROWS, TRIPLET) or spec.per_row:

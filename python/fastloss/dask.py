@@ -38,6 +38,8 @@ How (see docs/accumulate_dask.md):
   in one chunk (bitwise) for a non-batch axis; over the batch axis (a ``(1, ...)`` or 0-d var)
   the blockwise sums are added in float64 and rounded once (within the dtype's rounding).
 - ``out=`` / ``grad_out=`` are not supported (dask arrays are immutable): TypeError.
+- ``ctc_loss`` has no blockwise plan yet (batch axis 1, concatenated targets, a "mean" weighted
+  per sequence): NotImplementedError. ``LossAccumulator("ctc_loss")`` covers it over batches.
 
 Compute the loss and its gradient together (``dask.compute(loss, grad)``): they share their
 tasks. Errors of dtype, shape and option values are raised when the graph is built (the loss is

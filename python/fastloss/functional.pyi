@@ -21,7 +21,7 @@ Grads3Result = Union[Loss, Tuple[Loss, Grads3]]
 Reduction = Literal["mean", "sum", "none"]
 SequenceReduction = Literal["mean", "sum", "none", "batchmean", "sequence"]
 
-__all__ = ['mse_loss', 'l1_loss', 'mae_loss', 'huber_loss', 'smooth_l1_loss', 'kl_div', 'poisson_nll_loss', 'gaussian_nll_loss', 'margin_ranking_loss', 'cosine_embedding_loss', 'triplet_margin_loss', 'binary_cross_entropy', 'binary_cross_entropy_with_logits', 'sigmoid_focal_loss', 'soft_margin_loss', 'hinge_embedding_loss', 'multilabel_soft_margin_loss', 'multi_margin_loss', 'multilabel_margin_loss', 'cross_entropy', 'nll_loss', 'sequence_cross_entropy']
+__all__ = ['mse_loss', 'l1_loss', 'mae_loss', 'huber_loss', 'smooth_l1_loss', 'kl_div', 'poisson_nll_loss', 'gaussian_nll_loss', 'margin_ranking_loss', 'cosine_embedding_loss', 'triplet_margin_loss', 'binary_cross_entropy', 'binary_cross_entropy_with_logits', 'sigmoid_focal_loss', 'soft_margin_loss', 'hinge_embedding_loss', 'multilabel_soft_margin_loss', 'multi_margin_loss', 'multilabel_margin_loss', 'cross_entropy', 'nll_loss', 'sequence_cross_entropy', 'ctc_loss']
 
 # used by fastloss.optim
 def _thread_count(fn: str, n_threads: Optional[int]) -> int: ...
@@ -1434,5 +1434,83 @@ def sequence_cross_entropy(
     grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
     n_threads: Optional[int] = ...,
 ) -> Tuple[Loss, Loss, FloatArray]: ...
+
+@overload
+def ctc_loss(
+    log_probs: ArrayLike, targets: ArrayLike, input_lengths: ArrayLike, target_lengths: ArrayLike,
+    blank: int = ..., reduction: Literal["mean", "sum"] = ..., zero_infinity: bool = ..., *,
+    return_grad: Literal[False] = ..., grad_output: ArrayLike = ..., out: None = ...,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> np.floating[Any]: ...
+@overload
+def ctc_loss(
+    log_probs: ArrayLike, targets: ArrayLike, input_lengths: ArrayLike, target_lengths: ArrayLike,
+    blank: int = ..., reduction: Literal["mean", "sum"] = ..., zero_infinity: bool = ..., *,
+    return_grad: Literal[True], grad_output: ArrayLike = ..., out: None = ...,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[np.floating[Any], FloatArray]: ...
+@overload
+def ctc_loss(
+    log_probs: ArrayLike, targets: ArrayLike, input_lengths: ArrayLike, target_lengths: ArrayLike,
+    blank: int = ..., reduction: Literal["mean", "sum"] = ..., zero_infinity: bool = ..., *,
+    return_grad: Literal[False] = ..., grad_output: ArrayLike = ..., out: FloatArray,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> FloatArray: ...
+@overload
+def ctc_loss(
+    log_probs: ArrayLike, targets: ArrayLike, input_lengths: ArrayLike, target_lengths: ArrayLike,
+    blank: int = ..., reduction: Literal["mean", "sum"] = ..., zero_infinity: bool = ..., *,
+    return_grad: Literal[True], grad_output: ArrayLike = ..., out: FloatArray,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, FloatArray]: ...
+@overload
+def ctc_loss(
+    log_probs: ArrayLike, targets: ArrayLike, input_lengths: ArrayLike, target_lengths: ArrayLike,
+    blank: int = ..., *, reduction: Literal["none"], zero_infinity: bool = ...,
+    return_grad: Literal[False] = ..., grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> FloatArray: ...
+@overload
+def ctc_loss(
+    log_probs: ArrayLike, targets: ArrayLike, input_lengths: ArrayLike, target_lengths: ArrayLike,
+    blank: int = ..., *, reduction: Literal["none"], zero_infinity: bool = ..., return_grad: Literal[True],
+    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, FloatArray]: ...
+@overload
+def ctc_loss(
+    log_probs: ArrayLike, targets: ArrayLike, input_lengths: ArrayLike, target_lengths: ArrayLike, blank: int,
+    reduction: Literal["none"], zero_infinity: bool = ..., *, return_grad: Literal[False] = ...,
+    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
+) -> FloatArray: ...
+@overload
+def ctc_loss(
+    log_probs: ArrayLike, targets: ArrayLike, input_lengths: ArrayLike, target_lengths: ArrayLike, blank: int,
+    reduction: Literal["none"], zero_infinity: bool = ..., *, return_grad: Literal[True],
+    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
+) -> Tuple[FloatArray, FloatArray]: ...
+@overload
+def ctc_loss(
+    log_probs: ArrayLike, targets: ArrayLike, input_lengths: ArrayLike, target_lengths: ArrayLike,
+    blank: int = ..., reduction: Reduction = ..., zero_infinity: bool = ..., *,
+    return_grad: Literal[False] = ..., grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
+    grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+) -> Loss: ...
+@overload
+def ctc_loss(
+    log_probs: ArrayLike, targets: ArrayLike, input_lengths: ArrayLike, target_lengths: ArrayLike,
+    blank: int = ..., reduction: Reduction = ..., zero_infinity: bool = ..., *, return_grad: Literal[True],
+    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
+) -> Tuple[Loss, FloatArray]: ...
+@overload
+def ctc_loss(
+    log_probs: ArrayLike, targets: ArrayLike, input_lengths: ArrayLike, target_lengths: ArrayLike,
+    blank: int = ..., reduction: Reduction = ..., zero_infinity: bool = ..., *, return_grad: bool = ...,
+    grad_output: ArrayLike = ..., out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ...,
+    n_threads: Optional[int] = ...,
+) -> LossResult: ...
 
 mae_loss = l1_loss

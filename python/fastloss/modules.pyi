@@ -20,7 +20,7 @@ from .functional import (
     SequenceReduction,
 )
 
-__all__ = ['MSELoss', 'L1Loss', 'HuberLoss', 'SmoothL1Loss', 'KLDivLoss', 'PoissonNLLLoss', 'GaussianNLLLoss', 'MarginRankingLoss', 'CosineEmbeddingLoss', 'TripletMarginLoss', 'BCELoss', 'BCEWithLogitsLoss', 'SigmoidFocalLoss', 'SoftMarginLoss', 'HingeEmbeddingLoss', 'MultiLabelSoftMarginLoss', 'MultiMarginLoss', 'MultiLabelMarginLoss', 'CrossEntropyLoss', 'NLLLoss', 'SequenceCrossEntropyLoss']
+__all__ = ['MSELoss', 'L1Loss', 'HuberLoss', 'SmoothL1Loss', 'KLDivLoss', 'PoissonNLLLoss', 'GaussianNLLLoss', 'MarginRankingLoss', 'CosineEmbeddingLoss', 'TripletMarginLoss', 'BCELoss', 'BCEWithLogitsLoss', 'SigmoidFocalLoss', 'SoftMarginLoss', 'HingeEmbeddingLoss', 'MultiLabelSoftMarginLoss', 'MultiMarginLoss', 'MultiLabelMarginLoss', 'CrossEntropyLoss', 'NLLLoss', 'SequenceCrossEntropyLoss', 'CTCLoss']
 
 class _Loss:
     def __repr__(self) -> str: ...
@@ -615,4 +615,33 @@ class SequenceCrossEntropyLoss(_Loss):
         lengths: Optional[ArrayLike] = ..., return_z_loss: Literal[True], grad_output: ArrayLike = ...,
         out: Optional[FloatArray] = ..., grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
     ) -> Tuple[Loss, Loss, FloatArray]: ...
+    forward = __call__
+
+class CTCLoss(_Loss):
+    blank: int
+    reduction: Reduction
+    zero_infinity: bool
+    n_threads: Optional[int]
+    def __init__(
+        self, blank: int = ..., reduction: Reduction = ..., zero_infinity: bool = ...,
+        n_threads: Optional[int] = ...,
+    ) -> None: ...
+    @overload
+    def __call__(
+        self, log_probs: ArrayLike, targets: ArrayLike, input_lengths: ArrayLike, target_lengths: ArrayLike,
+        return_grad: Literal[False] = ..., *, grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
+        grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+    ) -> Loss: ...
+    @overload
+    def __call__(
+        self, log_probs: ArrayLike, targets: ArrayLike, input_lengths: ArrayLike, target_lengths: ArrayLike,
+        return_grad: Literal[True], *, grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
+        grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+    ) -> Tuple[Loss, FloatArray]: ...
+    @overload
+    def __call__(
+        self, log_probs: ArrayLike, targets: ArrayLike, input_lengths: ArrayLike, target_lengths: ArrayLike,
+        return_grad: bool = ..., *, grad_output: ArrayLike = ..., out: Optional[FloatArray] = ...,
+        grad_out: Optional[FloatArray] = ..., n_threads: Optional[int] = ...,
+    ) -> LossResult: ...
     forward = __call__

@@ -28,7 +28,8 @@
   X(TargetSummary, summarize_targets, ClassProblem) \
   X(void, sgd_kernel, SgdProblem)                   \
   X(double, sum_squares_kernel, SumSquaresProblem)  \
-  X(void, math_kernel, MathProblem)
+  X(void, math_kernel, MathProblem)                 \
+  X(void, ctc_kernel, CtcProblem)
 
 // X(return type, function, problem type): kernels of no float type.
 #define FASTLOSS_FOR_EACH_PLAIN_KERNEL(X) X(void, half_convert_kernel, HalfConvertProblem)
@@ -43,7 +44,8 @@
   X(KernelResult, row_loss_kernel, RowProblem)      \
   X(TargetSummary, summarize_targets, ClassProblem) \
   X(void, sgd_kernel, SgdProblem)                   \
-  X(double, sum_squares_kernel, SumSquaresProblem)
+  X(double, sum_squares_kernel, SumSquaresProblem)  \
+  X(void, ctc_kernel, CtcProblem)
 
 #define FASTLOSS_DECLARE_KERNEL(ret, name, Problem) \
   template <class T>                                \

@@ -155,6 +155,24 @@ struct RowProblem {
   int n_threads = 0;
 };
 
+// One CTC problem (cpp/kernels/ctc.cpp): log_probs (max_time, batch, classes) C-contiguous, and
+// per sequence b its labels labels[label_offsets[b], label_offsets[b + 1]) (checked by the
+// binding: in [0, classes), none equal to blank) and its input length (in [0, max_time]).
+template <class T>
+struct CtcProblem {
+  const T* log_probs = nullptr;
+  std::int64_t max_time = 0, batch = 0, classes = 0;
+  const std::int64_t* labels = nullptr;
+  const std::int64_t* label_offsets = nullptr;  // batch + 1 entries
+  const std::int64_t* input_lengths = nullptr;  // batch entries
+  std::int64_t blank = 0;
+  bool zero_infinity = false;
+  double* seq_loss = nullptr;          // per-sequence loss (0 for an inf loss with zero_infinity): always set
+  T* grad = nullptr;                   // log_probs' shape, or nullptr
+  const double* grad_scale = nullptr;  // per-sequence upstream gradient (divided for "mean"), with grad
+  int n_threads = 0;
+};
+
 struct TargetSummary {
   double weight_sum = 0.0;      // sum of weight[target] over rows that count
   std::int64_t first_bad = -1;  // first row whose class index is out of range
