@@ -11,7 +11,14 @@ import pytest
 
 README = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")
 #: the module each recipe needs, besides NumPy and fastloss
-NEEDS = {"torch": "torch", "jax": "jax", "dask": "dask.distributed", "accumulate": "numpy", "lm_head": "numpy"}
+NEEDS = {
+    "torch": "torch",
+    "jax": "jax",
+    "dask": "dask.distributed",
+    "accumulate": "numpy",
+    "lm_head": "numpy",
+    "scoring": "numpy",
+}
 
 
 def recipes() -> List[Tuple[str, str]]:
