@@ -9,6 +9,7 @@ recipes of docs/accumulate_dask.md."""
 from __future__ import annotations
 
 import inspect
+import re
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import fastloss as fl
@@ -80,6 +81,8 @@ def whole_axes(name: str, variant: str, reduction: str, ndim: int, return_grad: 
         return tuple(range(1, ndim)) if ndim >= 2 else (0,)
     if family == "sequence":
         return (1, 2) if reduction == "sequence" else (2,)
+    if family == "ctc":  # log_probs (T, N, C): blocks of whole sequences
+        return (0, 2)
     if family in ("rows", "triplet") or name == "cosine_embedding_loss":
         return (ndim - 1,)
     if name == "gaussian_nll_loss" and return_grad and variant in ("col", "nolast"):
@@ -91,20 +94,23 @@ def expected_chunks(x: Any, whole: Sequence[int]) -> Tuple[Tuple[int, ...], ...]
     return tuple((n,) if d in whole else c for d, (n, c) in enumerate(zip(x.shape, x.chunks)))
 
 
-#: losses fastloss.dask has no blockwise plan for (NotImplementedError; in memory and in
-#: LossAccumulator only): ctc_loss (batch axis 1, concatenated targets, per-sequence mean weights)
-NO_PLAN = {"ctc_loss"}
-ALL_REDUCTIONS = [
-    pytest.param(n, v, r, id=f"{case_id((n, v))}-{r}") for n, v in CASES if n not in NO_PLAN for r in SPEC[n].reductions
-]
+ALL_REDUCTIONS = [pytest.param(n, v, r, id=f"{case_id((n, v))}-{r}") for n, v in CASES for r in SPEC[n].reductions]
 
 
-@pytest.mark.parametrize("name", sorted(NO_PLAN))
-def test_a_loss_without_a_blockwise_plan_says_so(name: str) -> None:
-    data = make(name, "", 8, np.float64)
-    arrays = [da.from_array(a) for a in data.arrays]
-    with pytest.raises(NotImplementedError, match=rf"fastloss.dask: {name} \(family '.*'\) has no blockwise plan"):
-        getattr(fld, name)(*arrays, **data.options)
+def test_ctc_concatenated_targets_and_what_has_no_plan() -> None:
+    data = make("ctc_loss", "", 8, np.float64)
+    lp, padded, il, tl = data.arrays
+    flat = np.concatenate([padded[b, : tl[b]] for b in range(len(tl))])
+    lazy = fld.ctc_loss(da.from_array(lp, chunks=(5, 3, 2)), flat, il, tl, reduction="none", **data.options)
+    assert_bitwise(lazy.compute(), fl.ctc_loss(lp, padded, il, tl, reduction="none", **data.options), "concatenated")
+    with pytest.raises(NotImplementedError, match="pass lazy targets padded"):
+        fld.ctc_loss(lp, da.from_array(flat), il, tl)
+    with pytest.raises(
+        NotImplementedError, match=re.escape(f"one unbatched sequence (log_probs of shape {lp[:, 0].shape})")
+    ):
+        fld.ctc_loss(lp[:, 0], padded[0, : tl[0]], il[0], tl[0])
+    with pytest.raises(ValueError, match="concatenated targets must hold sum"):
+        fld.ctc_loss(lp, flat[:-1], il, tl)
 
 
 def test_one_function_per_loss_with_its_signature() -> None:

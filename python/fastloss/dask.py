@@ -38,8 +38,13 @@ How (see docs/accumulate_dask.md):
   in one chunk (bitwise) for a non-batch axis; over the batch axis (a ``(1, ...)`` or 0-d var)
   the blockwise sums are added in float64 and rounded once (within the dtype's rounding).
 - ``out=`` / ``grad_out=`` are not supported (dask arrays are immutable): TypeError.
-- ``ctc_loss`` has no blockwise plan yet (batch axis 1, concatenated targets, a "mean" weighted
-  per sequence): NotImplementedError. ``LossAccumulator("ctc_loss")`` covers it over batches.
+- ``ctc_loss`` is computed in blocks of whole sequences: ``log_probs``' time and class axes
+  in one chunk, its batch axis 1 chunked as given, padded targets ``(N, S)`` (concatenated ones
+  are padded first, when they and ``target_lengths`` are NumPy arrays). Its ``"mean"`` (each
+  sequence divided by its target length) is the kernel's per block, with the upstream gradient
+  times the block's share of the batch: the loss as in memory, each gradient row's scale
+  ``g / (N max(target_length, 1))`` to float64 rounding (the float32 gradient bitwise but for a
+  rare last-bit tie). One unbatched ``(T, C)`` sequence: NotImplementedError (nothing to split).
 
 Compute the loss and its gradient together (``dask.compute(loss, grad)``): they share their
 tasks. Errors of dtype, shape and option values are raised when the graph is built (the loss is
@@ -103,6 +108,10 @@ class _Plan:
     var_shape: Optional[Tuple[int, ...]] = None  # gaussian_nll_loss: the var's shape as given
     var_scalar: bool = False  # gaussian_nll_loss: var was 0-d (passed to each block as such)
     steps: bool = False  # sequence_cross_entropy with lengths: blocks need their time offsets
+    cut: str = ""  # the letter _validate cuts to 0 (default: the first, unless whole)
+    #: ctc_loss: "mean" stays the kernel's per block (it divides each sequence by its target
+    #: length), with grad_output times the block's batch over the whole batch
+    mean_per_block: bool = False
     static: Dict[str, Any] = field(default_factory=dict)  # the other options (scalars)
 
     def operand(self, name: str) -> Optional[_Operand]:
@@ -239,6 +248,26 @@ def _plan(spec: _spec.LossSpec, args: Dict[str, Any], reduction: str) -> _Plan:
                 raise _shape_error(fn, "lengths", lengths.shape, f"({x.shape[0]},)", x, xname)
             ops.append(_Operand("lengths", lengths, "a"))
             plan.steps = True
+    elif family == "ctc":
+        if k != 3:
+            raise NotImplementedError(
+                f"fastloss.dask: {fn} of one unbatched sequence ({xname} of shape {tuple(x.shape)}) has no batch "
+                f"to split into blocks; call fastloss.{fn}"
+            )
+        N = x.shape[1]
+        t = arrays["targets"]
+        if t.ndim == 1:  # concatenated labels: padded here, from the lengths
+            t = da.asarray(_padded_targets(fn, args["targets"], args["target_lengths"], N))
+        if t.ndim != 2 or t.shape[0] != N:
+            raise _shape_error(fn, "targets", t.shape, f"({N}, S) (padded) or (sum(target_lengths),)", x, xname)
+        ops.append(_Operand("targets", t, "bd"))  # d: the labels, one chunk (not a letter of the grid)
+        for name in ("input_lengths", "target_lengths"):
+            if arrays[name].shape != (N,):
+                raise _shape_error(fn, name, arrays[name].shape, f"({N},)", x, xname)
+            ops.append(_Operand(name, arrays[name], "b"))
+        # each sequence's time steps and classes in one chunk; blocks of whole sequences
+        plan.whole, plan.loss_index, plan.mean_den, plan.cut = "ac", {"none": "b"}, float(N), "b"
+        plan.mean_per_block = True
     else:  # a family this module does not know yet: its loss works in memory only
         raise NotImplementedError(f"fastloss.dask: {fn} (family {family!r}) has no blockwise plan yet")
 
@@ -262,9 +291,29 @@ def _plan(spec: _spec.LossSpec, args: Dict[str, Any], reduction: str) -> _Plan:
     return plan
 
 
+def _padded_targets(fn: str, targets: Any, lengths: Any, n: int) -> np.ndarray:
+    """ctc_loss's concatenated labels as padded rows (N, max length), from NumPy values (the
+    in-memory function checks the rest); lazy ones cannot be split without being computed."""
+    if isinstance(targets, da.Array) or isinstance(lengths, da.Array):
+        raise NotImplementedError(
+            f"fastloss.dask: {fn} takes concatenated targets as NumPy arrays (with NumPy target_lengths); "
+            "pass lazy targets padded, of shape (N, S)"
+        )
+    t = np.asarray(targets)
+    tl = np.asarray(lengths)
+    if tl.dtype.kind not in "iu" or tl.shape != (n,) or t.ndim != 1 or (tl < 0).any() or tl.sum() != t.shape[0]:
+        functional.ctc_loss(np.zeros((1, n, 1)), t, np.zeros(n, np.int64), tl)  # raises the in-memory error
+        raise AssertionError("unreachable: inconsistent concatenated targets")  # pragma: no cover
+    padded = np.zeros((n, int(tl.max(initial=0))), t.dtype)
+    starts = np.r_[0, np.cumsum(tl)[:-1]] if n else np.zeros(0, np.int64)
+    for b in range(n):
+        padded[b, : tl[b]] = t[starts[b] : starts[b] + tl[b]]
+    return padded
+
+
 def _rechunk(plan: _Plan) -> None:
     """The whole letters into one chunk, then every operand onto the input's chunks (size-1
-    axes that broadcast keep their one chunk)."""
+    axes that broadcast keep their one chunk; a letter not of the input's, one chunk)."""
     x = plan.x
     whole = {plan.grid.index(letter): -1 for letter in plan.whole if x.numblocks[plan.grid.index(letter)] > 1}
     if whole:
@@ -272,7 +321,11 @@ def _rechunk(plan: _Plan) -> None:
     plan.x = x
     for op in plan.operands:
         chunks = tuple(
-            (1,) if op.array.shape[d] == 1 and x.shape[plan.grid.index(ch)] != 1 else x.chunks[plan.grid.index(ch)]
+            (op.array.shape[d],)
+            if ch not in plan.grid
+            else (1,)
+            if op.array.shape[d] == 1 and x.shape[plan.grid.index(ch)] != 1
+            else x.chunks[plan.grid.index(ch)]
             for d, ch in enumerate(op.index)
         )
         op.array = x if op.name == plan.spec.arrays[0] else op.array.rechunk(chunks)
@@ -281,7 +334,7 @@ def _rechunk(plan: _Plan) -> None:
 def _validate(plan: _Plan, reduction: str, return_grad: bool, grad_output: Any) -> None:
     """Call the in-memory loss on empty pieces of the operands (their first-axis letter cut to
     0 rows): the loss's own checks of dtypes, shapes and option values, before any task runs."""
-    cut = plan.grid[:1] if plan.grid[:1] not in plan.whole else ""
+    cut = plan.cut or (plan.grid[:1] if plan.grid[:1] not in plan.whole else "")
     spec = plan.spec
 
     def empty(a: DaskArray, index: str) -> np.ndarray:
@@ -334,6 +387,7 @@ class _Call:
     grads: Tuple[str, ...] = ()  # the differentiated arrays, in order
     var_scalar: bool = False
     steps_total: int = 0  # sequence_cross_entropy: T, for the check of lengths
+    mean_per_block: bool = False  # ctc_loss's "mean" (see _Plan): grad_output times the block's batch
 
 
 def _one(obj: Any, ndim: int) -> np.ndarray:
@@ -364,6 +418,8 @@ def _run(*blocks: Any, call: _Call) -> Any:
     grad_output = named.pop("__grad_output__", call.scale)
     if isinstance(grad_output, np.ndarray) and grad_output.ndim == 0:
         grad_output = float(grad_output)
+    if call.mean_per_block and call.mode == "grad" and call.reduction == "mean":
+        grad_output = grad_output * blocks[0].shape[1]  # (upstream / N) * this block's N: its own mean
     if call.var_scalar:
         named["var"] = named["var"].reshape(())
     if steps is not None and "lengths" in named:
@@ -545,6 +601,7 @@ def _compute(spec: _spec.LossSpec, args: Dict[str, Any]) -> Any:
         grads=spec.grad_arrays,
         var_scalar=plan.var_scalar,
         steps_total=int(plan.x.shape[1]) if plan.steps else 0,
+        mean_per_block=plan.mean_per_block,
     )
     obj_meta = np.empty((0,) * len(grid), object)
     den: Any = plan.batch_den if reduction == "batchmean" else (plan.mean_den if reduction == "mean" else 1.0)
@@ -552,7 +609,14 @@ def _compute(spec: _spec.LossSpec, args: Dict[str, Any]) -> Any:
     if not return_grad:
         if scalar:
             parts = da.blockwise(
-                _run, grid, *_pairs(ops), dtype=object, meta=obj_meta, adjust_chunks={ch: 1 for ch in grid}, call=call
+                _run,
+                grid,
+                *_pairs(ops),
+                dtype=object,
+                meta=obj_meta,
+                adjust_chunks={ch: 1 for ch in grid},
+                concatenate=True,  # an operand's letters not of the grid (ctc_loss's labels) as one block
+                call=call,
             )
             return _finalise(_tree(parts), den if reduction == "batchmean" else None, reduction, dtype)
         index = plan.loss_index[reduction]
@@ -562,18 +626,19 @@ def _compute(spec: _spec.LossSpec, args: Dict[str, Any]) -> Any:
 
     # gradients: the kernel's "sum" with grad_output / global denominator (scalar reductions)
     if scalar:
+        kernel_reduction = reduction if plan.mean_per_block else "sum"
         g, g_lazy = _scalar_operand(fn, grad_output)
         if den is None:
             den = _class_den(plan, args)
         if g_lazy is None and not isinstance(den, da.Array):
             with np.errstate(divide="ignore", invalid="ignore"):
-                call = _replace(call, scale=float(np.float64(g) / np.float64(den)), reduction="sum")
+                call = _replace(call, scale=float(np.float64(g) / np.float64(den)), reduction=kernel_reduction)
         else:
             g_arr = g_lazy if g_lazy is not None else da.asarray(np.float64(g))
             d_arr = den if isinstance(den, da.Array) else da.asarray(np.float64(den))
             scale = da.blockwise(_divide, "", g_arr, "", d_arr, "", dtype=np.float64, meta=np.empty((), np.float64))
             ops.append(_Operand("__grad_output__", scale, ""))
-            call = _replace(call, names=names + ("__grad_output__",), reduction="sum")
+            call = _replace(call, names=names + ("__grad_output__",), reduction=kernel_reduction)
     else:
         if isinstance(grad_output, (np.ndarray, da.Array)) and grad_output.ndim:
             index = plan.loss_index[reduction]
