@@ -97,20 +97,41 @@ def expected_chunks(x: Any, whole: Sequence[int]) -> Tuple[Tuple[int, ...], ...]
 ALL_REDUCTIONS = [pytest.param(n, v, r, id=f"{case_id((n, v))}-{r}") for n, v in CASES for r in SPEC[n].reductions]
 
 
-def test_ctc_concatenated_targets_and_what_has_no_plan() -> None:
-    data = make("ctc_loss", "", 8, np.float64)
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_ctc_concatenated_lazy_targets_and_one_unbatched_sequence(reduction: str) -> None:
+    data = make("ctc_loss", "", 8, np.float32)
     lp, padded, il, tl = data.arrays
     flat = np.concatenate([padded[b, : tl[b]] for b in range(len(tl))])
-    lazy = fld.ctc_loss(da.from_array(lp, chunks=(5, 3, 2)), flat, il, tl, reduction="none", **data.options)
-    assert_bitwise(lazy.compute(), fl.ctc_loss(lp, padded, il, tl, reduction="none", **data.options), "concatenated")
-    with pytest.raises(NotImplementedError, match="pass lazy targets padded"):
-        fld.ctc_loss(lp, da.from_array(flat), il, tl)
-    with pytest.raises(
-        NotImplementedError, match=re.escape(f"one unbatched sequence (log_probs of shape {lp[:, 0].shape})")
-    ):
-        fld.ctc_loss(lp[:, 0], padded[0, : tl[0]], il[0], tl[0])
+    go = np.linspace(-1, 1, len(tl)).astype(np.float32) if reduction == "none" else 0.3
+    want = fl.ctc_loss(lp, flat, il, tl, reduction=reduction, return_grad=True, grad_output=go, **data.options)
+    for targets in (flat, da.from_array(flat, chunks=4)):
+        lazy = fld.ctc_loss(
+            da.from_array(lp, chunks=(5, 3, 2)),
+            targets,
+            da.from_array(il, chunks=3),
+            da.from_array(tl, chunks=5),
+            reduction=reduction,
+            return_grad=True,
+            grad_output=da.from_array(go, chunks=3) if reduction == "none" else go,
+            **data.options,
+        )
+        got = dask.compute(*lazy)
+        assert_bitwise(got[0], want[0], "loss")
+        assert_bitwise(got[1], want[1], "grad")
+    # one (T, C) sequence: a batch of one, with the in-memory shapes and rules
+    one = dict(reduction=reduction, return_grad=True, grad_output=0.5, **data.options)
+    want = fl.ctc_loss(lp[:, 1], padded[1, : tl[1]], il[1], tl[1], **one)
+    got = dask.compute(*fld.ctc_loss(da.from_array(lp[:, 1], chunks=2), padded[1, : tl[1]], il[1], [tl[1]], **one))
+    assert_bitwise(got[0], want[0], "unbatched loss")
+    assert_bitwise(got[1], want[1], "unbatched grad")
+    with pytest.raises(ValueError, match=re.escape("must have shape () or (1,) for an unbatched log_probs (T, C)")):
+        fld.ctc_loss(lp[:, 1], padded[1], il[:2], tl[1])
     with pytest.raises(ValueError, match="concatenated targets must hold sum"):
-        fld.ctc_loss(lp, flat[:-1], il, tl)
+        fld.ctc_loss(lp, flat[:-1], il, tl).compute()
+    with pytest.raises(ValueError, match="concatenated targets must hold sum"):
+        fl.ctc_loss(lp[:, 1], np.r_[padded[1, : tl[1]], 1], il[1], tl[1])  # in memory too
+    with pytest.raises(ValueError, match="concatenated targets must hold sum"):
+        fld.ctc_loss(lp[:, 1], np.r_[padded[1, : tl[1]], 1], il[1], tl[1]).compute()
 
 
 def test_one_function_per_loss_with_its_signature() -> None:

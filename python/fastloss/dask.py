@@ -39,12 +39,13 @@ How (see docs/accumulate_dask.md):
   the blockwise sums are added in float64 and rounded once (within the dtype's rounding).
 - ``out=`` / ``grad_out=`` are not supported (dask arrays are immutable): TypeError.
 - ``ctc_loss`` is computed in blocks of whole sequences: ``log_probs``' time and class axes
-  in one chunk, its batch axis 1 chunked as given, padded targets ``(N, S)`` (concatenated ones
-  are padded first, when they and ``target_lengths`` are NumPy arrays). Its ``"mean"`` (each
+  in one chunk, its batch axis 1 chunked as given; padded targets ``(N, S)`` are cut with it,
+  concatenated ones go whole to every block with its offset into them (a lazy exclusive sum of
+  ``target_lengths``); one unbatched ``(T, C)`` sequence is a batch of one. Its ``"mean"`` (each
   sequence divided by its target length) is the kernel's per block, with the upstream gradient
   times the block's share of the batch: the loss as in memory, each gradient row's scale
   ``g / (N max(target_length, 1))`` to float64 rounding (the float32 gradient bitwise but for a
-  rare last-bit tie). One unbatched ``(T, C)`` sequence: NotImplementedError (nothing to split).
+  rare last-bit tie).
 
 Compute the loss and its gradient together (``dask.compute(loss, grad)``): they share their
 tasks. Errors of dtype, shape and option values are raised when the graph is built (the loss is
@@ -108,7 +109,8 @@ class _Plan:
     var_shape: Optional[Tuple[int, ...]] = None  # gaussian_nll_loss: the var's shape as given
     var_scalar: bool = False  # gaussian_nll_loss: var was 0-d (passed to each block as such)
     steps: bool = False  # sequence_cross_entropy with lengths: blocks need their time offsets
-    cut: str = ""  # the letter _validate cuts to 0 (default: the first, unless whole)
+    cut: str = ""  # the letters _validate cuts to 0 (default: the first, unless whole)
+    concatenated: bool = False  # ctc_loss's concatenated targets: blocks need their label offsets
     #: ctc_loss: "mean" stays the kernel's per block (it divides each sequence by its target
     #: length), with grad_output times the block's batch over the whole batch
     mean_per_block: bool = False
@@ -248,25 +250,22 @@ def _plan(spec: _spec.LossSpec, args: Dict[str, Any], reduction: str) -> _Plan:
                 raise _shape_error(fn, "lengths", lengths.shape, f"({x.shape[0]},)", x, xname)
             ops.append(_Operand("lengths", lengths, "a"))
             plan.steps = True
-    elif family == "ctc":
-        if k != 3:
-            raise NotImplementedError(
-                f"fastloss.dask: {fn} of one unbatched sequence ({xname} of shape {tuple(x.shape)}) has no batch "
-                f"to split into blocks; call fastloss.{fn}"
-            )
+    elif family == "ctc":  # batched log_probs (T, N, C); one (T, C) sequence is a batch of one (_compute)
         N = x.shape[1]
         t = arrays["targets"]
-        if t.ndim == 1:  # concatenated labels: padded here, from the lengths
-            t = da.asarray(_padded_targets(fn, args["targets"], args["target_lengths"], N))
-        if t.ndim != 2 or t.shape[0] != N:
+        if t.ndim == 1:  # concatenated labels: every block gets them all, and its sequences' offsets
+            ops.append(_Operand("targets", t, "d"))
+            plan.concatenated = True
+        elif t.ndim == 2 and t.shape[0] == N:
+            ops.append(_Operand("targets", t, "bd"))
+        else:
             raise _shape_error(fn, "targets", t.shape, f"({N}, S) (padded) or (sum(target_lengths),)", x, xname)
-        ops.append(_Operand("targets", t, "bd"))  # d: the labels, one chunk (not a letter of the grid)
         for name in ("input_lengths", "target_lengths"):
             if arrays[name].shape != (N,):
                 raise _shape_error(fn, name, arrays[name].shape, f"({N},)", x, xname)
             ops.append(_Operand(name, arrays[name], "b"))
-        # each sequence's time steps and classes in one chunk; blocks of whole sequences
-        plan.whole, plan.loss_index, plan.mean_den, plan.cut = "ac", {"none": "b"}, float(N), "b"
+        # blocks of whole sequences (d: the labels, one chunk, not a letter of the grid)
+        plan.whole, plan.loss_index, plan.mean_den, plan.cut = "ac", {"none": "b"}, float(N), "bd"
         plan.mean_per_block = True
     else:  # a family this module does not know yet: its loss works in memory only
         raise NotImplementedError(f"fastloss.dask: {fn} (family {family!r}) has no blockwise plan yet")
@@ -289,26 +288,6 @@ def _plan(spec: _spec.LossSpec, args: Dict[str, Any], reduction: str) -> _Plan:
                 )
             ops.append(_Operand(name, w, L[k - w.ndim :]))
     return plan
-
-
-def _padded_targets(fn: str, targets: Any, lengths: Any, n: int) -> np.ndarray:
-    """ctc_loss's concatenated labels as padded rows (N, max length), from NumPy values (the
-    in-memory function checks the rest); lazy ones cannot be split without being computed."""
-    if isinstance(targets, da.Array) or isinstance(lengths, da.Array):
-        raise NotImplementedError(
-            f"fastloss.dask: {fn} takes concatenated targets as NumPy arrays (with NumPy target_lengths); "
-            "pass lazy targets padded, of shape (N, S)"
-        )
-    t = np.asarray(targets)
-    tl = np.asarray(lengths)
-    if tl.dtype.kind not in "iu" or tl.shape != (n,) or t.ndim != 1 or (tl < 0).any() or tl.sum() != t.shape[0]:
-        functional.ctc_loss(np.zeros((1, n, 1)), t, np.zeros(n, np.int64), tl)  # raises the in-memory error
-        raise AssertionError("unreachable: inconsistent concatenated targets")  # pragma: no cover
-    padded = np.zeros((n, int(tl.max(initial=0))), t.dtype)
-    starts = np.r_[0, np.cumsum(tl)[:-1]] if n else np.zeros(0, np.int64)
-    for b in range(n):
-        padded[b, : tl[b]] = t[starts[b] : starts[b] + tl[b]]
-    return padded
 
 
 def _rechunk(plan: _Plan) -> None:
@@ -334,11 +313,11 @@ def _rechunk(plan: _Plan) -> None:
 def _validate(plan: _Plan, reduction: str, return_grad: bool, grad_output: Any) -> None:
     """Call the in-memory loss on empty pieces of the operands (their first-axis letter cut to
     0 rows): the loss's own checks of dtypes, shapes and option values, before any task runs."""
-    cut = plan.cut or (plan.grid[:1] if plan.grid[:1] not in plan.whole else "")
+    cut = plan.cut or (plan.grid[:1] if plan.grid[:1] not in plan.whole else "")  # letters
     spec = plan.spec
 
     def empty(a: DaskArray, index: str) -> np.ndarray:
-        shape = tuple(0 if ch == cut and n != 1 else n for ch, n in zip(index, a.shape))
+        shape = tuple(0 if ch in cut and n != 1 else n for ch, n in zip(index, a.shape))
         return np.zeros(shape, a.dtype)  # zeros: a valid value of every operand
 
     pieces = {op.name: empty(op.array, op.index) for op in plan.operands}
@@ -418,6 +397,9 @@ def _run(*blocks: Any, call: _Call) -> Any:
     grad_output = named.pop("__grad_output__", call.scale)
     if isinstance(grad_output, np.ndarray) and grad_output.ndim == 0:
         grad_output = float(grad_output)
+    starts = named.pop("__label_starts__", None)
+    if starts is not None:
+        named["targets"] = _block_labels(named["targets"], starts, named["target_lengths"], named.pop("__labels__"))
     if call.mean_per_block and call.mode == "grad" and call.reduction == "mean":
         grad_output = grad_output * blocks[0].shape[1]  # (upstream / N) * this block's N: its own mean
     if call.var_scalar:
@@ -445,6 +427,20 @@ def _run(*blocks: Any, call: _Call) -> Any:
     if call.var_scalar:  # the var's 0-d gradient, as a block of the broadcast grid
         grads = tuple(g.reshape((1,) * call.grid_ndim) if n == "var" else g for n, g in zip(call.grads, grads))
     return (first, grads)
+
+
+def _block_labels(labels: np.ndarray, starts: np.ndarray, lengths: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """A block's share of ctc_loss's concatenated labels: from its first sequence's offset,
+    sum(its target_lengths) of them. ``total`` is sum(target_lengths) over the batch, which must
+    be the labels' count (the in-memory check; negative lengths are left to the loss's own)."""
+    lengths = np.asarray(lengths)
+    if (lengths >= 0).all() and int(total) != labels.shape[0]:
+        raise ValueError(
+            f"ctc_loss: concatenated targets must hold sum(target_lengths) = {int(total)} labels; "
+            f"got shape {labels.shape}"
+        )
+    first = int(starts[0]) if starts.size else 0
+    return labels[first : first + int(np.sum(lengths, dtype=np.int64))]
 
 
 def _pick(block: Any, which: int) -> Any:
@@ -577,6 +573,8 @@ def _compute(spec: _spec.LossSpec, args: Dict[str, Any]) -> Any:
     grad_output = args["grad_output"]
     scalar = reduction in _spec.SCALAR_REDUCTIONS
 
+    if spec.family is _spec.CTC and np.ndim(args["log_probs"]) == 2:
+        return _unbatched_ctc(spec, args)
     plan = _plan(spec, args, reduction)
     _rechunk(plan)
     dtype = plan.x.dtype
@@ -585,6 +583,12 @@ def _compute(spec: _spec.LossSpec, args: Dict[str, Any]) -> Any:
     _validate(plan, reduction, return_grad, grad_output)
     if plan.steps:
         plan.operands.append(_Operand("__steps__", da.arange(plan.x.shape[1], chunks=(plan.x.chunks[1],)), "b"))
+    if plan.concatenated:  # each block's offset into the labels (exclusive sums), and their total
+        lengths_op = plan.operand("target_lengths")
+        assert lengths_op is not None
+        lengths = lengths_op.array.astype(np.int64)  # on the blocks' chunks
+        plan.operands.append(_Operand("__label_starts__", da.cumsum(lengths) - lengths, "b"))
+        plan.operands.append(_Operand("__labels__", lengths.sum(), ""))
 
     grid = plan.grid
     ops = list(plan.operands)
@@ -671,6 +675,27 @@ def _compute(spec: _spec.LossSpec, args: Dict[str, Any]) -> Any:
         loss = loss.squeeze(axis=drop) if drop else loss
     grads = [_grad(plan, inter, name, i + 1) for i, name in enumerate(spec.grad_arrays)]
     return (loss, grads[0]) if len(grads) == 1 else (loss, tuple(grads))
+
+
+def _unbatched_ctc(spec: _spec.LossSpec, args: Dict[str, Any]) -> Any:
+    """ctc_loss of one (T, C) sequence: a batch of one, its (S,) labels the concatenated targets
+    of that batch (so they must hold exactly target_length labels, as in memory), its lengths of
+    shape () or (1,) as (1,); the loss and gradient of the unbatched shapes."""
+    fn = spec.name
+    x = _to_dask(fn, "log_probs", args["log_probs"], spec, None)
+    batched = dict(args, log_probs=x[:, None, :])
+    for name in ("input_lengths", "target_lengths"):
+        a = _to_dask(fn, name, args[name], spec, x)
+        if a.shape not in ((), (1,)):
+            raise ValueError(
+                f"{fn}: {name} must have shape () or (1,) for an unbatched log_probs (T, C); got shape {tuple(a.shape)}"
+            )
+        batched[name] = a.reshape((1,))
+    result = _compute(spec, batched)
+    if not args["return_grad"]:
+        return result[0] if args["reduction"] == "none" else result
+    loss, grad = result
+    return (loss[0] if args["reduction"] == "none" else loss), grad[:, 0, :]
 
 
 def _replace(call: _Call, **changes: Any) -> _Call:
