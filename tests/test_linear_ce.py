@@ -620,24 +620,24 @@ def test_bad_buffers_raise_naming_them() -> None:
     with pytest.raises(ValueError, match=r"grad_out needs return_grad=True"):
         call(grad_out=(None, None, None))
     # overlaps: no output buffer may share memory with an argument or another output
-    with pytest.raises(ValueError, match=r"out overlaps input"):
+    with pytest.raises(ValueError, match=r"out shares memory with input"):
         call(reduction="none", out=x.reshape(-1)[:N])
-    with pytest.raises(ValueError, match=r"grad_out\[1\] overlaps linear_weight"):
+    with pytest.raises(ValueError, match=r"grad_out\[1\] shares memory with linear_weight"):
         call(return_grad=True, grad_out=(None, W, None))
-    with pytest.raises(ValueError, match=r"grad_out\[2\] overlaps linear_bias"):
+    with pytest.raises(ValueError, match=r"grad_out\[2\] shares memory with linear_bias"):
         call(return_grad=True, grad_out=(None, None, b))
-    with pytest.raises(ValueError, match=r"grad_out\[2\] overlaps weight"):
+    with pytest.raises(ValueError, match=r"grad_out\[2\] shares memory with weight"):
         call(return_grad=True, grad_out=(None, None, opts["weight"]))
     # d_input may be the input itself, but not a buffer overlapping it otherwise (rows shifted)
     base = np.empty(N * H + H)
     xs = base[H:].reshape(N, H)
     xs[...] = x
-    with pytest.raises(ValueError, match=r"grad_out\[0\] overlaps input"):
+    with pytest.raises(ValueError, match=r"grad_out\[0\] shares memory with input"):
         FN(xs, W, t, return_grad=True, grad_out=(base[: N * H].reshape(N, H), None, None), **opts)
     shared = np.empty(N * H + V * H)
-    with pytest.raises(ValueError, match=r"grad_out\[0\] overlaps grad_out\[1\]"):
+    with pytest.raises(ValueError, match=r"grad_out\[0\] shares memory with grad_out\[1\]"):
         call(return_grad=True, grad_out=(shared[: N * H].reshape(N, H), shared[: V * H].reshape(V, H), None))
-    with pytest.raises(ValueError, match=r"out overlaps grad_out\[0\]"):
+    with pytest.raises(ValueError, match=r"out shares memory with grad_out\[0\]"):
         call(reduction="none", return_grad=True, out=shared[:N], grad_out=(shared[: N * H].reshape(N, H), None, None))
     assert np.array_equal(W, _problem(seed=18)[1]) and np.array_equal(x, _problem(seed=18)[0])  # left intact
 

@@ -2,6 +2,7 @@
 #include <pybind11/stl.h>
 
 #include <tuple>
+#include <utility>
 
 #include "checks.hpp"
 #include "fastloss/dispatch.hpp"
@@ -70,14 +71,21 @@ py::tuple sum_squares_typed(const py::array& w, double grad_scale, bool want_gra
 void register_optim(py::module_& m) {
   m.def(
       "check_no_overlap",
-      [](const std::string& fn, const std::vector<std::tuple<std::string, py::object, bool>>& arrays) {
+      [](const std::string& fn, const std::vector<std::tuple<std::string, py::object, bool>>& arrays,
+         const std::vector<std::pair<int, int>>& aliases) {
         std::vector<ArrayArg> args;
         args.reserve(arrays.size());
         for (const auto& [name, obj, output] : arrays) args.push_back({name.c_str(), obj, output});
-        check_no_overlap(fn.c_str(), args.data(), args.size());
+        if (aliases.size() > 1) throw py::value_error("check_no_overlap: at most one (input, output) alias pair");
+        if (aliases.empty()) {
+          check_no_overlap(fn.c_str(), args.data(), args.size());
+        } else {
+          check_no_overlap(fn.c_str(), args.data(), args.size(), {{aliases[0].first, aliases[0].second}});
+        }
       },
-      py::arg("fn"), py::arg("arrays"),
-      "ValueError if an output (name, array, True) shares memory with any other array of the list.");
+      py::arg("fn"), py::arg("arrays"), py::arg("aliases") = std::vector<std::pair<int, int>>{},
+      "ValueError if an output (name, array, True) shares memory with any other array of the list; an\n"
+      "(input index, output index) pair of `aliases` may be the very same array (an in-place output).");
   m.def(
       "sgd_update",
       [](py::array param, py::array grad_given, py::object buffer, double lr, double momentum, double dampening,

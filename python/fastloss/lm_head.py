@@ -419,20 +419,13 @@ def _gradient_buffers(
 
 
 def _check_no_overlap(fn: str, x: Any, W: Any, t: Any, bias: Any, weight: Any, out: Any, grads: Any) -> None:
-    """Output buffers may overlap no argument, except d_input, which may be input itself (each
-    chunk's rows are read before its d_input rows are written)."""
-    inputs = [("input", x), ("linear_weight", W), ("target", t), ("linear_bias", bias), ("weight", weight)]
-    outputs = [("out", out)] + [(f"grad_out[{i}]", g) for i, g in enumerate(grads or ())]
-    for i, (oname, o) in enumerate(outputs):
-        if o is None:
-            continue
-        for iname, a in inputs + outputs[i + 1 :]:
-            if a is None or not isinstance(a, np.ndarray):
-                continue
-            if oname == "grad_out[0]" and iname == "input" and o is a:
-                continue
-            if np.shares_memory(o, a):
-                raise ValueError(f"{fn}: {oname} overlaps {iname}; output buffers may overlap no other argument")
+    """Output buffers may overlap no argument (the kernels' rule, _core.check_no_overlap), except
+    d_input, which may be input itself (each chunk's rows are read before its d_input rows are
+    written)."""
+    arrays = [("input", x, False), ("linear_weight", W, False), ("target", t, False)]
+    arrays += [("linear_bias", bias, False), ("weight", weight, False), ("out", out, True)]
+    arrays += [(f"grad_out[{i}]", g, True) for i, g in enumerate(grads or ())]
+    _core.check_no_overlap(fn, arrays, [(0, 6)])  # input, grad_out[0]
 
 
 # ----------------------------------------------------------------------------- the chunks
